@@ -1,0 +1,3 @@
+"""criu-inspect: decode, check, diff and repair CRIU checkpoints."""
+
+__version__ = "0.1.0"

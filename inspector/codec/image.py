@@ -1,0 +1,263 @@
+"""Framing of CRIU image files: magics, u32-sized entries, extra payloads.
+
+An image file is ``[IMG_COMMON|IMG_SERVICE] MAGIC { u32 SIZE, PAYLOAD [EXTRA] }``
+(``inventory.img`` has only its own magic). Payloads are protobuf messages;
+some kinds carry raw bytes after an entry (pipe data, socket queues, TCP
+streams, ghost file contents, SysV IPC). Raw images (``pages-N.img``, tmpfs
+tarballs, ip tables dumps) have no magic at all.
+
+Entries keep their original bytes and are decoded only when asked, so an
+untouched image is written back byte for byte.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from google.protobuf.message import DecodeError
+
+from ..errors import InspectError
+from . import schema
+
+U32 = struct.Struct("<I")
+
+# Files that hold raw data with no magic, by name.
+RAW_NAME_PATTERNS = [
+    (re.compile(r"^pages-\d+\.img$"), "PAGES"),
+    (re.compile(r"^tmpfs-dev-\d+\.tar\.gz\.img$"), "TMPFS_DEV"),
+    (re.compile(r"^tmpfs-\d+\.tar\.gz\.img$"), "TMPFS"),
+    (re.compile(r"^(ifaddr|route6?|rule)-\d+\.img$"), "IP_DUMP"),
+    (re.compile(r"^(ip6?tables|nftables)-\d+\.img$"), "IPTABLES"),
+    (re.compile(r"^netns-ct-\d+\.img$"), "NETNS_CT"),
+    (re.compile(r"^bpfmap-data-\d+\.img$"), "BPFMAP_DATA_RAW"),
+]
+
+
+def raw_kind_for_name(name: str) -> str | None:
+    for pattern, kind in RAW_NAME_PATTERNS:
+        if pattern.match(name):
+            return kind
+    return None
+
+
+def _round_up(value: int, align: int) -> int:
+    return (value + align - 1) // align * align
+
+
+@dataclass
+class Entry:
+    """One entry: its offset (of the size field), payload bytes and extra bytes."""
+
+    index: int
+    offset: int
+    payload: bytes
+    extra: bytes = b""
+    message_type: tuple[str, str] | None = None  # (pb2 module, message)
+    _message: object = field(default=None, repr=False)
+    dirty: bool = False
+    path: str = ""
+
+    @property
+    def message(self):
+        if self._message is None:
+            if self.message_type is None:
+                raise InspectError(self.path, "entry of an unknown kind cannot be decoded", self.offset)
+            cls = schema.message_class(*self.message_type)
+            msg = cls()
+            try:
+                msg.ParseFromString(self.payload)
+            except DecodeError as exc:
+                raise InspectError(self.path, f"cannot decode {self.message_type[1]}: {exc}", self.offset) from None
+            self._message = msg
+        return self._message
+
+    def set_message(self, msg) -> None:
+        """Replace the payload with an edited message (repair)."""
+        self._message = msg
+        self.dirty = True
+
+    def encoded_payload(self) -> bytes:
+        if self.dirty and self._message is not None:
+            return self._message.SerializeToString()
+        return self.payload
+
+
+@dataclass
+class Image:
+    """A decoded-on-demand image file."""
+
+    path: str
+    name: str  # kind: magic name (e.g. "PAGEMAP"), raw kind ("PAGES"), or "UNKNOWN"
+    header: bytes  # the magic bytes as found
+    size: int
+    kind: schema.ImageKind | None = None
+    magic: int | None = None
+    raw: bool = False
+    _entries: list[Entry] | None = field(default=None, repr=False)
+    trailing: bytes = b""  # bytes after the last entry that belong to no entry (ghost data)
+    ghost_chunks: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.kind is not None and self.kind.message is not None
+
+    @property
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            self._entries = list(_parse_entries(self))
+        return self._entries
+
+    def messages(self) -> Iterator:
+        for entry in self.entries:
+            yield entry.message
+
+    def encode(self) -> bytes:
+        """The image's bytes: original framing, edited payloads re-serialized."""
+        if self.raw:
+            with open(self.path, "rb") as fh:
+                return fh.read()
+        out = bytearray(self.header)
+        for entry in self.entries:
+            payload = entry.encoded_payload()
+            out += U32.pack(len(payload))
+            out += payload
+            out += entry.extra
+        out += self.trailing
+        return bytes(out)
+
+
+def _read_all(path: str) -> bytes:
+    # Images other than pages are small; pages are never read through here.
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def open_image(path: str | os.PathLike) -> Image:
+    """Identify an image file by its magic (and raw ones by name)."""
+    path = os.fspath(path)
+    base = os.path.basename(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise InspectError(path, exc.strerror or str(exc)) from None
+    raw_kind = raw_kind_for_name(base)
+    if raw_kind is not None:
+        return Image(path, raw_kind, b"", st.st_size, raw=True)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InspectError(path, exc.strerror or str(exc)) from None
+    if len(head) < 4:
+        raise InspectError(path, f"too short for an image header ({len(head)} bytes)", 0)
+    first = U32.unpack_from(head, 0)[0]
+    common = schema.magic_value("IMG_COMMON")
+    service = schema.magic_value("IMG_SERVICE")
+    if first in (common, service):
+        if len(head) < 8:
+            raise InspectError(path, "truncated image header: second magic missing", 4)
+        value = U32.unpack_from(head, 4)[0]
+        header = head[:8]
+    else:
+        # inventory.img (and images of format v1.0) carry a single magic
+        value = first
+        header = head[:4]
+    kind = schema.kind_by_magic(value)
+    if kind is None:
+        return Image(path, "UNKNOWN", header, st.st_size, magic=value)
+    return Image(path, kind.name, header, st.st_size, kind=kind, magic=value)
+
+
+def _parse_entries(image: Image) -> Iterator[Entry]:
+    if image.raw:
+        raise InspectError(image.path, f"{image.name} is raw data, not entries")
+    if image.kind is None:
+        raise InspectError(image.path, f"unknown image magic 0x{image.magic or 0:08x}", 0)
+    if image.kind.message is None:
+        raise InspectError(image.path, f"no schema for image kind {image.kind.name} in the installed pycriu", 0)
+    data = _read_all(image.path)
+    if len(data) != image.size:
+        image.size = len(data)
+    kind = image.kind
+    off = len(image.header)
+    index = 0
+    end = len(data)
+    while off < end:
+        if kind.extra == "ghost" and index > 0 and not image.ghost_chunks:
+            image.trailing = data[off:]
+            return
+        if end - off < 4:
+            raise InspectError(image.path, f"truncated entry: {end - off} bytes where a 4-byte size was expected", off)
+        (size,) = U32.unpack_from(data, off)
+        if size > end - off - 4:
+            raise InspectError(
+                image.path, f"entry size {size} is larger than the {end - off - 4} bytes left in the file", off
+            )
+        msg_name = kind.message
+        if kind.head and index == 0:
+            msg_name = kind.head
+        elif kind.extra == "ghost" and index > 0:
+            msg_name = "ghost_chunk_entry"
+        entry = Entry(index, off, data[off + 4 : off + 4 + size], message_type=(kind.module, msg_name), path=image.path)
+        off += 4 + size
+        extra_len = _extra_length(image, kind, entry, data, off)
+        if extra_len:
+            if extra_len > end - off:
+                raise InspectError(
+                    image.path, f"extra payload of {extra_len} bytes is larger than the {end - off} bytes left", off
+                )
+            entry.extra = data[off : off + extra_len]
+            off += extra_len
+        if index == 0 and kind.extra == "ghost":
+            image.ghost_chunks = bool(entry.message.chunks)
+        yield entry
+        index += 1
+
+
+def _extra_length(image: Image, kind: schema.ImageKind, entry: Entry, data: bytes, off: int) -> int:
+    extra = kind.extra
+    if extra is None:
+        return 0
+    if extra == "ghost":
+        if entry.index == 0:
+            return 0
+        return entry.message.len
+    msg = entry.message
+    if extra == "pipe_data":
+        return msg.bytes
+    if extra == "sk_queue":
+        return msg.length
+    if extra == "tcp_stream":
+        return msg.inq_len + msg.outq_len
+    if extra == "bpfmap_data":
+        return msg.keys_bytes + msg.values_bytes
+    if extra == "ipc_shm":
+        return _round_up(msg.size, 4)
+    if extra == "ipc_sem":
+        return _round_up(msg.nsems * 2, 8)
+    if extra == "ipc_msg":
+        cls = schema.message_class("ipc_msg_pb2", "ipc_msg")
+        pos = off
+        for _ in range(msg.qnum):
+            if len(data) - pos < 4:
+                raise InspectError(image.path, "truncated SysV message queue payload", pos)
+            (size,) = U32.unpack_from(data, pos)
+            if size > len(data) - pos - 4:
+                raise InspectError(image.path, f"message size {size} exceeds the file", pos)
+            m = cls()
+            try:
+                m.ParseFromString(data[pos + 4 : pos + 4 + size])
+            except DecodeError as exc:
+                raise InspectError(image.path, f"cannot decode ipc_msg: {exc}", pos) from None
+            pos += 4 + size + _round_up(m.msize, 8)
+        return pos - off
+    raise InspectError(image.path, f"unsupported extra payload kind {extra}", off)
+
+
+def encode_image(image: Image) -> bytes:
+    return image.encode()

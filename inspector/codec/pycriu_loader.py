@@ -1,0 +1,63 @@
+"""Find the installed pycriu and load its pieces one at a time.
+
+pycriu's package ``__init__`` imports every schema module at once (about 70 of
+them); we only need the few an image set uses, so we never execute it: we find
+the package directory, load ``magic.py`` on its own, and import the generated
+``*_pb2`` modules from its ``images/`` folder on demand (they import each other
+by top-level name, which is why pycriu itself puts that folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+
+from ..errors import PycriuMissing
+
+_FALLBACK_DIRS = ("/usr/lib/python3/dist-packages/pycriu",)
+
+
+@functools.cache
+def pycriu_dir() -> str:
+    override = os.environ.get("CRIU_INSPECT_PYCRIU")
+    candidates = [override] if override else []
+    try:
+        spec = importlib.util.find_spec("pycriu")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        candidates.extend(spec.submodule_search_locations)
+    if not override:
+        candidates.extend(_FALLBACK_DIRS)
+    for cand in candidates:
+        if cand and os.path.isfile(os.path.join(cand, "images", "magic.py")):
+            return os.path.realpath(cand)
+    raise PycriuMissing("looked in: " + ", ".join(c for c in candidates if c))
+
+
+def images_dir() -> str:
+    return os.path.join(pycriu_dir(), "images")
+
+
+@functools.cache
+def magic_module() -> ModuleType:
+    path = os.path.join(images_dir(), "magic.py")
+    spec = importlib.util.spec_from_file_location("_criu_inspect_pycriu_magic", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def pb2_module(name: str) -> ModuleType:
+    """Import pycriu's generated module ``name`` (e.g. ``pagemap_pb2``)."""
+    folder = images_dir()
+    if folder not in sys.path:
+        sys.path.append(folder)
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # pragma: no cover - depends on the installed pycriu
+        raise PycriuMissing(f"{name}: {exc}") from exc

@@ -1,0 +1,44 @@
+"""criu-inspect show DIR [--view ...] [--format text|json]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+VIEWS = ("all", "ps", "fds", "mems", "env", "images")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="checkpoint directory (e.g. checkpointData)")
+    p.add_argument("--view", choices=VIEWS, default="all", help="what to show (default: header, tree and fds)")
+    p.add_argument("view_arg", nargs="?", choices=VIEWS, help=argparse.SUPPRESS)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--pid", type=int, action="append", help="only these pids (repeatable)")
+
+
+def run(args) -> int:
+    from ..model.checkpoint import Checkpoint
+    from ..report import show_text
+    from ..report.show_json import checkpoint_dict
+
+    view = args.view_arg or args.view
+    cp = Checkpoint(args.dir)
+    cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
+    if args.format == "json":
+        data = checkpoint_dict(cp)
+        if args.pid:
+            data["processes"] = [p for p in data["processes"] if p["pid"] in args.pid]
+        json.dump(data, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        show_text.render(cp, view, pids=args.pid)
+    return _report_problems(cp)
+
+
+def _report_problems(cp) -> int:
+    if not cp.problems:
+        return 0
+    for p in cp.problems:
+        sys.stderr.write(f"criu-inspect: error: {p.one_line()}\n")
+    return 2

@@ -1,0 +1,37 @@
+"""The one error type the library raises for bad input.
+
+The CLI turns it into ``criu-inspect: error: FILE: what (offset N)`` and exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class InspectError(Exception):
+    """Bad or unreadable input: carries the file, the offset and the reason."""
+
+    def __init__(self, path: str | os.PathLike | None, reason: str, offset: int | None = None):
+        self.path = os.fspath(path) if path is not None else None
+        self.reason = reason
+        self.offset = offset
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        text = f"{self.path}: {self.reason}" if self.path else self.reason
+        if self.offset is not None:
+            text += f" (offset {self.offset})"
+        return text
+
+
+class PycriuMissing(InspectError):
+    """pycriu (CRIU's own Python package, with the image schemas) is not importable."""
+
+    def __init__(self, detail: str = ""):
+        msg = (
+            "pycriu is not installed: it ships with CRIU's Debian/Ubuntu package "
+            "(apt-get install criu); run scripts/setup to link it into the virtualenv"
+        )
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(None, msg)

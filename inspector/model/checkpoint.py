@@ -1,0 +1,512 @@
+"""A checkpoint directory as one model, decoded lazily per image.
+
+``Checkpoint(path)`` opens nothing but the directory listing; each image is
+identified and decoded the first time something asks for it, and cached.
+Problems with individual images are collected (``problems``) so a partly
+broken checkpoint still yields a model; a directory that is not a checkpoint
+at all raises ``InspectError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from typing import Iterator
+
+from ..codec.image import Image, open_image
+from ..errors import InspectError
+from ..pages import PageMap, PageReader, PagesFile
+from . import names
+from .types import Cgroup, Creds, Fd, FileLock, ImageInfo, Mount, PageCounts, Process, Socket, Vma
+
+MAX_PARENT_DEPTH = 64
+
+
+class Checkpoint:
+    def __init__(self, path: str | os.PathLike, *, _chain: tuple[str, ...] = ()):
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise InspectError(self.path, "no such directory")
+        if not os.path.isdir(self.path):
+            raise InspectError(self.path, "not a directory (expected a CRIU checkpoint directory)")
+        try:
+            self.files = sorted(os.listdir(self.path))
+        except OSError as exc:
+            raise InspectError(self.path, exc.strerror or str(exc)) from None
+        if "inventory.img" not in self.files and "pstree.img" not in self.files:
+            raise InspectError(self.path, "not a CRIU checkpoint: no inventory.img or pstree.img")
+        self._chain = _chain + (os.path.realpath(self.path),)
+        self._images: dict[str, Image | None] = {}
+        self._pages_files: dict[int, PagesFile] = {}
+        self._pagemaps: dict[int, PageMap] = {}
+        self.problems: list[InspectError] = []
+
+    # --- images -----------------------------------------------------------
+    def image(self, name: str) -> Image | None:
+        """The image file ``name`` (e.g. "core-42.img"), or None if absent."""
+        if name not in self._images:
+            if name not in self.files:
+                self._images[name] = None
+            else:
+                self._images[name] = open_image(os.path.join(self.path, name))
+        return self._images[name]
+
+    def entries(self, name: str) -> list:
+        img = self.image(name)
+        return [] if img is None else [e.message for e in img.entries]
+
+    def one(self, name: str):
+        msgs = self.entries(name)
+        return msgs[0] if msgs else None
+
+    def _soft(self, fn, *args, default=None):
+        """Run a builder step; record an InspectError as a problem and go on."""
+        try:
+            return fn(*args)
+        except InspectError as exc:
+            if not any(p.one_line() == exc.one_line() for p in self.problems):
+                self.problems.append(exc)
+            return default
+
+    def image_infos(self) -> list[ImageInfo]:
+        infos = []
+        for name in self.files:
+            full = os.path.join(self.path, name)
+            if os.path.isdir(full):
+                continue
+            if not (name.endswith(".img") or name.startswith("stats-")):
+                infos.append(ImageInfo(name, "OTHER", os.path.getsize(full), known=False))
+                continue
+            try:
+                img = self.image(name)
+            except InspectError as exc:
+                infos.append(ImageInfo(name, "UNREADABLE", os.path.getsize(full), False, problem=exc.one_line()))
+                continue
+            info = ImageInfo(name, img.name, img.size, img.known or img.raw)
+            if img.known:
+                try:
+                    info.entries = len(img.entries)
+                except InspectError as exc:
+                    info.problem = exc.one_line()
+            elif not img.raw:
+                info.problem = (
+                    f"unknown image kind (magic 0x{img.magic:08x})"
+                    if img.kind is None
+                    else f"no schema for image kind {img.name} in the installed pycriu"
+                )
+            infos.append(info)
+        return infos
+
+    # --- checkpoint-wide facts -------------------------------------------
+    @functools.cached_property
+    def inventory(self):
+        return self._soft(self.one, "inventory.img")
+
+    @property
+    def image_version(self) -> int | None:
+        return self.inventory.img_version if self.inventory is not None else None
+
+    @functools.cached_property
+    def criu_version_hint(self) -> str:
+        inv = self.inventory
+        if inv is None:
+            return "unknown"
+        if inv.HasField("dump_criu_run_id") or inv.HasField("plugins_entry"):
+            return ">= 4.0"
+        return "< 4.0"
+
+    @functools.cached_property
+    def dump_stats(self) -> dict[str, int]:
+        stats = self._soft(self.one, "stats-dump")
+        if stats is None or not stats.HasField("dump"):
+            return {}
+        return {f.name: v for f, v in stats.dump.ListFields()}
+
+    @functools.cached_property
+    def parent(self) -> "Checkpoint | None":
+        link = os.path.join(self.path, "parent")
+        if not os.path.lexists(link):
+            return None
+        real = os.path.realpath(link)
+        if real in self._chain:
+            raise InspectError(link, "parent link loops back into the pre-dump chain")
+        if len(self._chain) >= MAX_PARENT_DEPTH:
+            raise InspectError(link, f"parent chain deeper than {MAX_PARENT_DEPTH}")
+        if not os.path.isdir(real):
+            raise InspectError(link, f"parent link points to {real}, which is not a directory")
+        return Checkpoint(real, _chain=self._chain)
+
+    def parent_chain(self) -> list[str]:
+        chain = []
+        cur = self
+        while True:
+            nxt = cur.parent
+            if nxt is None:
+                return chain
+            chain.append(nxt.path)
+            cur = nxt
+
+    @functools.cached_property
+    def pstree(self) -> list:
+        msgs = self.entries("pstree.img")
+        if not msgs:
+            raise InspectError(os.path.join(self.path, "pstree.img"), "no process tree (pstree.img missing or empty)")
+        return msgs
+
+    @functools.cached_property
+    def files_by_id(self) -> dict[int, object]:
+        out = {}
+        for msg in self._soft(self.entries, "files.img", default=[]):
+            out[msg.id] = msg
+        return out
+
+    @functools.cached_property
+    def tty_infos(self) -> dict[int, object]:
+        return {m.id: m for m in self._soft(self.entries, "tty-info.img", default=[])}
+
+    @functools.cached_property
+    def file_locks(self) -> list[FileLock]:
+        out = []
+        for m in self._soft(self.entries, "filelocks.img", default=[]):
+            kind = names.FL_KIND.get(m.flag, f"flag {m.flag}")
+            out.append(FileLock(kind, names.LOCK_TYPES.get(m.type, str(m.type)), m.pid, m.fd, m.start, m.len, m.flag))
+        return out
+
+    @functools.cached_property
+    def cgroups(self) -> dict[int, Cgroup]:
+        cg = self._soft(self.one, "cgroup.img")
+        if cg is None:
+            return {}
+        out = {}
+        for s in cg.sets:
+            out[s.id] = Cgroup(s.id, [{"name": c.name, "path": c.path} for c in s.ctls])
+        return out
+
+    @functools.cached_property
+    def remaps(self) -> dict[int, object]:
+        return {m.orig_id: m for m in self._soft(self.entries, "remap-fpath.img", default=[])}
+
+    @functools.cached_property
+    def seccomp_filters(self) -> int:
+        sc = self._soft(self.one, "seccomp.img")
+        return len(sc.seccomp_filters) if sc is not None else 0
+
+    def mounts(self) -> list[Mount]:
+        out = []
+        for name in self.files:
+            if re.fullmatch(r"mountpoints-\d+\.img", name):
+                for m in self._soft(self.entries, name, default=[]):
+                    out.append(
+                        Mount(m.mnt_id, m.parent_mnt_id, m.fstype, m.mountpoint, m.root, m.source or None,
+                              m.options or None, bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount))
+                    )  # fmt: skip
+        return out
+
+    # --- pages ------------------------------------------------------------
+    def pagemap(self, pid: int) -> PageMap:
+        pm = self._pagemaps.get(pid)
+        if pm is None:
+            img = self.image(f"pagemap-{pid}.img")
+            if img is None:
+                raise InspectError(os.path.join(self.path, f"pagemap-{pid}.img"), "missing")
+            pm = PageMap.from_image(img)
+            self._pagemaps[pid] = pm
+        return pm
+
+    def pages_file(self, pages_id: int) -> PagesFile:
+        pf = self._pages_files.get(pages_id)
+        if pf is None:
+            path = os.path.join(self.path, f"pages-{pages_id}.img")
+            if not os.path.exists(path):
+                raise InspectError(path, "missing (named by a pagemap)")
+            pf = PagesFile(path)
+            self._pages_files[pages_id] = pf
+        return pf
+
+    def page_reader(self, pid: int) -> PageReader:
+        return PageReader(self, pid)
+
+    def check_pages_sizes(self) -> list[InspectError]:
+        """The invariant: present pages x page size == size of pages-N.img."""
+        found = []
+        for proc in self.pstree:
+            try:
+                pm = self.pagemap(proc.pid)
+                pf = self.pages_file(pm.pages_id)
+            except InspectError as exc:
+                found.append(exc)
+                continue
+            if pm.present_bytes != pf.size:
+                found.append(
+                    InspectError(
+                        pf.path,
+                        f"size {pf.size} does not match the pagemap's {pm.present_bytes // names.PAGE_SIZE} present "
+                        f"pages ({pm.present_bytes} bytes)"
+                        + (" : pages file is shorter than its pagemap" if pf.size < pm.present_bytes else ""),
+                    )
+                )
+        for exc in found:
+            if not any(p.one_line() == exc.one_line() for p in self.problems):
+                self.problems.append(exc)
+        return found
+
+    # --- processes ----------------------------------------------------------
+    @functools.cached_property
+    def processes(self) -> list[Process]:
+        procs = [self._build_process(e) for e in self.pstree]
+        by_pid = {p.pid: p for p in procs}
+        for p in procs:
+            parent = by_pid.get(p.ppid)
+            if parent is not None and parent is not p:
+                parent.children.append(p.pid)
+        self._link_peers(procs)
+        return procs
+
+    @property
+    def root(self) -> Process:
+        return self.processes[0]
+
+    def process(self, pid: int) -> Process | None:
+        for p in self.processes:
+            if p.pid == pid:
+                return p
+        return None
+
+    def walk(self) -> Iterator[tuple[int, Process]]:
+        """Processes in tree order with their depth."""
+        by_pid = {p.pid: p for p in self.processes}
+        seen: set[int] = set()
+
+        def rec(p: Process, depth: int):
+            if p.pid in seen:
+                return
+            seen.add(p.pid)
+            yield depth, p
+            for c in p.children:
+                yield from rec(by_pid[c], depth + 1)
+
+        for p in self.processes:
+            if p.ppid not in by_pid or p.ppid == p.pid:
+                yield from rec(p, 0)
+        for p in self.processes:  # anything unreachable (broken ppid links)
+            if p.pid not in seen:
+                yield from rec(p, 0)
+
+    def _build_process(self, entry) -> Process:
+        proc = Process(entry.pid, entry.ppid, entry.pgid, entry.sid, list(entry.threads) or [entry.pid])
+        core = self._soft(self.one, f"core-{entry.pid}.img")
+        if core is not None:
+            tc = core.tc
+            proc.comm = tc.comm
+            proc.state = names.TASK_STATE.get(tc.task_state, str(tc.task_state))
+            th = core.thread_core
+            if core.HasField("thread_core") and th.HasField("creds"):
+                proc.creds = _creds(th.creds)
+            mode = th.seccomp_mode if th.HasField("seccomp_mode") else tc.old_seccomp_mode
+            proc.seccomp_mode = names.SECCOMP_MODE.get(mode, str(mode))
+            if th.HasField("cg_set"):
+                proc.cg_set = th.cg_set
+            elif tc.HasField("cg_set"):
+                proc.cg_set = tc.cg_set
+        if proc.seccomp_mode == "filter":
+            proc.seccomp_filters = self.seccomp_filters
+        if proc.cg_set is not None and proc.cg_set in self.cgroups:
+            proc.cgroups = self.cgroups[proc.cg_set].controllers
+        ids = self._soft(self.one, f"ids-{entry.pid}.img")
+        if ids is not None:
+            proc.ids = {f.name: v for f, v in ids.ListFields()}
+            proc.namespaces = {
+                ns: proc.ids[f"{ns}_ns_id"] for ns in names.NAMESPACES if f"{ns}_ns_id" in proc.ids
+            }
+        fs = self._soft(self.one, f"fs-{entry.pid}.img")
+        if fs is not None:
+            proc.cwd = self.file_path(fs.cwd_id)
+            proc.root = self.file_path(fs.root_id)
+        mm = self._soft(self.one, f"mm-{entry.pid}.img")
+        if mm is not None:
+            proc.exe = self.file_path(mm.exe_file_id) if mm.HasField("exe_file_id") else None
+            proc.mm = {
+                k: getattr(mm, k) for k in ("mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end",
+                                            "mm_start_code", "mm_end_code", "mm_start_brk", "mm_brk",
+                                            "mm_start_stack")
+            }  # fmt: skip
+            pm = self._soft(self.pagemap, entry.pid)
+            for v in mm.vmas:
+                vma = Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
+                if v.status & (names.VMA_FILE_PRIVATE | names.VMA_FILE_SHARED) or v.status & names.VMA_AREA_MEMFD:
+                    vma.path = self.file_path(v.shmid)
+                if pm is not None:
+                    vma.pages_present, vma.pages_lazy, vma.pages_in_parent = pm.counts_in(v.start, v.end)
+                proc.vmas.append(vma)
+            if pm is not None:
+                # counts from the pagemap itself (pages outside every VMA would be a problem)
+                for run in pm.runs:
+                    if run.flags & names.PE_PRESENT:
+                        proc.pages.present += run.nr_pages
+                    if run.flags & names.PE_LAZY:
+                        proc.pages.lazy += run.nr_pages
+                    if run.flags & names.PE_PARENT:
+                        proc.pages.in_parent += run.nr_pages
+            self._soft(self._read_args, proc)
+        if "files_id" in proc.ids:
+            for fi in self._soft(self.entries, f"fdinfo-{proc.ids['files_id']}.img", default=[]):
+                proc.fds.append(self._build_fd(fi))
+            proc.fds.sort(key=lambda f: f.fd)
+        for lock in self.file_locks:
+            if lock.pid == proc.pid:
+                for fd in proc.fds:
+                    if fd.fd == lock.fd:
+                        fd.locks.append(lock)
+        return proc
+
+    def _read_args(self, proc: Process) -> None:
+        mm = proc.mm
+        reader = self.page_reader(proc.pid)
+        for lo, hi, attr in (("mm_arg_start", "mm_arg_end", "cmdline"), ("mm_env_start", "mm_env_end", "environ")):
+            start, end = mm.get(lo, 0), mm.get(hi, 0)
+            if not start or end <= start:
+                continue
+            if end - start > 1 << 20:
+                raise InspectError(reader.pagemap.pagemap_path, f"{attr} of pid {proc.pid} spans {end - start} bytes")
+            raw = reader.read(start, end - start)
+            parts = raw.split(b"\0")
+            if parts and parts[-1] == b"":
+                parts.pop()
+            setattr(proc, attr, [p.decode("utf-8", "backslashreplace") for p in parts])
+
+    # --- files ----------------------------------------------------------------
+    def file_entry(self, file_id: int):
+        return self.files_by_id.get(file_id)
+
+    def file_path(self, file_id: int) -> str | None:
+        fe = self.file_entry(file_id)
+        if fe is None:
+            return None
+        if fe.HasField("reg"):
+            return fe.reg.name
+        if fe.HasField("memfd"):
+            return f"memfd:{fe.memfd.inode_id}"
+        return None
+
+    def _build_fd(self, fi) -> Fd:
+        type_name = _fd_type_name(fi.type)
+        fd = Fd(fi.fd, type_name, fi.id, fi.flags)
+        fe = self.file_entry(fi.id)
+        if fe is None:
+            fd.peer = "file entry missing from files.img"
+            return fd
+        if fe.HasField("reg"):
+            r = fe.reg
+            fd.path, fd.open_flags, fd.pos = r.name, r.flags, r.pos
+            fd.size = r.size if r.HasField("size") else None
+            fd.mode = r.mode if r.HasField("mode") else None
+            remap = self.remaps.get(r.id)
+            if remap is not None:
+                fd.deleted = True
+        elif fe.HasField("pipe"):
+            fd.pipe_id, fd.open_flags = fe.pipe.pipe_id, fe.pipe.flags
+            fd.path = f"pipe:[{fe.pipe.pipe_id}]"
+        elif fe.HasField("fifo"):
+            fd.pipe_id = fe.fifo.pipe_id
+            fd.path = self.file_path(fe.fifo.regf_id)
+        elif fe.HasField("usk"):
+            u = fe.usk
+            name = u.name.decode("utf-8", "backslashreplace") if u.name else None
+            if name and name.startswith("\0"):
+                name = "@" + name[1:]
+            fd.socket = Socket(
+                "UNIX", names.SOCK_TYPE.get(u.type, str(u.type)), names.TCP_STATE.get(u.state, str(u.state)),
+                ino=u.ino, peer_ino=u.peer or None, external_peer=bool(u.uflags & names.USK_EXTERN),
+                uflags=u.uflags, name=name, src=name,
+            )  # fmt: skip
+            fd.open_flags = u.flags
+            fd.path = f"socket:[{u.ino}]"
+        elif fe.HasField("isk"):
+            s = fe.isk
+            fam = names.SOCK_FAMILY.get(s.family, str(s.family))
+            src = names.ip_address(s.src_addr, s.family)
+            dst = names.ip_address(s.dst_addr, s.family)
+            fd.socket = Socket(
+                fam, names.SOCK_TYPE.get(s.type, str(s.type)), names.TCP_STATE.get(s.state, str(s.state)),
+                proto=names.IP_PROTO.get(s.proto, str(s.proto)), src=f"{src}:{s.src_port}" if src else None,
+                dst=f"{dst}:{s.dst_port}" if dst and s.dst_port else None, src_port=s.src_port,
+                dst_port=s.dst_port, ino=s.ino,
+            )  # fmt: skip
+            fd.open_flags = s.flags
+            fd.path = f"socket:[{s.ino}]"
+        elif fe.HasField("tty"):
+            t = fe.tty
+            fd.open_flags = t.flags
+            fd.path = self.file_path(t.regf_id) if t.HasField("regf_id") else None
+            info = self.tty_infos.get(t.tty_info_id)
+            if info is not None:
+                fd.tty = {
+                    "type": names.TTY_TYPE.get(info.type, str(info.type)),
+                    "index": info.pty.index if info.HasField("pty") else None,
+                    "sid": info.sid,
+                    "pgrp": info.pgrp,
+                    "uid": info.uid if info.HasField("uid") else None,
+                    "gid": info.gid if info.HasField("gid") else None,
+                    "rdev": info.rdev,
+                    "tty_info_id": info.id,
+                }
+        elif fe.HasField("memfd"):
+            fd.memfd = True
+            fd.open_flags, fd.pos = fe.memfd.flags, fe.memfd.pos
+            fd.path = f"memfd:{fe.memfd.inode_id}"
+        elif fe.HasField("ext"):
+            fd.peer = "external file"
+        else:
+            for f, v in fe.ListFields():
+                if f.message_type is not None:
+                    fd.open_flags = getattr(v, "flags", None)
+                    break
+        return fd
+
+    def _link_peers(self, procs: list[Process]) -> None:
+        inos = {fd.socket.ino for p in procs for fd in p.fds if fd.socket and fd.socket.ino}
+        pipe_ends: dict[int, int] = {}
+        for p in procs:
+            for fd in p.fds:
+                if fd.pipe_id is not None:
+                    pipe_ends[fd.pipe_id] = pipe_ends.get(fd.pipe_id, 0) + 1
+        for p in procs:
+            for fd in p.fds:
+                s = fd.socket
+                if s and s.family == "UNIX" and s.peer_ino:
+                    if s.peer_ino in inos:
+                        fd.peer = f"socket:[{s.peer_ino}] (in the tree)"
+                    else:
+                        s.external_peer = True
+                        fd.peer = f"socket:[{s.peer_ino}] (outside the tree)"
+
+    # --- totals -------------------------------------------------------------
+    def page_totals(self) -> PageCounts:
+        total = PageCounts()
+        for p in self.processes:
+            total.add(p.pages)
+        return total
+
+    def close(self) -> None:
+        for pf in self._pages_files.values():
+            pf.close()
+
+
+def _creds(c) -> Creds:
+    return Creds(
+        c.uid, c.gid, c.euid, c.egid, c.suid, c.sgid, c.fsuid, c.fsgid,
+        names.caps_from_words(c.cap_inh), names.caps_from_words(c.cap_prm), names.caps_from_words(c.cap_eff),
+        names.caps_from_words(c.cap_bnd), names.caps_from_words(c.cap_amb), c.secbits, list(c.groups),
+        bool(c.no_new_privs), c.lsm_profile if c.HasField("lsm_profile") else None,
+    )  # fmt: skip
+
+
+def _fd_type_name(value: int) -> str:
+    from ..codec.schema import fd_type_names
+
+    return fd_type_names().get(value, f"type{value}")
+
+
+def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    return Checkpoint(path)

@@ -1,0 +1,159 @@
+"""One source of truth for the names of flags and enum values (kernel ABI facts)."""
+
+from __future__ import annotations
+
+PAGE_SIZE = 4096
+
+PE_PARENT = 1 << 0
+PE_LAZY = 1 << 1
+PE_PRESENT = 1 << 2
+
+PROT = [(0x1, "r"), (0x2, "w"), (0x4, "x")]
+
+MAP_FLAGS = [(0x1, "MAP_SHARED"), (0x2, "MAP_PRIVATE"), (0x20, "MAP_ANON"), (0x100, "MAP_GROWSDOWN")]
+
+VMA_STATUS = [
+    (1 << 0, "REGULAR"),
+    (1 << 1, "STACK"),
+    (1 << 2, "VSYSCALL"),
+    (1 << 3, "VDSO"),
+    (1 << 5, "HEAP"),
+    (1 << 6, "FILE_PRIVATE"),
+    (1 << 7, "FILE_SHARED"),
+    (1 << 8, "ANON_SHARED"),
+    (1 << 9, "ANON_PRIVATE"),
+    (1 << 10, "SYSVIPC"),
+    (1 << 11, "SOCKET"),
+    (1 << 12, "VVAR"),
+    (1 << 13, "AIORING"),
+    (1 << 14, "MEMFD"),
+    (1 << 31, "UNSUPP"),
+]
+VMA_AREA_REGULAR = 1 << 0
+VMA_FILE_PRIVATE = 1 << 6
+VMA_FILE_SHARED = 1 << 7
+VMA_ANON_SHARED = 1 << 8
+VMA_AREA_SYSVIPC = 1 << 10
+VMA_AREA_MEMFD = 1 << 14
+
+OPEN_FLAGS = [
+    (0o1, "O_WRONLY"),
+    (0o2, "O_RDWR"),
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o10000, "O_DSYNC"),
+    (0o20000, "FASYNC"),
+    (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"),
+    (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o10000000, "O_PATH"),
+]
+O_ACCMODE = 0o3
+O_WRONLY, O_RDWR, O_APPEND = 0o1, 0o2, 0o2000
+
+SOCK_FAMILY = {1: "UNIX", 2: "INET", 10: "INET6", 16: "NETLINK", 17: "PACKET"}
+SOCK_TYPE = {1: "STREAM", 2: "DGRAM", 3: "RAW", 5: "SEQPACKET", 10: "PACKET"}
+TCP_STATE = {
+    1: "ESTABLISHED",
+    2: "SYN_SENT",
+    3: "SYN_RECV",
+    4: "FIN_WAIT1",
+    5: "FIN_WAIT2",
+    6: "TIME_WAIT",
+    7: "CLOSE",
+    8: "CLOSE_WAIT",
+    9: "LAST_ACK",
+    10: "LISTEN",
+    11: "CLOSING",
+}
+IP_PROTO = {0: "IP", 6: "TCP", 17: "UDP", 136: "UDPLITE"}
+USK_EXTERN = 1 << 0
+USK_SERVICE = 1 << 1
+USK_CALLBACK = 1 << 2
+USK_INHERIT = 1 << 3
+
+TASK_STATE = {1: "alive", 2: "dead", 3: "zombie", 6: "stopped"}
+
+# file-lock.c: fl_flag / fl_type
+FL_KIND = {1: "POSIX", 2: "FLOCK", 4: "DELEG", 8: "ACCESS", 32: "LEASE", 1024: "OFD"}
+FL_POSIX, FL_FLOCK, FL_LEASE, FL_OFD = 1, 2, 32, 1024
+LOCK_TYPES = {0: "READ", 1: "WRITE", 2: "UNLOCK", 32: "MAND", 64: "READ(mand)", 128: "WRITE(mand)", 192: "RW(mand)"}
+
+TTY_TYPE = {0: "UNKNOWN", 1: "PTY", 2: "CONSOLE", 3: "VT", 4: "CTTY", 5: "EXT_TTY", 6: "SERIAL"}
+
+SECCOMP_MODE = {0: "disabled", 1: "strict", 2: "filter"}
+
+CAPABILITIES = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+]  # fmt: skip
+CAP_BY_NAME = {name: i for i, name in enumerate(CAPABILITIES)}
+LAST_CAP = len(CAPABILITIES) - 1
+
+NAMESPACES = ["pid", "net", "ipc", "uts", "mnt", "user", "cgroup", "time"]
+
+
+def flag_names(value: int, table: list[tuple[int, str]]) -> list[str]:
+    names = [name for bit, name in table if value & bit]
+    rest = value
+    for bit, _ in table:
+        rest &= ~bit
+    if rest:
+        names.append(hex(rest))
+    return names
+
+
+def prot_string(prot: int) -> str:
+    return "".join(ch if prot & bit else "-" for bit, ch in PROT)
+
+
+def open_flags_string(flags: int) -> str:
+    acc = flags & O_ACCMODE
+    base = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR", 3: "O_ACCMODE"}[acc]
+    rest = [n for n in flag_names(flags & ~O_ACCMODE, OPEN_FLAGS) if n not in ("O_WRONLY", "O_RDWR")]
+    return "|".join([base, *rest])
+
+
+def caps_from_words(words) -> int:
+    """CRIU stores capability sets as u32 words, low word first."""
+    value = 0
+    for i, word in enumerate(words):
+        value |= int(word) << (32 * i)
+    return value
+
+
+def cap_names(mask: int) -> list[str]:
+    out = []
+    bit = 0
+    while mask >> bit:
+        if mask >> bit & 1:
+            out.append(CAPABILITIES[bit] if bit < len(CAPABILITIES) else f"cap{bit}")
+        bit += 1
+    return out
+
+
+def full_cap_mask(last_cap: int = LAST_CAP) -> int:
+    return (1 << (last_cap + 1)) - 1
+
+
+def ip_address(words, family: int) -> str:
+    import ipaddress
+    import struct
+
+    words = list(words)
+    if not words:
+        return ""
+    if family == 10 and len(words) == 4:
+        return str(ipaddress.IPv6Address(struct.pack("<4I", *words)))
+    return str(ipaddress.IPv4Address(struct.pack("<I", words[0])))

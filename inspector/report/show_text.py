@@ -1,0 +1,156 @@
+"""Text views of a checkpoint: header, tree, fds, mems, env, images."""
+
+from __future__ import annotations
+
+from ..model import names
+from ..model.checkpoint import Checkpoint
+from ..model.types import Fd, Process
+from .textout import Block, Heading, Table, emit
+
+
+def human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def fd_target(fd: Fd) -> str:
+    if fd.socket is not None:
+        s = fd.socket
+        if s.family == "UNIX":
+            text = f"unix {s.type.lower()} {s.state.lower()} {s.name or ''}".rstrip()
+        else:
+            text = f"{s.family.lower()} {(s.proto or '').lower()} {s.state.lower()} {s.src or ''}"
+            if s.dst:
+                text += f" -> {s.dst}"
+        if fd.peer:
+            text += f" peer {fd.peer}"
+        return text
+    text = fd.path or fd.peer or "?"
+    if fd.deleted:
+        text += " (deleted)"
+    if fd.tty:
+        text += f" (tty {fd.tty['type'].lower()} {fd.tty['index'] if fd.tty['index'] is not None else ''})".replace(" )", ")")
+    if fd.locks:
+        text += " [locks: " + ", ".join(f"{lk.kind} {lk.type}" for lk in fd.locks) + "]"
+    return text
+
+
+def header_blocks(cp: Checkpoint) -> list[Block]:
+    procs = cp.processes
+    cp.check_pages_sizes()
+    totals = cp.page_totals()
+    inv = cp.inventory
+    version = f"image version {inv.img_version}, CRIU {cp.criu_version_hint}" if inv is not None else "no inventory"
+    lines: list[Block] = [
+        Heading(f"checkpoint {cp.path}"),
+        f"  {version}",
+        f"  {len(procs)} processes, {sum(len(p.threads) for p in procs)} threads, "
+        f"{sum(len(p.fds) for p in procs)} fds, {sum(len(p.vmas) for p in procs)} VMAs",
+        f"  pages: {totals.present} present ({human_bytes(totals.present * names.PAGE_SIZE)}), "
+        f"{totals.lazy} lazy, {totals.in_parent} in parent",
+    ]
+    chain = cp.parent_chain()
+    if chain:
+        lines.append("  parent chain: " + " -> ".join(chain))
+    return lines
+
+
+def tree_blocks(cp: Checkpoint, pids=None) -> list[Block]:
+    out: list[Block] = [Heading("process tree")]
+    for depth, p in cp.walk():
+        if pids and p.pid not in pids:
+            continue
+        ident = f"{p.pid} {p.comm}"
+        extra = f"threads {len(p.threads)}" if len(p.threads) > 1 else ""
+        ids = f"pgid {p.pgid} sid {p.sid} uid {p.uid}"
+        cmd = " ".join(p.cmdline) if p.cmdline else f"[{p.comm}]"
+        out.append(f"{'  ' * depth}{'└─ ' if depth else ''}{ident}  ({ids}{', ' + extra if extra else ''})  {cmd}")
+    return out
+
+
+def fds_blocks(cp: Checkpoint, pids=None) -> list[Block]:
+    out: list[Block] = []
+    for p in cp.processes:
+        if pids and p.pid not in pids:
+            continue
+        t = Table(["fd", "type", "target", "flags", "pos"], title=f"fds of {p.pid} ({p.comm})")
+        for fd in p.fds:
+            flags = names.open_flags_string(fd.open_flags) if fd.open_flags is not None and fd.type in (
+                "REG", "PIPE", "FIFO", "TTY") else ""  # fmt: skip
+            t.add(fd.fd, fd.type, fd_target(fd), flags, fd.pos if fd.pos is not None else "")
+        out.append(t)
+        if p.cwd or p.root or p.exe:
+            out.append(f"  cwd {p.cwd}  root {p.root}  exe {p.exe}")
+    return out
+
+
+def ps_blocks(cp: Checkpoint, pids=None) -> list[Block]:
+    t = Table(["pid", "ppid", "pgid", "sid", "threads", "uid", "comm", "cmdline"])
+    for p in cp.processes:
+        if pids and p.pid not in pids:
+            continue
+        t.add(p.pid, p.ppid, p.pgid, p.sid, len(p.threads), p.uid, p.comm, " ".join(p.cmdline))
+    return [t]
+
+
+def mems_blocks(cp: Checkpoint, pids=None) -> list[Block]:
+    out: list[Block] = []
+    for p in cp.processes:
+        if pids and p.pid not in pids:
+            continue
+        t = Table(["start", "end", "prot", "status", "present", "lazy", "parent", "file"], title=f"memory of {p.pid} ({p.comm})")
+        for v in p.vmas:
+            status = ",".join(s for s in names.flag_names(v.status, names.VMA_STATUS) if s != "REGULAR")
+            t.add(f"{v.start:x}", f"{v.end:x}", names.prot_string(v.prot), status, v.pages_present, v.pages_lazy,
+                  v.pages_in_parent, v.path or "")  # fmt: skip
+        out.append(t)
+        out.append(f"  pages: {p.pages.present} present, {p.pages.lazy} lazy, {p.pages.in_parent} in parent")
+    return out
+
+
+def env_blocks(cp: Checkpoint, pids=None) -> list[Block]:
+    out: list[Block] = []
+    for p in cp.processes:
+        if pids and p.pid not in pids:
+            continue
+        out.append(Heading(f"environment of {p.pid} ({p.comm})"))
+        out.extend(f"  {e}" for e in p.environ)
+    return out
+
+
+def images_blocks(cp: Checkpoint) -> list[Block]:
+    t = Table(["file", "kind", "bytes", "entries", "problem"])
+    for info in cp.image_infos():
+        t.add(info.name, info.kind, info.size, "" if info.entries is None else info.entries, info.problem or "")
+    return [t]
+
+
+def problems_blocks(cp: Checkpoint) -> list[Block]:
+    if not cp.problems:
+        return []
+    return [Heading("could not read"), *[f"  {p.one_line()}" for p in cp.problems]]
+
+
+def render(cp: Checkpoint, view: str = "all", pids=None) -> None:
+    blocks: list[Block] = []
+    if view == "all":
+        blocks += header_blocks(cp) + [""] + tree_blocks(cp, pids) + [""] + fds_blocks(cp, pids)
+    elif view == "ps":
+        blocks += ps_blocks(cp, pids)
+    elif view == "fds":
+        blocks += fds_blocks(cp, pids)
+    elif view == "mems":
+        blocks += mems_blocks(cp, pids)
+    elif view == "env":
+        blocks += env_blocks(cp, pids)
+    elif view == "images":
+        blocks += images_blocks(cp)
+    blocks += problems_blocks(cp)
+    emit(blocks)
+
+
+__all__ = ["render", "fd_target", "human_bytes", "Process"]
