@@ -1,0 +1,54 @@
+"""What the checker works with: a restore target, a rule, a finding.
+
+Rules know nothing of the CLI: they take a Checkpoint (the model) and a
+Target (where and how it will be restored) and yield Findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the checkpoint will be restored, and with which criu options."""
+
+    kind: str = "unprivileged"  # "unprivileged" (criu restore --unprivileged) or "root"
+    uid: int | None = None  # restoring user; None: the uid the dumped processes ran as
+    gid: int | None = None
+    caps: frozenset[str] = frozenset()  # capabilities the restorer holds beyond CHECKPOINT_RESTORE
+    terminal: bool = False  # criu runs on a terminal it can hand to a --shell-job tree
+    shell_job: bool = False
+    file_locks: bool = False
+    tcp_established: bool = False
+    tcp_close: bool = False
+    ext_unix_sk: bool = False
+    manage_cgroups: str | None = None  # criu --manage-cgroups MODE (ignore, none, props, soft, full, strict)
+    inherit_fds: tuple[str, ...] = ()  # criu --inherit-fd fd[N]:RES specs
+    bounding_set: int | None = None  # restorer's CapBnd; None: a full set
+
+    @property
+    def privileged(self) -> bool:
+        return self.kind == "root"
+
+    def has_cap(self, name: str) -> bool:
+        return self.privileged or name in self.caps or (name == "CHECKPOINT_RESTORE")
+
+
+@dataclass
+class Finding:
+    code: str
+    title: str
+    category: str
+    severity: str
+    message: str
+    fix: str
+    pid: int | None = None
+    fd: int | None = None
+    vma_start: int | None = None
+    image: str | None = None  # image file the finding is read from (SARIF location)
+    criu_error: str | None = None  # what criu would print
+    details: dict = field(default_factory=dict)
