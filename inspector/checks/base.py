@@ -52,3 +52,44 @@ class Finding:
     image: str | None = None  # image file the finding is read from (SARIF location)
     criu_error: str | None = None  # what criu would print
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: a module in inspector/checks/rules/ defines ``RULE = Rule(...)``.
+
+    ``check(checkpoint, target)`` yields Findings; its docs page is
+    docs/rules/<code>.md. ``host`` rules need the restoring machine (--host).
+    """
+
+    code: str
+    title: str
+    category: str
+    severity: str  # default severity for findings of this rule
+    rationale: str
+    fix: str
+    check: object  # Callable[[Checkpoint, Target], Iterable[Finding]]
+    criu_error: str | None = None
+    host: bool = False
+
+
+@dataclass
+class CheckReport:
+    """The result of one check run: what a renderer (text/json/sarif/junit) takes."""
+
+    checkpoint: str
+    target: Target
+    findings: list[Finding]
+    rules: list[Rule]  # the rules that ran
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, reason)
+    problems: list[str] = field(default_factory=list)  # images that could not be read
+    fail_on: str = "error"
+
+    @property
+    def verdict(self) -> str:
+        return "blocked" if any(f.severity == "error" for f in self.findings) else "restorable"
+
+    @property
+    def failed(self) -> bool:
+        rank = SEVERITY_RANK[self.fail_on]
+        return any(SEVERITY_RANK[f.severity] >= rank for f in self.findings)
