@@ -52,6 +52,27 @@ def magic_module() -> ModuleType:
     return module
 
 
+@functools.cache
+def pb2dict_module() -> ModuleType:
+    """pycriu's ``pb2dict`` (its flag and dict maps), loaded under a private name.
+
+    Only its tables and ``map_flags`` work with protobuf 7 (its converter
+    reads ``FieldDescriptor.label``, which is gone); ``decode`` uses the
+    tables so that its names are exactly the installed crit's.
+    """
+    folder = images_dir()
+    if folder not in sys.path:
+        sys.path.append(folder)  # it imports opts_pb2 by top-level name
+    path = os.path.join(folder, "pb2dict.py")
+    spec = importlib.util.spec_from_file_location("_criu_inspect_pycriu_pb2dict", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except (ImportError, OSError) as exc:  # pragma: no cover - depends on the installed pycriu
+        raise PycriuMissing(f"pb2dict: {exc}") from exc
+    return module
+
+
 def pb2_module(name: str) -> ModuleType:
     """Import pycriu's generated module ``name`` (e.g. ``pagemap_pb2``)."""
     folder = images_dir()

@@ -232,6 +232,32 @@ def _json_name(name: str) -> str:
 
 
 @functools.cache
+def _criu_options_reader() -> tuple[type, object]:
+    """The pool's FieldOptions class and its ``criu`` extension (opts.proto).
+
+    The descriptors' ``GetOptions()`` come back as the stock FieldOptions,
+    which knows nothing of an extension that lives in our private pool; the
+    pool's own FieldOptions class parses the same bytes with it resolved.
+    """
+    reg = registry()
+    reg._ensure_file("opts.proto", "opts_pb2")
+    ext = reg.pool.FindExtensionByName("criu")
+    cls = message_factory.GetMessageClass(reg.pool.FindMessageTypeByName("google.protobuf.FieldOptions"))
+    return cls, ext
+
+
+def criu_field_options(field):
+    """The ``(criu)`` options of a field (hex, ipadd, flags, dev, odev, dict, conv), or None."""
+    if not field.has_options:
+        return None
+    cls, ext = _criu_options_reader()
+    opts = cls.FromString(field.GetOptions().SerializeToString())
+    if not opts.HasExtension(ext):
+        return None
+    return opts.Extensions[ext]
+
+
+@functools.cache
 def registry() -> _Registry:
     return _Registry()
 
