@@ -11,6 +11,7 @@ abstract socket name) so crit's quoted-printable name conversion is exercised.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import struct
@@ -203,3 +204,17 @@ def test_lying_extra_size_is_one_line_error(tmp_path, magic, cli):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith(f"criu-inspect: error: {path}: ") and proc.stderr.count("\n") == 1
     assert "(offset " in proc.stderr
+
+
+def test_signal_queue_image_holds_one_siginfo_per_entry(tmp_path):
+    """signal-p-N.img / signal-s-N.img (SIGNAL magic): CRIU writes one siginfo_entry per
+    queued signal. Built here with two raw 128-byte siginfo_t; crit 3.17 has no handler."""
+    infos = [struct.pack("<3i", signo, 0, 0) + bytes(116) for signo in (10, 12)]
+    path = tmp_path / "signal-p-42.img"
+    write_image(path, "SIGNAL", [(msg("siginfo_pb2", "siginfo_entry", siginfo=i), b"") for i in infos])
+    code, out, err = ours(path, False)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["magic"] == "SIGNAL"
+    decoded = [base64.b64decode(e["siginfo"]) for e in data["entries"]]
+    assert [struct.unpack_from("<i", d)[0] for d in decoded] == [10, 12]

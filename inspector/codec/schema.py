@@ -139,7 +139,7 @@ _KINDS = [
     ImageKind("BPFMAP_DATA", "bpfmap_data_pb2", "bpfmap_data_entry", extra="bpfmap_data"),
     ImageKind("APPARMOR", "apparmor_pb2", "apparmor_entry"),
     ImageKind("BINFMT_MISC", "binfmt_misc_pb2", "binfmt_misc_entry"),
-    ImageKind("SIGNAL", "siginfo_pb2", "signal_queue_entry"),
+    ImageKind("SIGNAL", "siginfo_pb2", "siginfo_entry"),  # signal-[sp]-N.img: one siginfo per entry
 ]
 KINDS: dict[str, ImageKind] = {k.name: k for k in _KINDS}
 
