@@ -262,3 +262,29 @@ def test_closed_pipe_ends_quietly():
     assert first == b"{\n"
     assert producer.returncode == 0
     assert err == b""
+
+
+def test_stdin_like_crit():
+    """`decode < FILE` (crit's default input) prints what `decode FILE` prints; bad input names <stdin>."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+    def run(data: bytes, *args):
+        return subprocess.run(
+            [sys.executable, "-m", "inspector", "decode", *args], input=data, capture_output=True, env=env, timeout=60
+        )
+
+    src = CORPUS / "tcp"
+    stream = next(src.glob("tcp-stream-*.img"))
+    for pretty in ([], ["--pretty"]):
+        proc = run(stream.read_bytes(), *pretty)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.decode() == ours(stream, bool(pretty))[1]
+        assert proc.stdout.decode() == crit_run("decode", "-i", str(stream), *pretty).stdout
+    pages = (src / "pages-1.img").read_bytes()
+    proc = run(pages, "-")
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.decode().startswith("criu-inspect: error: <stdin>: unknown image magic 0x")
+    core = next(src.glob("core-*.img")).read_bytes()
+    proc = run(core[:40])
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == "criu-inspect: error: <stdin>: entry size %d is larger than the 28 bytes left in the file (offset 8)\n" % int.from_bytes(core[8:12], "little")
