@@ -26,6 +26,8 @@ from .conftest import CORPUS
 from .crit_ref import DRIVER, SYSTEM_PYTHON, crit_env, require_crit
 from .test_decode_crit import as_crit_would, ours
 
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="no ../shared/corpus")
+
 U32 = struct.Struct("<I")
 
 
@@ -73,7 +75,8 @@ def pad(data: bytes, align: int) -> bytes:
 
 
 def ipc_desc(**kw):
-    return msg("ipc_desc_pb2", "ipc_desc_entry", key=0x1234, uid=1001, gid=1001, cuid=1001, cgid=1001, mode=0o600, id=7, **kw)
+    ids = dict(uid=1001, gid=1001, cuid=1001, cgid=1001)
+    return msg("ipc_desc_pb2", "ipc_desc_entry", key=0x1234, mode=0o600, id=7, **ids, **kw)
 
 
 def build_images(folder):
@@ -95,14 +98,16 @@ def build_images(folder):
         (msg("sk_packet_pb2", "sk_packet_entry", id_for=5, length=3), b"abc"),
         (msg("sk_packet_pb2", "sk_packet_entry", id_for=6, length=10), bytes(range(10))),
     ])  # fmt: skip
-    add("ipcns-shm-1.img", "IPCNS_SHM", [(msg("ipc_shm_pb2", "ipc_shm_entry", desc=ipc_desc(), size=5), pad(b"shm!!", 4))])
+    shm = msg("ipc_shm_pb2", "ipc_shm_entry", desc=ipc_desc(), size=5)
+    add("ipcns-shm-1.img", "IPCNS_SHM", [(shm, pad(b"shm!!", 4))])
     sems = struct.pack("<3H", 1, 2, 65535)
     add("ipcns-sem-1.img", "IPCNS_SEM", [(msg("ipc_sem_pb2", "ipc_sem_entry", desc=ipc_desc(), nsems=3), pad(sems, 8))])
     queue = b""
     for mtype, body in ((1, b"first message"), (42, b"x")):
         m = msg("ipc_msg_pb2", "ipc_msg", mtype=mtype, msize=len(body)).SerializeToString()
         queue += U32.pack(len(m)) + m + pad(body, 8)
-    add("ipcns-msg-1.img", "IPCNS_MSG", [(msg("ipc_msg_pb2", "ipc_msg_entry", desc=ipc_desc(), qbytes=16384, qnum=2), queue)])
+    msq = msg("ipc_msg_pb2", "ipc_msg_entry", desc=ipc_desc(), qbytes=16384, qnum=2)
+    add("ipcns-msg-1.img", "IPCNS_MSG", [(msq, queue)])
     add("ghost-file-7.img", "GHOST_FILE", [
         (msg("ghost_file_pb2", "ghost_file_entry", uid=0, gid=0, mode=0o100644, dev=(8 << 20) | 1, ino=77,
              rdev=(1 << 8) | 3, chunks=True, size=8192), b""),
@@ -115,7 +120,8 @@ def build_images(folder):
     v6 = [0x000080FE, 0, 0x00000000, 0x01000000]  # fe80::1 as CRIU stores it (network order words)
     add("files.img", "FILES", [
         (msg("fdinfo_pb2", "file_entry", type=5, id=9, isk=msg("sk_inet_pb2", "inet_sk_entry", id=9, ino=1, family=10,
-             type=1, proto=6, state=10, src_port=80, dst_port=0, flags=0o4002, backlog=5, src_addr=v6, dst_addr=[0, 0, 0, 0])), b""),
+             type=1, proto=6, state=10, src_port=80, dst_port=0, flags=0o4002, backlog=5, src_addr=v6,
+             dst_addr=[0, 0, 0, 0])), b""),
         (msg("fdinfo_pb2", "file_entry", type=5, id=10, isk=msg("sk_inet_pb2", "inet_sk_entry", id=10, ino=2, family=2,
              type=2, proto=17, state=7, src_port=53, dst_port=0, flags=2, backlog=0, src_addr=[0x0100007F])), b""),
     ])  # fmt: skip
@@ -123,7 +129,8 @@ def build_images(folder):
         (msg("mnt_pb2", "mnt_entry", fstype=1, mnt_id=30, root_dev=(259 << 20) | 3, parent_mnt_id=1, flags=0x21,
              root="/", mountpoint="/data", source="/dev/nvme0n1p3", options="rw", shared_id=5), b""),
     ])  # fmt: skip
-    add("irmap-cache.img", "IRMAP_CACHE", [(msg("fh_pb2", "irmap_cache_entry", dev=(8 << 8) | 1, inode=99, path="/etc/x"), b"")])
+    irmap = msg("fh_pb2", "irmap_cache_entry", dev=(8 << 8) | 1, inode=99, path="/etc/x")
+    add("irmap-cache.img", "IRMAP_CACHE", [(irmap, b"")])
     add("memfd.img", "MEMFD_INODE", [
         (msg("memfd_pb2", "memfd_inode_entry", name="memfd:buf", uid=0, gid=0, size=4096, shmid=3, seals=0x1F | 0x40,
              inode_id=4), b""),
@@ -185,7 +192,8 @@ def test_built_images_decode_like_crit(tmp_path):
     assert (sk4["src_addr"], sk4["proto"]) == (["127.0.0.1"], "UDP")
     assert pretty("mountpoints-12.img")[0]["root_dev"] == "259:3"
     assert pretty("irmap-cache.img")[0]["dev"] == "8:1"
-    assert pretty("memfd.img")[0]["seals"] == "F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | 0x40"
+    seals = "F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | 0x40"
+    assert pretty("memfd.img")[0]["seals"] == seals
     named = [e["usk"]["name"] for e in pretty("files-named.img") if "usk" in e]
     assert named and set(named) == {"=00my=3Dsock=FF\n"}
 
