@@ -25,11 +25,17 @@ from .crit_ref import crit_explore_all, parse_fds, parse_mems, parse_ps, parse_r
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="no ../shared/corpus")
 
+# every checkpoint, and the failed dumps that got as far as a process tree (crit x reads those too)
+FAILED = CORPUS / "_failed-dumps"
+DIRS = CORPUS_NAMES + sorted(
+    f"_failed-dumps/{d.name}" for d in (FAILED.iterdir() if FAILED.is_dir() else []) if (d / "pstree.img").exists()
+)
+
 
 @pytest.fixture(scope="session")
 def crit_x():
     require_crit()
-    return crit_explore_all(tuple(str(CORPUS / name) for name in CORPUS_NAMES))
+    return crit_explore_all(tuple(str(CORPUS / name) for name in DIRS))
 
 
 _shown: dict[str, dict] = {}
@@ -50,7 +56,7 @@ def crit_view(crit_x, name: str, view: str) -> str:
     return crit_x[(str(CORPUS / name), view)]
 
 
-@pytest.mark.parametrize("name", CORPUS_NAMES)
+@pytest.mark.parametrize("name", DIRS)
 def test_process_tree_equals_crit_ps(name, crit_x):
     crit = parse_ps(crit_view(crit_x, name, "ps"))
     procs = show_json(name)["processes"]
@@ -73,7 +79,7 @@ def _crit_fd_string(fd: dict) -> str:
     return f"{kind}.{fd['file_id']}"  # crit knows only the kind and the file id of the rest
 
 
-@pytest.mark.parametrize("name", CORPUS_NAMES)
+@pytest.mark.parametrize("name", DIRS)
 def test_fd_targets_equal_crit_fds(name, crit_x):
     crit = parse_fds(crit_view(crit_x, name, "fds"))
     procs = show_json(name)["processes"]
@@ -123,7 +129,7 @@ def _crit_vma_label(v: dict, shm_ids: dict) -> str:
     return label
 
 
-@pytest.mark.parametrize("name", CORPUS_NAMES)
+@pytest.mark.parametrize("name", DIRS)
 def test_vmas_equal_crit_mems(name, crit_x):
     crit = parse_mems(crit_view(crit_x, name, "mems"))
     procs = show_json(name)["processes"]
@@ -138,7 +144,7 @@ def test_vmas_equal_crit_mems(name, crit_x):
         assert len(p["vmas"]) >= 10
 
 
-@pytest.mark.parametrize("name", CORPUS_NAMES)
+@pytest.mark.parametrize("name", DIRS)
 def test_page_counts_right_where_crit_rss_says_zero(name, crit_x):
     crit = parse_rss(crit_view(crit_x, name, "rss"))
     data = show_json(name)
