@@ -358,3 +358,29 @@ def test_cri024_uprobes(writable_copy):
     assert found(d, UNPRIV, "CRI024", "error")
     assert {f.severity for f in found(d, unpriv(allow_uprobes=True), "CRI024")} == {"info"}
     assert not found(corpus_dir("pair-2"), UNPRIV, "CRI024")
+
+
+def test_cri025_raw_socket(writable_copy):
+    """tcp copy, files.img decoded, the TCP socket turned into a raw ICMP socket (SOCK_RAW), encoded again."""
+    d = writable_copy("tcp")
+
+    def to_raw(fe):
+        if not fe.HasField("isk"):
+            return False
+        fe.isk.type, fe.isk.proto, fe.isk.state, fe.isk.dst_port, fe.isk.src_port = 3, 1, 7, 0, 0
+
+    edit(d, "files.img", to_raw)
+    got = found(d, UNPRIV, "CRI025", "error")
+    assert got and got[0].fd == 3
+    assert not found(d, unpriv(caps=frozenset({"NET_RAW"})), "CRI025")
+    assert not found(corpus_dir("tcp"), UNPRIV, "CRI025")
+
+
+def test_cri008_working_directory(writable_copy):
+    """plain-devnull copy, files.img decoded, the mode of its cwd (/tmp/criu-work, file id 6) set to 0700,
+    encoded again: criu reopens the cwd by path, so uid 1001 cannot."""
+    d = writable_copy("plain-devnull")
+    edit(d, "files.img", lambda fe: setattr(fe.reg, "mode", 0o40700) if fe.id == 6 else False)
+    got = found(d, UNPRIV, "CRI008", "error")
+    assert [(f.details["path"], f.details["mode"]) for f in got] == [("/tmp/criu-work", "0700")]
+    assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI008")

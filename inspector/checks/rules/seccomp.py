@@ -33,7 +33,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI018",
-    title="seccomp filter that the restorer may not install",
+    title="seccomp filters (need no_new_privs or CAP_SYS_ADMIN)",
     category="security",
     severity="error",
     rationale=(
