@@ -108,3 +108,21 @@ def test_every_rule_has_its_docs_page():
         if path is not None:
             text = path.read_text()
             assert text.startswith(f"# {r.code}") and "## How to fix" in text and "## Example" in text
+
+
+def test_a_failing_rule_does_not_hide_the_others(monkeypatch):
+    import dataclasses
+
+    from inspector.checks import engine
+
+    def broken(cp, target):
+        raise KeyError("surprise")
+        yield  # pragma: no cover
+
+    rules = list(engine._discover())
+    rules[0] = dataclasses.replace(rules[0], check=broken)
+    monkeypatch.setattr(engine, "_discover", lambda: tuple(rules))
+    monkeypatch.delenv("CRIU_INSPECT_DEBUG", raising=False)
+    report = run_checks(corpus_dir("plain-devnull"), UNPRIV)
+    assert any(p.startswith(f"{rules[0].code}: internal error: KeyError") for p in report.problems)
+    assert any(f.code == "CRI005" for f in report.findings)
