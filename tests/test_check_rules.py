@@ -384,3 +384,14 @@ def test_cri008_working_directory(writable_copy):
     got = found(d, UNPRIV, "CRI008", "error")
     assert [(f.details["path"], f.details["mode"]) for f in got] == [("/tmp/criu-work", "0700")]
     assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI008")
+
+
+def test_cri002_tty_group_tty_is_fine_other_owner_is_not(writable_copy):
+    """unpriv-tty copy, tty-info.img decoded, the tty's gid set to 5 (tty, as devpts gives every pty)
+    and then its uid set to 1002, encoded again each time."""
+    d = writable_copy("unpriv-tty")
+    edit(d, "tty-info.img", lambda t: setattr(t, "gid", 5))
+    assert not found(d, unpriv(shell_job=True, terminal=True), "CRI002")
+    edit(d, "tty-info.img", lambda t: setattr(t, "uid", 1002))
+    got = found(d, unpriv(shell_job=True, terminal=True), "CRI002", "error")
+    assert got and got[0].criu_error == "tty: Can't setup uid 1002 gid 5 on 0x4: Operation not permitted"
