@@ -395,3 +395,10 @@ def test_cri002_tty_group_tty_is_fine_other_owner_is_not(writable_copy):
     edit(d, "tty-info.img", lambda t: setattr(t, "uid", 1002))
     got = found(d, unpriv(shell_job=True, terminal=True), "CRI002", "error")
     assert got and got[0].criu_error == "tty: Can't setup uid 1002 gid 5 on 0x4: Operation not permitted"
+
+
+def test_cri022_failed_dump_has_no_inventory():
+    """A real failed dump from the corpus (_failed-dumps/tty-noshelljob): images but no inventory.img."""
+    d = corpus_dir("_failed-dumps/tty-noshelljob")
+    got = found(d, ROOT, "CRI022", "error")
+    assert got and "did not finish" in got[0].fix
