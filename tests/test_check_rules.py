@@ -402,3 +402,10 @@ def test_cri022_failed_dump_has_no_inventory():
     d = corpus_dir("_failed-dumps/tty-noshelljob")
     got = found(d, ROOT, "CRI022", "error")
     assert got and "did not finish" in got[0].fix
+
+
+def test_cri006_root_task_with_setuid_still_needs_its_capabilities():
+    """plain-devnull (root task, full capabilities): CAP_SETUID gets past the ids, not past capset()."""
+    got = found(corpus_dir("plain-devnull"), unpriv(caps=frozenset({"SETUID", "SETGID"})), "CRI006", "error")
+    assert got and "SYS_ADMIN" in got[0].details["missing"] and "CHECKPOINT_RESTORE" not in got[0].details["missing"]
+    assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI006")  # CRI005 already blocks

@@ -35,7 +35,8 @@ def check(cp, target):
                 fix="restore as that group (--gid), grant CAP_SETGID, or criu-inspect repair --fix uid=UID:GID",
             )  # fmt: skip
         groups = [g for g in c.groups]
-        if groups and sorted(groups) != [gid] and not has_cap(target, "SETGID") and not bad_u:
+        # the same user restoring usually has the same groups (criu skips setgroups() then)
+        if groups and sorted(groups) != [gid] and c.uid != uid and not has_cap(target, "SETGID") and not bad_u:
             yield make(
                 RULE,
                 f"{proc_label(proc)} had supplementary groups {groups}; criu calls setgroups() unless the "
