@@ -126,3 +126,10 @@ def test_a_failing_rule_does_not_hide_the_others(monkeypatch):
     report = run_checks(corpus_dir("plain-devnull"), UNPRIV)
     assert any(p.startswith(f"{rules[0].code}: internal error: KeyError") for p in report.problems)
     assert any(f.code == "CRI005" for f in report.findings)
+
+
+def test_unknown_select_code_is_an_error(cli):
+    bad = cli("check", str(corpus_dir("pair-1")), "--select", "CRI9")
+    assert bad.returncode == 2 and "--select CRI9: no such rule" in bad.stderr
+    ok = cli("check", str(corpus_dir("pair-1")), "--uid", "1001", "--select", "CRI00", "--ignore", "CRI007")
+    assert ok.returncode == 0 and "CRI007" not in ok.stdout
