@@ -409,3 +409,25 @@ def test_cri006_root_task_with_setuid_still_needs_its_capabilities():
     got = found(corpus_dir("plain-devnull"), unpriv(caps=frozenset({"SETUID", "SETGID"})), "CRI006", "error")
     assert got and "SYS_ADMIN" in got[0].details["missing"] and "CHECKPOINT_RESTORE" not in got[0].details["missing"]
     assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI006")  # CRI005 already blocks
+
+
+def test_cri017_external_file_needs_inherit_fd(writable_copy):
+    """plain-devnull copy: file id 5 (fds 1, 2) turned into an external file (FileEntry EXT, as criu dump
+    --external writes) by decode -> change -> encode of files.img."""
+    d = writable_copy("plain-devnull")
+
+    def to_ext(fe):
+        if fe.id != 5:
+            return False
+        fown = type(fe.reg.fown)()
+        fown.CopyFrom(fe.reg.fown)
+        fe.ClearField("reg")
+        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["EXT"].number
+        fe.ext.id = 5
+        fe.ext.fown.CopyFrom(fown)
+
+    edit(d, "files.img", to_ext)
+    got = found(d, UNPRIV, "CRI017", "error")
+    assert sorted(f.fd for f in got) == [1, 2]
+    handed = found(d, unpriv(inherit_fds=("fd[1]:pipe:[1]", "fd[2]:pipe:[1]")), "CRI017")
+    assert not handed

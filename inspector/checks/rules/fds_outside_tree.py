@@ -29,7 +29,7 @@ def check(cp, target):
                     RULE,
                     f"{proc_label(proc)} fd {fd.fd}: an external file ({fd.path or resource}) that criu did not "
                     "dump; it must be handed in at restore",
-                    pid=proc.pid, fd=fd.fd, image="files.img", criu_error="",
+                    severity="error", pid=proc.pid, fd=fd.fd, image="files.img", criu_error="",
                     fix="restore with --inherit-fd fd[N]:RESOURCE for it (or a plugin that restores it)",
                 )  # fmt: skip
     for pipe_id, users in sorted(ends.items()):
