@@ -309,15 +309,20 @@ def test_cri016_unix_peer_outside(writable_copy):
 
 
 def test_cri018_seccomp(writable_copy):
-    """unpriv-plain / unpriv-plain-nnp copies, core-N.img decoded, seccomp_mode set to filter (2), encoded again."""
+    """unpriv-plain / unpriv-plain-nnp copies, core-N.img decoded, seccomp_mode set to filter (2) or strict (1),
+    encoded again. criu installs filters before the task's own no_new_privs is back, so nnp does not help."""
     d = writable_copy("unpriv-plain")
     edit(d, "core-20458.img", lambda c: setattr(c.thread_core, "seccomp_mode", 2))
     got = found(d, UNPRIV, "CRI018", "error")
     assert got and got[0].details["mode"] == "filter" and got[0].details["no_new_privs"] is False
+    assert got[0].criu_error == "seccomp: SECCOMP_SET_MODE_FILTER returned -13 on tid 20458"
     assert not found(d, ROOT, "CRI018", "error")
+    assert not found(d, unpriv(caps=frozenset({"SYS_ADMIN"})), "CRI018", "error")
     n = writable_copy("unpriv-plain-nnp")
     edit(n, "core-20817.img", lambda c: setattr(c.thread_core, "seccomp_mode", 2))
-    assert {f.severity for f in found(n, UNPRIV, "CRI018")} == {"info"}
+    assert found(n, UNPRIV, "CRI018", "error")
+    edit(n, "core-20817.img", lambda c: setattr(c.thread_core, "seccomp_mode", 1))
+    assert {f.severity for f in found(n, UNPRIV, "CRI018")} == {"info"}  # strict mode needs no privilege
     assert not found(corpus_dir("unpriv-plain"), UNPRIV, "CRI018")
 
 
@@ -431,3 +436,20 @@ def test_cri017_external_file_needs_inherit_fd(writable_copy):
     assert sorted(f.fd for f in got) == [1, 2]
     handed = found(d, unpriv(inherit_fds=("fd[1]:pipe:[1]", "fd[2]:pipe:[1]")), "CRI017")
     assert not handed
+
+
+def test_cri007_no_new_privs_does_not_excuse_a_held_capability(writable_copy):
+    """unpriv-plain-nnp copy, core-20817.img decoded, CAP_SYS_RESOURCE (missing from its bounding set) added to
+    its permitted set, encoded again: criu forgives the failed drop only for capabilities the task does not hold."""
+    d = writable_copy("unpriv-plain-nnp")
+    edit(d, "core-20817.img", lambda c: c.thread_core.creds.cap_prm.__setitem__(0, c.thread_core.creds.cap_prm[0] | 1 << 24))
+    got = found(d, UNPRIV, "CRI007", "error")
+    assert got and got[0].criu_error == "Unable to drop capability 24: -1" and "permitted" in got[0].message
+
+
+def test_cri005_fsuid_alone(writable_copy):
+    """unpriv-plain copy, core-20458.img decoded, only fsuid changed to 0, encoded again."""
+    d = writable_copy("unpriv-plain")
+    edit(d, "core-20458.img", lambda c: setattr(c.thread_core.creds, "fsuid", 0))
+    got = found(d, UNPRIV, "CRI005", "error")
+    assert got and got[0].criu_error == "Unable to set fsuid"
