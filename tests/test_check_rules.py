@@ -453,3 +453,16 @@ def test_cri005_fsuid_alone(writable_copy):
     edit(d, "core-20458.img", lambda c: setattr(c.thread_core.creds, "fsuid", 0))
     got = found(d, UNPRIV, "CRI005", "error")
     assert got and got[0].criu_error == "Unable to set fsuid"
+
+
+def test_cri001_hung_up_slave_needs_no_terminal(writable_copy):
+    """unpriv-tty copy, tty-info.img decoded, termios/termios_locked/winsize cleared (a hung-up pty, as criu
+    dumps a slave whose master was closed), encoded again: criu restores it with a fake master."""
+    d = writable_copy("unpriv-tty")
+
+    def hang_up(t):
+        for name in ("termios", "termios_locked", "winsize"):
+            t.ClearField(name)
+
+    edit(d, "tty-info.img", hang_up)
+    assert not found(d, unpriv(), "CRI001")
