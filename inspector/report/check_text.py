@@ -64,7 +64,9 @@ def render(report: CheckReport, stream) -> None:
     text = "\n".join(out) + "\n"
     from .textout import use_rich
 
-    if not use_rich(stream):
+    import os
+
+    if not use_rich(stream) or os.environ.get("NO_COLOR"):
         stream.write(text)
         return
     _write_colored(text, stream)
@@ -74,13 +76,11 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "blocked": "
 
 
 def _write_colored(text: str, stream) -> None:
-    """On a terminal: the same lines, with the severity and the verdict coloured (NO_COLOR honoured)."""
-    import os
-
+    """On a terminal: the same lines, with the severity and the verdict coloured."""
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")), highlight=False, soft_wrap=True)
+    console = Console(file=stream, highlight=False, soft_wrap=True)
     for line in text.rstrip("\n").split("\n"):
         word = line.split(" ", 1)[0]
         last = line.rsplit(" ", 1)[-1]
