@@ -41,16 +41,16 @@ def _rule_name(rule: Rule) -> str:
 
 
 def _local_doc(code: str) -> str | None:
-    """The rule's page from docs/ next to the package, when this is a source checkout."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for path in (os.path.join(root, rule_doc_path(code)), os.path.join(root, "inspector", rule_doc_path(code))):
-        if os.path.isfile(path):
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    return fh.read()
-            except OSError:
-                return None
-    return None
+    """The rule's page, when this installation carries it."""
+    from ..checks.docs import doc_path
+
+    path = doc_path(code)
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def rule_descriptor(rule: Rule) -> dict:
