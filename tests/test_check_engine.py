@@ -96,3 +96,15 @@ def test_unknown_format_module_is_a_clear_error(monkeypatch):
     report = run_checks(corpus_dir("pair-1"), UNPRIV)
     with pytest.raises(InspectError, match="not available"):
         check_render.render(report, "sarif", io.StringIO())
+
+
+def test_every_rule_has_its_docs_page():
+    from inspector.checks.docs import doc_path
+
+    missing = [r.code for r in all_rules() if not r.host and doc_path(r.code) is None]
+    assert not missing, missing
+    for r in all_rules():
+        path = doc_path(r.code)
+        if path is not None:
+            text = path.read_text()
+            assert text.startswith(f"# {r.code}") and "## How to fix" in text and "## Example" in text

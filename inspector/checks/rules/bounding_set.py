@@ -42,7 +42,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI007",
-    title="capability bounding set needs CAP_SETPCAP to restore",
+    title="capability bounding set narrower than full (CAP_SETPCAP)",
     category="credentials",
     severity="error",
     rationale=(
