@@ -20,7 +20,9 @@ import pytest
 
 from inspector.checks.base import Target
 from inspector.checks.host import Host, current_host, decode_file_caps, elf_build_id, reg_files
-from inspector.checks.rules import host_cgroup, host_criu, host_files, host_kernel, host_pid_control, host_pids
+from inspector.checks.rules import (
+    host_cgroup, host_criu, host_file_access, host_files, host_kernel, host_pid_control, host_pids,
+)
 from inspector.codec.image import open_image
 from inspector.model.checkpoint import Checkpoint
 from tests.conftest import corpus_dir
@@ -354,3 +356,49 @@ def test_preflight_cli_on_untouched_checkpoint(tmp_path, cli):
     # without --host (check) the host rules do not run
     r = cli("check", str(src), "--target", "root", "--format", "json")
     assert not {c for c in json.loads(r.stdout)["rules"] if c.startswith("CRI10")}
+
+
+# --- CRI107 real access on this host ----------------------------------------------------
+
+
+def test_file_access_as_the_restoring_user(tmp_path):
+    """`plain` restored unprivileged failed on "Can't open file $WORK/data/plain/out on restore: Permission
+    denied" (MANIFEST): with its files staged as root's, as on the dump host, CRI107 says the same; once they
+    belong to uid 1001 it does not."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to stage root-owned files and chown them")
+    cp = Checkpoint(corpus_dir("plain"))
+    root = tmp_path / "root"
+    made = stage_root(Path(cp.path), root)
+    target = Target(uid=1001, root=str(root))
+    findings = list(host_file_access.check(cp, target))
+    assert [(f.fd, f.details["path"]) for f in findings] == [
+        (1, "/tmp/criu-work/data/plain/out"), (2, "/tmp/criu-work/data/plain/err")
+    ]  # fmt: skip
+    assert findings[0].criu_error == "Can't open file /tmp/criu-work/data/plain/out on restore: Permission denied"
+    assert "owned by uid 0 gid 0 with mode 0644" in findings[0].message
+    for p in ("/tmp/criu-work/data/plain/out", "/tmp/criu-work/data/plain/err"):
+        os.chown(made[p], 1001, 1001)
+    assert list(host_file_access.check(cp, target)) == []
+    assert list(host_file_access.check(cp, Target(uid=1001, root=str(root), caps=frozenset({"DAC_OVERRIDE"})))) == []
+    # a directory on the way that uid 1001 cannot search
+    (root / "tmp" / "criu-work" / "data").chmod(0o700)
+    blocked = list(host_file_access.check(cp, target))
+    assert {f.details["denied"] for f in blocked} == {str(root / "tmp" / "criu-work" / "data")}
+
+
+def test_ghost_directory_must_be_writable(tmp_path):
+    """`ghost` unprivileged failed on "Can't create ghost regfile: Permission denied" (MANIFEST)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to stage root-owned files")
+    cp = Checkpoint(corpus_dir("ghost"))
+    root = tmp_path / "root"
+    made = stage_root(Path(cp.path), root)
+    for p, dest in made.items():
+        if p.startswith("/tmp/criu-work/data/ghost/"):
+            os.chown(dest, 1001, 1001)  # the mapped file is the user's: only the ghost's directory is not
+    findings = list(host_file_access.check(cp, Target(uid=1001, root=str(root))))
+    assert [f.criu_error for f in findings] == ["Can't create ghost regfile: Permission denied"]
+    assert findings[0].details["denied"] == str(root / "tmp" / "criu-work" / "data" / "ghost")
+    os.chown(root / "tmp" / "criu-work" / "data" / "ghost", 1001, 1001)
+    assert list(host_file_access.check(cp, Target(uid=1001, root=str(root)))) == []

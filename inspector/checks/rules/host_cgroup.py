@@ -49,7 +49,7 @@ def check(cp, target, host=None):
 
 RULE = Rule(
     code="CRI106",
-    title="cgroup v2 not delegated to the restoring user",
+    title="cgroup v2 delegation to the restoring user",
     category="host",
     severity="warning",
     rationale=(

@@ -68,7 +68,7 @@ def check(cp, target, host=None):
 
 RULE = Rule(
     code="CRI103",
-    title="criu binary on this host: missing, too old, or without the capabilities the target assumes",
+    title="criu binary of this host (found, version, file capabilities)",
     category="host",
     severity="error",
     rationale=(

@@ -78,7 +78,7 @@ def check(cp, target, host=None):
 
 RULE = Rule(
     code="CRI105",
-    title="file missing or different on this host",
+    title="reopened file missing or different on this host",
     category="host",
     severity="error",
     rationale=(

@@ -31,7 +31,7 @@ def check(cp, target, host=None):
 
 RULE = Rule(
     code="CRI104",
-    title="kernel of this host lacks what the restore needs",
+    title="kernel of this host",
     category="host",
     severity="error",
     rationale=(

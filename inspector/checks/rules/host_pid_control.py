@@ -35,7 +35,7 @@ def check(cp, target, host=None):
 
 RULE = Rule(
     code="CRI102",
-    title="criu cannot choose pids on this host",
+    title="pid control (clone3 set_tid, ns_last_pid) on this host",
     category="host",
     severity="error",
     rationale=(

@@ -54,7 +54,7 @@ def check(cp, target, host=None):
 
 RULE = Rule(
     code="CRI101",
-    title="pid or thread id already in use on this host",
+    title="pid or thread id in use on this host",
     category="host",
     severity="error",
     rationale=(

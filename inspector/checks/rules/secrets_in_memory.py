@@ -33,7 +33,8 @@ def check(cp, target):
             where = (
                 f"{label} {vma.start:x}-{vma.end:x} {names.prot_string(vma.prot)}" if vma is not None else label
             )
-            what = f"{hit.title} {hit.name}" if hit.kind in ("env", "pem") else hit.title
+            what = {"env": f"environment variable {hit.name} (named like a secret)",
+                    "pem": f"PEM private key ({hit.name})"}.get(hit.kind, hit.title)  # fmt: skip
             image = f"pages-{pm.pages_id}.img" if hit.where == "present" else _parent_pages_image(cp, proc.pid)
             yield Finding(
                 code=RULE.code,
