@@ -87,6 +87,40 @@ def windowed_matches(
             carry, carry_parent = b"", set()
 
 
+RELEASE_EVERY = 32 << 20
+
+
+def _release(reader) -> None:
+    """Drop the page-table entries of the pages files' mmaps (clean, shared: they refault from the page cache).
+
+    Slices are copies, so nothing refers into the mapping; without this the
+    mapped pages of a scanned file count toward RSS until the scan ends.
+    """
+    import mmap
+
+    while reader is not None:
+        pf = reader._pages
+        m = pf._map if pf is not None else None
+        if m is not None and hasattr(m, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                m.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass
+        reader = reader._parent
+
+
+def bounded_pages(reader, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
+    """``reader.iter_present`` whose memory stays flat however large the pages files are."""
+    seen = 0
+    for item in reader.iter_present(start, end):
+        yield item
+        seen += PAGE_SIZE
+        if seen >= RELEASE_EVERY:
+            _release(reader)
+            seen = 0
+    _release(reader)
+
+
 # --- grep ------------------------------------------------------------------------
 
 
@@ -183,7 +217,7 @@ def search_process(
     def find(buf: bytes, base: int, pos: int):
         return [(base + m.start(), base + max(m.end(), m.start() + 1), None) for m in pattern.finditer(buf, pos)]
 
-    for start, end, _, where in windowed_matches(reader.iter_present(), find, overlap):
+    for start, end, _, where in windowed_matches(bounded_pages(reader), find, overlap):
         vma = vma_of(process, start) if process is not None else None
         lo = start - context
         hi = end + context

@@ -176,6 +176,8 @@ def _with(hit: SecretMatch, **changes) -> SecretMatch:
 
 def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
     """Secrets in the memory of ``pid`` (its own pages and those of the pre-dump chain)."""
+    from .memsearch import bounded_pages
+
     reader = checkpoint.page_reader(pid)
-    for hit in scan_pages(reader.iter_present(start, end)):
+    for hit in scan_pages(bounded_pages(reader, start, end)):
         yield _with(hit, pid=pid)
