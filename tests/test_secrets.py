@@ -184,6 +184,8 @@ def test_patterns_and_names():
         b"\0PATH=/bin\0TOKENIZERS_PARALLELISM=false\0DB_PASSWORD_FILE=/run/secrets/db\0GITHUB_TOKEN=abc\0"
         b'{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n"}'
         b" AIzaSyA-1234567890abcdefghijklmnopqrstu sk_live_abcdefghijklmnopqrstuvwx XAKIAIOSFODNN7EXAMPLE\0"
+        b"glpat-abcdefghij0123456789 npm_" + b"a1B2" * 9 + b" DefaultEndpointsProtocol=https;AccountName=x;AccountKey="
+        + b"Zm9v" * 21 + b"ab==;EndpointSuffix=core.windows.net\0"
     )
     hits = scan_bytes(data)
     assert [(h.kind, h.name) for h in hits] == [
@@ -191,6 +193,9 @@ def test_patterns_and_names():
         ("gcp_sa", "GCP service-account private key"),
         ("google_api", "Google API key"),
         ("stripe", "Stripe live secret key"),
+        ("gitlab", "GitLab personal access token"),
+        ("npm", "npm access token"),
+        ("azure_storage", "Azure storage account key"),
     ]
     assert is_secret_env_name("PGPASSWORD") and is_secret_env_name("AWS_SECRET_ACCESS_KEY")
     assert not is_secret_env_name("KEYBOARD") and not is_secret_env_name("TOKENIZERS_PARALLELISM")

@@ -87,7 +87,7 @@ RULE = Rule(
     rationale=(
         "The pages of a checkpoint hold everything the processes had in memory: environment variables named like "
         "secrets (PASSWORD, TOKEN, SECRET, API_KEY, ...), PEM private keys, cloud keys (AWS AKIA..., GitHub ghp_..., "
-        "Slack xox..., Google AIza..., GCP service-account JSON). A checkpoint shipped in a container image leaks them "
+        "Slack xox..., Google AIza..., GitLab glpat-, npm_, Azure AccountKey=, GCP service-account JSON). A checkpoint shipped in a container image leaks them "
         "to anyone who can pull the image. The restore itself is not affected."
     ),
     fix=(
