@@ -31,7 +31,17 @@ def _windows(pages: Iterable[tuple[int, bytes, str]], window_pages: int) -> Iter
     start = None
     chunks: list[bytes] = []
     parent_pages: set[int] = set()
-    for addr, data, where in pages:
+    it = iter(pages)
+    while True:
+        try:
+            addr, data, where = next(it)
+        except StopIteration:
+            break
+        except Exception:
+            # a page that cannot be read (a short pages file): search what was read before it, then fail
+            if start is not None:
+                yield start, b"".join(chunks), False, parent_pages
+            raise
         if start is not None and (addr != start + len(chunks) * PAGE_SIZE or len(chunks) >= window_pages):
             yield start, b"".join(chunks), addr == start + len(chunks) * PAGE_SIZE, parent_pages
             start, chunks, parent_pages = None, [], set()

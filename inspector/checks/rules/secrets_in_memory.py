@@ -19,6 +19,7 @@ def check(cp, target):
     from ...model import names
     from ...secrets import scan_process
 
+    unreadable: InspectError | None = None
     for proc in cp.processes:
         if proc.state in ("dead", "zombie"):
             continue
@@ -26,7 +27,12 @@ def check(cp, target):
             pm = cp.pagemap(proc.pid)
         except InspectError:  # no pagemap: no memory to leak (the model reports the missing image)
             continue
-        hits = list(scan_process(cp, proc.pid))
+        hits = []
+        try:
+            for hit in scan_process(cp, proc.pid):
+                hits.append(hit)
+        except InspectError as exc:  # report what was found before the bad page, scan the other processes
+            unreadable = unreadable or exc
         for hit in hits[:MAX_PER_PROCESS]:
             vma = next((v for v in proc.vmas if v.start <= hit.start < v.end), None)
             label = vma_label(proc, vma)
@@ -69,6 +75,8 @@ def check(cp, target):
                 fix=RULE.fix, pid=proc.pid, image=f"pages-{pm.pages_id}.img",
                 details={"more": len(hits) - MAX_PER_PROCESS},
             )  # fmt: skip
+    if unreadable is not None:
+        raise unreadable  # the engine records it as a problem: the scan was incomplete
 
 
 def _parent_pages_image(cp, pid: int) -> str:
