@@ -65,6 +65,7 @@ def check(cp, target):
                     "masked": hit.masked,
                     "where": hit.where,
                     "vma": label,
+                    **_file_span(pm, hit),
                 },
             )
         if len(hits) > MAX_PER_PROCESS:
@@ -77,6 +78,14 @@ def check(cp, target):
             )  # fmt: skip
     if unreadable is not None:
         raise unreadable  # the engine records it as a problem: the scan was incomplete
+
+
+def _file_span(pm, hit) -> dict:
+    """Where the value lies in pages-N.img (file_offset, file_length), when its first page is present there."""
+    run = next(iter(pm.runs_in(hit.value_start, hit.value_start + 1)), None)
+    if hit.where != "present" or run is None or run.file_offset < 0:
+        return {}
+    return {"file_offset": run.file_offset + hit.value_start - run.start, "file_length": hit.value_length}
 
 
 def _parent_pages_image(cp, pid: int) -> str:
