@@ -402,3 +402,20 @@ def test_ghost_directory_must_be_writable(tmp_path):
     assert findings[0].details["denied"] == str(root / "tmp" / "criu-work" / "data" / "ghost")
     os.chown(root / "tmp" / "criu-work" / "data" / "ghost", 1001, 1001)
     assert list(host_file_access.check(cp, Target(uid=1001, root=str(root)))) == []
+
+
+def test_tree_in_its_own_pid_namespace_is_not_flagged(writable_copy):
+    """pstree rewritten to this test's pid, and ids-N.img (decode -> change -> encode) given a pid namespace
+    other than criu's (inventory root_ids): criu restores such a tree into a new pid namespace."""
+    cp_dir = writable_copy("plain")
+    me = os.getpid()
+    rewrite_pid(cp_dir, PLAIN_PID, me)
+    assert len(list(host_pids.check(Checkpoint(cp_dir), Target()))) == 1
+    img = open_image(cp_dir / f"ids-{me}.img")
+    msg = img.entries[0].message
+    msg.pid_ns_id = 99
+    img.entries[0].set_message(msg)
+    write_image(img, cp_dir / f"ids-{me}.img")
+    cp = Checkpoint(cp_dir)
+    assert host_pids.own_pid_namespace(cp)
+    assert list(host_pids.check(cp, Target())) == []
