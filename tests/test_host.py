@@ -21,7 +21,7 @@ import pytest
 from inspector.checks.base import Target
 from inspector.checks.host import Host, current_host, decode_file_caps, elf_build_id, reg_files
 from inspector.checks.rules import (
-    host_cgroup, host_criu, host_file_access, host_files, host_kernel, host_pid_control, host_pids,
+    host_cgroup, host_criu, host_file_access, host_files, host_kernel, host_pid_control, host_pids, host_ports,
 )
 from inspector.codec.image import open_image
 from inspector.model.checkpoint import Checkpoint
@@ -419,3 +419,79 @@ def test_tree_in_its_own_pid_namespace_is_not_flagged(writable_copy):
     cp = Checkpoint(cp_dir)
     assert host_pids.own_pid_namespace(cp)
     assert list(host_pids.check(cp, Target())) == []
+
+
+# --- CRI108 ports ---------------------------------------------------------------------------------
+
+
+def _rewrite_isk(cp_dir: Path, **fields) -> None:
+    """files.img of `tcp` (decode -> change -> encode): its one INET socket gets new field values."""
+    img = open_image(cp_dir / "files.img")
+    for entry in img.entries:
+        m = entry.message
+        if m.HasField("isk"):
+            for k, v in fields.items():
+                setattr(m.isk, k, v)
+            entry.set_message(m)
+    write_image(img, cp_dir / "files.img")
+
+
+def test_untouched_tcp_checkpoint_ports():
+    """`tcp` holds an established client socket 127.0.0.1:47414 -> :23456; only flagged (with
+    --tcp-established) if this host has a socket on 127.0.0.1:47414."""
+    from inspector.checks.host import host_sockets
+
+    cp = Checkpoint(corpus_dir("tcp"))
+    busy = any(s.proto == "TCP" and s.port == 47414 and s.addr == "127.0.0.1" for s in host_sockets())
+    assert len(list(host_ports.check(cp, Target(tcp_established=True)))) == int(busy)
+    assert list(host_ports.check(cp, Target())) == []  # without --tcp-established criu does not rebind it
+
+
+def test_listening_port_in_use_is_flagged(writable_copy):
+    """The `tcp` socket rewritten to LISTEN on 127.0.0.1:P, where this test listens."""
+    import socket
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        cp_dir = writable_copy("tcp")
+        _rewrite_isk(cp_dir, state=10, src_port=port, dst_port=0)
+        cp = Checkpoint(cp_dir)
+        sock = cp.processes[0].fds[3].socket
+        assert (sock.state, sock.src) == ("LISTEN", f"127.0.0.1:{port}")
+        findings = list(host_ports.check(cp, Target()))
+        assert [(f.code, f.pid, f.fd, f.details["port"]) for f in findings] == [("CRI108", 18411, 3, port)]
+        assert findings[0].criu_error == "Can't bind inet socket (id 6): Address already in use"
+    # the port is free again: nothing to flag
+    assert list(host_ports.check(Checkpoint(cp_dir), Target())) == []
+
+
+def test_established_local_port_in_use_is_flagged(writable_copy):
+    """The `tcp` client's local port rewritten to the local port of a live connection of this test."""
+    import socket
+
+    with socket.socket() as srv, socket.socket() as cli_sock:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        cli_sock.connect(srv.getsockname())
+        local_port = cli_sock.getsockname()[1]
+        cp_dir = writable_copy("tcp")
+        _rewrite_isk(cp_dir, src_port=local_port)
+        cp = Checkpoint(cp_dir)
+        assert list(host_ports.check(cp, Target())) == []
+        findings = list(host_ports.check(cp, Target(tcp_established=True)))
+        assert [f.details["port"] for f in findings] == [local_port]
+        assert findings[0].criu_error == "Can't bind inet socket back: Address already in use"
+
+
+def test_udp_port_in_use_is_flagged(writable_copy):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("0.0.0.0", 0))
+        port = udp.getsockname()[1]
+        cp_dir = writable_copy("tcp")
+        _rewrite_isk(cp_dir, type=2, proto=17, state=7, src_port=port, dst_port=0)
+        findings = list(host_ports.check(Checkpoint(cp_dir), Target()))
+        assert [(f.details["port"], f.details["host_addr"]) for f in findings] == [(port, "0.0.0.0")]
