@@ -37,7 +37,8 @@ def edit(directory: Path, image: str, change) -> None:
 
 
 def test_every_rule_has_a_test_here():
-    source = Path(__file__).read_text()
+    # rules built elsewhere keep their tests in their own files (test_secrets.py, test_host.py)
+    source = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     missing = [r.code for r in all_rules() if not r.host and f'"{r.code}"' not in source]
     assert not missing, missing
 
