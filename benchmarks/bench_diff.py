@@ -51,7 +51,7 @@ def _source_dir() -> Path:
     sys.exit(f"bench_diff: the real checkpoint {SOURCE} is not available")
 
 
-def build_pair(out: Path, gib: int, changed: float, seed: int = 1) -> tuple[Path, Path, int]:
+def build_pair(out: Path, gib: int, changed: float, seed: int = 1, run_pages: int = RUN_PAGES) -> tuple[Path, Path, int]:
     """Two checkpoints of ``gib`` GiB of extra pages; returns (A, B, pages changed)."""
     import numpy as np
 
@@ -88,7 +88,7 @@ def build_pair(out: Path, gib: int, changed: float, seed: int = 1) -> tuple[Path
         page = 0
         per_vma = VMA_BYTES // PAGE_SIZE
         while page < per_vma:
-            n = min(RUN_PAGES, per_vma - page)
+            n = min(run_pages, per_vma - page)
             new_runs.append((start + page * PAGE_SIZE, n))
             page += n + 1
     entries = list(pm.entries)
@@ -206,6 +206,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"), help="where the checkpoints are built")
     ap.add_argument("--python-engine", action="store_true", help="also time the page diff without numpy")
     ap.add_argument("--keep", action="store_true", help="keep the built checkpoints")
+    ap.add_argument("--run-pages", type=int, default=RUN_PAGES,
+                    help=f"pages per pagemap run (default {RUN_PAGES}; 1 gives a fragmented pagemap, half the pages)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -213,7 +215,7 @@ def main() -> None:
     results = {}
     for gib in (int(s) for s in args.sizes.split(",")):
         t = time.perf_counter()
-        a, b, flipped = build_pair(out, gib, args.changed)
+        a, b, flipped = build_pair(out, gib, args.changed, run_pages=args.run_pages)
         built = time.perf_counter() - t
         try:
             res = measure(a, b, flipped, args.runs, args.python_engine)
