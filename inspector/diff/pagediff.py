@@ -198,7 +198,10 @@ class PageDiffer:
 
     def close(self) -> None:
         for v in self._views.values():
-            v.release()
+            try:
+                v.release()
+            except BufferError:  # an error unwound mid-chunk and a view of it is still alive: let GC have it
+                pass
         self._views.clear()
 
     # --- the diff ------------------------------------------------------------

@@ -93,4 +93,7 @@ class Side:
         return out
 
     def close(self) -> None:
-        self.cp.close()
+        try:
+            self.cp.close()
+        except BufferError:  # a view of a pages map outlived an error; the map goes with the process
+            pass
