@@ -37,20 +37,21 @@ def junit_of(report, tmp_path) -> JUnitXml:
     return JUnitXml.fromfile(str(path))
 
 
-def test_sarif_parses_with_real_values():
+def test_sarif_parses_with_real_values(monkeypatch):
+    monkeypatch.setenv("CRIU_INSPECT_PROJECT_URL", "https://example.org/criu-inspect")
     report = report_for(corpus_dir("plain"))
     log, raw = sarif_of(report)
     assert raw["$schema"].endswith("sarif-2.1.0.json") and log.version == "2.1.0"
     run = log.runs[0]
     driver = run.tool.driver
-    assert driver.name == "criu-inspect" and driver.version and driver.information_uri.startswith("https://")
+    assert driver.name == "criu-inspect" and driver.version and driver.information_uri == "https://example.org/criu-inspect"
     assert [r.id for r in driver.rules] == ["TST001", "TST002", "TST003"]
     tst1 = driver.rules[0]
     assert tst1.name == "FileOpenedForWriting"
     assert tst1.short_description.text == "file opened for writing"
     assert tst1.full_description.text.startswith("criu reopens each file")
     assert tst1.help.text.startswith("Fix: Make the file writable")
-    assert tst1.help_uri.endswith("/docs/rules/TST001.md")
+    assert tst1.help_uri == "https://example.org/criu-inspect/blob/main/docs/rules/TST001.md"
     assert tst1.default_configuration.level == "error"
     assert driver.rules[2].default_configuration.level == "note"  # info -> note
 

@@ -20,8 +20,11 @@ from ..checks.base import CheckReport, Finding, Rule
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 TOOL_NAME = "criu-inspect"
-# Where the project and its rule pages live; override for a fork or a mirror.
-PROJECT_URL = os.environ.get("CRIU_INSPECT_PROJECT_URL", "https://github.com/criu-inspect/criu-inspect")
+# Where the project and its rule pages are published, if anywhere: set by the
+# deployment (no made-up default). Without it the rule pages travel inline as
+# help.markdown and no helpUri/informationUri is emitted.
+def project_url() -> str | None:
+    return os.environ.get("CRIU_INSPECT_PROJECT_URL") or None
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 BASE_ID = "CHECKPOINT"
 
@@ -30,8 +33,9 @@ def rule_doc_path(code: str) -> str:
     return f"docs/rules/{code}.md"
 
 
-def help_uri(code: str) -> str:
-    return f"{PROJECT_URL}/blob/main/{rule_doc_path(code)}"
+def help_uri(code: str) -> str | None:
+    base = project_url()
+    return f"{base}/blob/main/{rule_doc_path(code)}" if base else None
 
 
 def _rule_name(rule: Rule) -> str:
@@ -67,7 +71,7 @@ def rule_descriptor(rule: Rule) -> dict:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.rationale},
         "help": help_obj,
-        "helpUri": help_uri(rule.code),
+        **({"helpUri": help_uri(rule.code)} if help_uri(rule.code) else {}),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {
             "category": rule.category,
@@ -175,7 +179,7 @@ def sarif_log(report: CheckReport) -> dict:
                         "name": TOOL_NAME,
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": PROJECT_URL,
+                        **({"informationUri": project_url()} if project_url() else {}),
                         "rules": [rule_descriptor(r) for r in rules],
                     }
                 },
