@@ -45,6 +45,40 @@ def raw_kind_for_name(name: str) -> str | None:
     return None
 
 
+# The kind CRIU writes under each file name (image-desc.c's names), for the
+# images the model reads: a file whose magic disagrees is a wrong image, not
+# something to decode as whatever its magic claims.
+NAMED_KINDS = [
+    (re.compile(r"^inventory\.img$"), "INVENTORY"),
+    (re.compile(r"^core-\d+\.img$"), "CORE"),
+    (re.compile(r"^mm-\d+\.img$"), "MM"),
+    (re.compile(r"^pagemap-\d+\.img$"), "PAGEMAP"),
+    (re.compile(r"^pstree\.img$"), "PSTREE"),
+    (re.compile(r"^files\.img$"), "FILES"),
+    (re.compile(r"^fdinfo-\d+\.img$"), "FDINFO"),
+    (re.compile(r"^fs-\d+\.img$"), "FS"),
+    (re.compile(r"^ids-\d+\.img$"), "IDS"),
+    (re.compile(r"^seccomp\.img$"), "SECCOMP"),
+    (re.compile(r"^timens-\d+\.img$"), "TIMENS"),
+    (re.compile(r"^stats-(dump|restore)$"), "STATS"),
+    (re.compile(r"^tty-info\.img$"), "TTY_INFO"),
+    (re.compile(r"^filelocks\.img$"), "FILE_LOCKS"),
+    (re.compile(r"^cgroup\.img$"), "CGROUP"),
+    (re.compile(r"^remap-fpath\.img$"), "REMAP_FPATH"),
+    (re.compile(r"^mountpoints-\d+\.img$"), "MNTS"),
+    (re.compile(r"^ghost-file-[0-9a-f]+\.img$"), "GHOST_FILE"),
+    (re.compile(r"^tcp-stream-[0-9a-f]+\.img$"), "TCP_STREAM"),
+]
+
+
+def expected_kind_for_name(name: str) -> str | None:
+    """The kind a file of this name must hold, or None if the name says nothing."""
+    for pattern, kind in NAMED_KINDS:
+        if pattern.match(name):
+            return kind
+    return None
+
+
 def _round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
 
@@ -101,6 +135,11 @@ class Image:
     _entries: list[Entry] | None = field(default=None, repr=False)
     trailing: bytes = b""  # bytes after the last entry that belong to no entry (ghost data)
     ghost_chunks: bool = False
+
+    @property
+    def magic_offset(self) -> int:
+        """Where the kind's magic sits (after IMG_COMMON/IMG_SERVICE when there is one)."""
+        return 4 if len(self.header) == 8 else 0
 
     @property
     def known(self) -> bool:
@@ -177,7 +216,7 @@ def _parse_entries(image: Image) -> Iterator[Entry]:
     if image.raw:
         raise InspectError(image.path, f"{image.name} is raw data, not entries")
     if image.kind is None:
-        raise InspectError(image.path, f"unknown image magic 0x{image.magic or 0:08x}", 0)
+        raise InspectError(image.path, f"unknown image magic 0x{image.magic or 0:08x}", image.magic_offset)
     if image.kind.message is None:
         raise InspectError(image.path, f"no schema for image kind {image.kind.name} in the installed pycriu", 0)
     data = _read_all(image.path)
