@@ -14,9 +14,9 @@ import os
 import re
 from typing import Iterator
 
-from ..codec.image import Image, open_image
+from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError
-from ..pages import PageMap, PageReader, PagesFile
+from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from . import names
 from .types import Cgroup, Creds, Fd, FileLock, ImageInfo, Mount, PageCounts, Process, Socket, Vma
 
@@ -34,9 +34,12 @@ class Checkpoint:
             self.files = sorted(os.listdir(self.path))
         except OSError as exc:
             raise InspectError(self.path, exc.strerror or str(exc)) from None
-        if "inventory.img" not in self.files and "pstree.img" not in self.files:
-            raise InspectError(self.path, "not a CRIU checkpoint: no inventory.img or pstree.img")
+        if "inventory.img" not in self.files:
+            raise InspectError(self.path, _not_a_checkpoint_reason(self.path, self.files))
         self._chain = _chain + (os.path.realpath(self.path),)
+        # a pre-dump chain lives next to the checkpoint (criu's ../N links); a
+        # parent link that resolves outside that folder is not followed
+        self._tree_root = os.path.dirname(self._chain[0])
         self._images: dict[str, Image | None] = {}
         self._pages_files: dict[int, PagesFile] = {}
         self._pagemaps: dict[int, PageMap] = {}
@@ -49,7 +52,12 @@ class Checkpoint:
             if name not in self.files:
                 self._images[name] = None
             else:
-                self._images[name] = open_image(os.path.join(self.path, name))
+                img = open_image(os.path.join(self.path, name))
+                expected = expected_kind_for_name(name)
+                if expected is not None and img.name != expected:
+                    found = f"unknown magic 0x{img.magic:08x}" if img.name == "UNKNOWN" else f"the magic of {img.name}"
+                    raise InspectError(img.path, f"wrong magic: {name} must hold {expected}, has {found}", img.magic_offset)
+                self._images[name] = img
         return self._images[name]
 
     def entries(self, name: str) -> list:
@@ -75,13 +83,18 @@ class Checkpoint:
             full = os.path.join(self.path, name)
             if os.path.isdir(full):
                 continue
+            try:
+                size = os.path.getsize(full)
+            except OSError as exc:  # e.g. a dangling symlink
+                infos.append(ImageInfo(name, "UNREADABLE", 0, False, problem=f"{full}: {exc.strerror or exc}"))
+                continue
             if not (name.endswith(".img") or name.startswith("stats-")):
-                infos.append(ImageInfo(name, "OTHER", os.path.getsize(full), known=False))
+                infos.append(ImageInfo(name, "OTHER", size, known=False))
                 continue
             try:
                 img = self.image(name)
             except InspectError as exc:
-                infos.append(ImageInfo(name, "UNREADABLE", os.path.getsize(full), False, problem=exc.one_line()))
+                infos.append(ImageInfo(name, "UNREADABLE", size, False, problem=exc.one_line()))
                 continue
             info = ImageInfo(name, img.name, img.size, img.known or img.raw)
             if img.known:
@@ -125,23 +138,34 @@ class Checkpoint:
 
     @functools.cached_property
     def parent(self) -> "Checkpoint | None":
+        """The pre-dump checkpoint behind the ``parent`` link (raises if the link is bad)."""
         link = os.path.join(self.path, "parent")
         if not os.path.lexists(link):
             return None
+        try:
+            target = os.readlink(link)
+        except OSError:
+            target = None  # a real directory named parent: fine, resolve it below
         real = os.path.realpath(link)
+        shown = f"{target} ({real})" if target is not None and target != real else real
         if real in self._chain:
-            raise InspectError(link, "parent link loops back into the pre-dump chain")
+            raise InspectError(link, f"parent link loops: {shown} is already in the pre-dump chain")
         if len(self._chain) >= MAX_PARENT_DEPTH:
             raise InspectError(link, f"parent chain deeper than {MAX_PARENT_DEPTH}")
+        if os.path.commonpath([real, self._tree_root]) != self._tree_root:
+            raise InspectError(link, f"parent link leaves the checkpoint's folder {self._tree_root}: {shown}")
+        if not os.path.exists(real):
+            raise InspectError(link, f"parent link dangles: {shown} does not exist")
         if not os.path.isdir(real):
-            raise InspectError(link, f"parent link points to {real}, which is not a directory")
+            raise InspectError(link, f"parent link points to {shown}, which is not a directory")
         return Checkpoint(real, _chain=self._chain)
 
     def parent_chain(self) -> list[str]:
+        """Paths of the pre-dumps behind this checkpoint; a bad link ends it as a problem."""
         chain = []
         cur = self
         while True:
-            nxt = cur.parent
+            nxt = self._soft(lambda c: c.parent, cur)
             if nxt is None:
                 return chain
             chain.append(nxt.path)
@@ -238,14 +262,7 @@ class Checkpoint:
                 found.append(exc)
                 continue
             if pm.present_bytes != pf.size:
-                found.append(
-                    InspectError(
-                        pf.path,
-                        f"size {pf.size} does not match the pagemap's {pm.present_bytes // names.PAGE_SIZE} present "
-                        f"pages ({pm.present_bytes} bytes)"
-                        + (" : pages file is shorter than its pagemap" if pf.size < pm.present_bytes else ""),
-                    )
-                )
+                found.append(pages_size_error(pf.path, pf.size, pm.present_bytes))
         for exc in found:
             if not any(p.one_line() == exc.one_line() for p in self.problems):
                 self.problems.append(exc)
@@ -323,6 +340,17 @@ class Checkpoint:
         if fs is not None:
             proc.cwd = self.file_path(fs.cwd_id)
             proc.root = self.file_path(fs.root_id)
+        # page counts come from the pagemap alone, so a broken mm image still leaves them
+        has_memory = f"pagemap-{entry.pid}.img" in self.files or f"mm-{entry.pid}.img" in self.files
+        pm = self._soft(self.pagemap, entry.pid) if has_memory else None  # zombies have neither
+        if pm is not None:
+            for run in pm.runs:
+                if run.flags & names.PE_PRESENT:
+                    proc.pages.present += run.nr_pages
+                if run.flags & names.PE_LAZY:
+                    proc.pages.lazy += run.nr_pages
+                if run.flags & names.PE_PARENT:
+                    proc.pages.in_parent += run.nr_pages
         mm = self._soft(self.one, f"mm-{entry.pid}.img")
         if mm is not None:
             proc.exe = self.file_path(mm.exe_file_id) if mm.HasField("exe_file_id") else None
@@ -331,7 +359,6 @@ class Checkpoint:
                                             "mm_start_code", "mm_end_code", "mm_start_brk", "mm_brk",
                                             "mm_start_stack")
             }  # fmt: skip
-            pm = self._soft(self.pagemap, entry.pid)
             for v in mm.vmas:
                 vma = Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
                 if v.status & (names.VMA_FILE_PRIVATE | names.VMA_FILE_SHARED) or v.status & names.VMA_AREA_MEMFD:
@@ -339,15 +366,6 @@ class Checkpoint:
                 if pm is not None:
                     vma.pages_present, vma.pages_lazy, vma.pages_in_parent = pm.counts_in(v.start, v.end)
                 proc.vmas.append(vma)
-            if pm is not None:
-                # counts from the pagemap itself (pages outside every VMA would be a problem)
-                for run in pm.runs:
-                    if run.flags & names.PE_PRESENT:
-                        proc.pages.present += run.nr_pages
-                    if run.flags & names.PE_LAZY:
-                        proc.pages.lazy += run.nr_pages
-                    if run.flags & names.PE_PARENT:
-                        proc.pages.in_parent += run.nr_pages
             self._soft(self._read_args, proc)
         if "files_id" in proc.ids:
             for fi in self._soft(self.entries, f"fdinfo-{proc.ids['files_id']}.img", default=[]):
@@ -506,6 +524,36 @@ def _fd_type_name(value: int) -> str:
     from ..codec.schema import fd_type_names
 
     return fd_type_names().get(value, f"type{value}")
+
+
+def _not_a_checkpoint_reason(path: str, files: list[str]) -> str:
+    """Why a directory is not a checkpoint, with criu's own last error if it left a log."""
+    if not any(f.endswith(".img") for f in files):
+        return "not a CRIU checkpoint: no inventory.img and no image files"
+    reason = "not a complete CRIU checkpoint: no inventory.img (criu writes it only when a dump succeeds)"
+    for log in ("dump.log", "pre-dump.log"):
+        if log in files:
+            last = _last_error_line(os.path.join(path, log))
+            if last:
+                reason += f"; {log}: {last}"
+            break
+    return reason
+
+
+def _last_error_line(log_path: str, tail: int = 64 * 1024) -> str | None:
+    """The last 'Error' line of a criu log, reading only its tail."""
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - tail))
+            text = fh.read(tail).decode("utf-8", "replace")
+    except OSError:
+        return None
+    errors = [ln.strip() for ln in text.splitlines() if "Error" in ln and "Dumping FAILED" not in ln]
+    if not errors:
+        return None
+    return errors[-1][:300]
 
 
 def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
