@@ -132,7 +132,7 @@ def images_blocks(cp: Checkpoint) -> list[Block]:
 def problems_blocks(cp: Checkpoint) -> list[Block]:
     if not cp.problems:
         return []
-    return [Heading("could not read"), *[f"  {p.one_line()}" for p in cp.problems]]
+    return [Heading("could not read", style="bold red"), *[f"  {p.one_line()}" for p in cp.problems]]
 
 
 def render(cp: Checkpoint, view: str = "all", pids=None) -> None:
