@@ -83,6 +83,9 @@ def _round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
 
 
+_CLASSES: dict[tuple[str, str], type] = {}  # (module, message) -> class: one lookup per kind, not per entry
+
+
 @dataclass
 class Entry:
     """One entry: its offset (of the size field), payload bytes and extra bytes."""
@@ -101,7 +104,9 @@ class Entry:
         if self._message is None:
             if self.message_type is None:
                 raise InspectError(self.path, "entry of an unknown kind cannot be decoded", self.offset)
-            cls = schema.message_class(*self.message_type)
+            cls = _CLASSES.get(self.message_type)
+            if cls is None:
+                cls = _CLASSES[self.message_type] = schema.message_class(*self.message_type)
             msg = cls()
             try:
                 msg.ParseFromString(self.payload)
