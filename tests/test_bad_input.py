@@ -319,3 +319,22 @@ def test_garbage_in_one_fdinfo(writable_copy, cli):
     result = cli("show", str(d), "fds")
     assert_one_error(result, img, "cannot decode fdinfo_entry", offset=off)
     assert "fds of 15787" in result.stdout
+
+
+def test_lying_extra_payload_length_in_tcp_stream(writable_copy, cli):
+    """tcp-stream entry re-encoded with inq_len 2**31: the queue data it announces is not in the file.
+    No view needs the image; show still frames it and lists it."""
+    d = writable_copy("tcp")
+    img_path = next(d.glob("tcp-stream-*.img"))
+    img = open_image(img_path)
+    entry = img.entries[0]
+    msg = entry.message
+    msg.inq_len = 1 << 31
+    entry.set_message(msg)
+    img_path.write_bytes(img.encode())
+    end = entry.offset + 4 + len(msg.SerializeToString())
+    for args in ((), ("--format", "json"), ("ps",)):
+        result = cli("show", str(d), *args)
+        assert_one_error(result, img_path, f"extra payload of {(1 << 31) + msg.outq_len} bytes", offset=end)
+        assert "18411" in result.stdout
+

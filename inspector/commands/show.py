@@ -25,6 +25,7 @@ def run(args) -> int:
     view = args.view_arg or args.view
     cp = Checkpoint(args.dir)
     cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
+    cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
     if args.format == "json":
         data = checkpoint_dict(cp)
         if args.pid:

@@ -44,6 +44,7 @@ class Checkpoint:
         self._pages_files: dict[int, PagesFile] = {}
         self._pagemaps: dict[int, PageMap] = {}
         self.problems: list[InspectError] = []
+        self._image_infos: list[ImageInfo] | None = None
 
     # --- images -----------------------------------------------------------
     def image(self, name: str) -> Image | None:
@@ -73,11 +74,24 @@ class Checkpoint:
         try:
             return fn(*args)
         except InspectError as exc:
-            if not any(p.one_line() == exc.one_line() for p in self.problems):
-                self.problems.append(exc)
+            self._record(exc)
             return default
 
     def image_infos(self) -> list[ImageInfo]:
+        """Every file of the directory, identified and framed; unreadable images become problems.
+
+        Framing every image is cheap (pages files are not read), and it is how
+        ``show`` lists what it could not read even in images no view needs.
+        """
+        if self._image_infos is None:
+            self._image_infos = self._scan_images()
+        return self._image_infos
+
+    def _record(self, exc: InspectError) -> None:
+        if not any(p.one_line() == exc.one_line() for p in self.problems):
+            self.problems.append(exc)
+
+    def _scan_images(self) -> list[ImageInfo]:
         infos = []
         for name in self.files:
             full = os.path.join(self.path, name)
@@ -94,6 +108,7 @@ class Checkpoint:
             try:
                 img = self.image(name)
             except InspectError as exc:
+                self._record(exc)
                 infos.append(ImageInfo(name, "UNREADABLE", size, False, problem=exc.one_line()))
                 continue
             info = ImageInfo(name, img.name, img.size, img.known or img.raw)
@@ -101,6 +116,7 @@ class Checkpoint:
                 try:
                     info.entries = len(img.entries)
                 except InspectError as exc:
+                    self._record(exc)
                     info.problem = exc.one_line()
             elif not img.raw:
                 info.problem = (
@@ -264,8 +280,7 @@ class Checkpoint:
             if pm.present_bytes != pf.size:
                 found.append(pages_size_error(pf.path, pf.size, pm.present_bytes))
         for exc in found:
-            if not any(p.one_line() == exc.one_line() for p in self.problems):
-                self.problems.append(exc)
+            self._record(exc)
         return found
 
     # --- processes ----------------------------------------------------------
