@@ -263,3 +263,17 @@ def test_show_imports_neither_textual_nor_pandas():
         modules = imported_after(argv)
         assert "google.protobuf" in modules  # it did decode
         assert heavy(modules, HEAVY_FOR_SHOW) == []
+
+
+def test_file_names_that_are_not_utf8(writable_copy):
+    """Linux file names are bytes; CRIU stores them as they are. Built from tree's files.img by
+    replacing 'data' with b'd\\xffta' inside the recorded path (same length, framing intact)."""
+    d = writable_copy("tree")
+    files = d / "files.img"
+    raw = files.read_bytes()
+    assert raw.count(b"/tmp/criu-work/data/tree/out") == 1
+    files.write_bytes(raw.replace(b"/tmp/criu-work/data/tree/out", b"/tmp/criu-work/d\xffta/tree/out"))
+    data = json.loads(show(d, "--format", "json").stdout)
+    assert data["problems"] == []
+    assert data["processes"][0]["fds"][1]["path"] == "/tmp/criu-work/d\\xffta/tree/out"
+    assert "/tmp/criu-work/d\\xffta/tree/out" in show(d, "fds").stdout

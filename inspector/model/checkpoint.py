@@ -220,7 +220,7 @@ class Checkpoint:
             return {}
         out = {}
         for s in cg.sets:
-            out[s.id] = Cgroup(s.id, [{"name": c.name, "path": c.path} for c in s.ctls])
+            out[s.id] = Cgroup(s.id, [{"name": as_text(c.name), "path": as_text(c.path)} for c in s.ctls])
         return out
 
     @functools.cached_property
@@ -238,8 +238,8 @@ class Checkpoint:
             if re.fullmatch(r"mountpoints-\d+\.img", name):
                 for m in self._soft(self.entries, name, default=[]):
                     out.append(
-                        Mount(m.mnt_id, m.parent_mnt_id, m.fstype, m.mountpoint, m.root, m.source or None,
-                              m.options or None, bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount))
+                        Mount(m.mnt_id, m.parent_mnt_id, m.fstype, as_text(m.mountpoint), as_text(m.root),
+                              as_text(m.source) or None, as_text(m.options) or None, bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount))
                     )  # fmt: skip
         return out
 
@@ -330,7 +330,7 @@ class Checkpoint:
         core = self._soft(self.one, f"core-{entry.pid}.img")
         if core is not None:
             tc = core.tc
-            proc.comm = tc.comm
+            proc.comm = as_text(tc.comm)
             proc.state = names.TASK_STATE.get(tc.task_state, str(tc.task_state))
             th = core.thread_core
             if core.HasField("thread_core") and th.HasField("creds"):
@@ -417,7 +417,7 @@ class Checkpoint:
         if fe is None:
             return None
         if fe.HasField("reg"):
-            return fe.reg.name
+            return as_text(fe.reg.name)
         if fe.HasField("memfd"):
             return f"memfd:{fe.memfd.inode_id}"
         return None
@@ -431,7 +431,7 @@ class Checkpoint:
             return fd
         if fe.HasField("reg"):
             r = fe.reg
-            fd.path, fd.open_flags, fd.pos = r.name, r.flags, r.pos
+            fd.path, fd.open_flags, fd.pos = as_text(r.name), r.flags, r.pos
             fd.size = r.size if r.HasField("size") else None
             fd.mode = r.mode if r.HasField("mode") else None
             remap = self.remaps.get(r.id)
@@ -526,12 +526,20 @@ class Checkpoint:
             pf.close()
 
 
+def as_text(value) -> str:
+    """A protobuf string field as text. Linux paths and names are bytes: a value
+    that is not UTF-8 comes back from protobuf as bytes, shown here with \\x escapes."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return value
+
+
 def _creds(c) -> Creds:
     return Creds(
         c.uid, c.gid, c.euid, c.egid, c.suid, c.sgid, c.fsuid, c.fsgid,
         names.caps_from_words(c.cap_inh), names.caps_from_words(c.cap_prm), names.caps_from_words(c.cap_eff),
         names.caps_from_words(c.cap_bnd), names.caps_from_words(c.cap_amb), c.secbits, list(c.groups),
-        bool(c.no_new_privs), c.lsm_profile if c.HasField("lsm_profile") else None,
+        bool(c.no_new_privs), as_text(c.lsm_profile) if c.HasField("lsm_profile") else None,
     )  # fmt: skip
 
 
