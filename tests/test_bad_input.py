@@ -69,21 +69,35 @@ def test_an_empty_directory(tmp_path, cli):
     assert_one_error(cli("show", str(tmp_path)), tmp_path, "not a CRIU checkpoint")
 
 
-@pytest.mark.parametrize(
-    "name, criu_error",
-    [
-        ("tty-noshelljob", "Found slave peer index 0 without correspond master peer"),
-        ("flock-nolocksflag", "Some file locks are hold by dumping tasks"),
-    ],
-)
-def test_failed_dumps_are_not_checkpoints(name, criu_error, cli):
-    """Real criu 4.2 dumps that failed: partial images, no inventory.img (tty-noshelljob even has pstree.img)."""
+def failed_dump(name: str) -> Path:
     d = CORPUS / "_failed-dumps" / name
     if not d.is_dir():
         pytest.skip("corpus not available")
-    line = assert_one_error(cli("show", str(d)), d, "no inventory.img", criu_error)
-    assert "dump.log" in line
-    assert_one_error(cli("show", str(d), "--format", "json"), d, "no inventory.img")
+    return d
+
+
+def test_failed_dump_without_process_tree_is_not_a_checkpoint(cli):
+    """Real criu 4.2 dump that failed before writing pstree.img or inventory.img: criu's reason is quoted."""
+    d = failed_dump("flock-nolocksflag")
+    for args in ((), ("--format", "json")):
+        result = cli("show", str(d), *args)
+        assert_one_error(result, d, "not a complete CRIU checkpoint: no inventory.img", "dump.log",
+                         "Some file locks are hold by dumping tasks")  # fmt: skip
+        assert result.stdout == ""
+
+
+def test_failed_dump_with_process_tree_is_shown_as_incomplete(cli):
+    """Real criu 4.2 dump that failed after pstree.img (tty without --shell-job): what it holds is
+    shown, and the missing inventory.img is the one problem (exit 2)."""
+    d = failed_dump("tty-noshelljob")
+    result = cli("show", str(d))
+    assert_one_error(result, d, "no inventory.img", "Found slave peer index 0 without correspond master peer")
+    assert "14783" in result.stdout and "/dev/pts/0" in result.stdout
+    result = cli("show", str(d), "--format", "json")
+    line = assert_one_error(result, d, "no inventory.img")
+    data = json.loads(result.stdout)
+    assert data["inventory"] is None and [p["pid"] for p in data["processes"]] == [14783]
+    assert data["problems"] == [line.removeprefix("criu-inspect: error: ")]
 
 
 # --- framing -------------------------------------------------------------------

@@ -34,8 +34,14 @@ class Checkpoint:
             self.files = sorted(os.listdir(self.path))
         except OSError as exc:
             raise InspectError(self.path, exc.strerror or str(exc)) from None
+        self.problems: list[InspectError] = []
         if "inventory.img" not in self.files:
-            raise InspectError(self.path, _not_a_checkpoint_reason(self.path, self.files))
+            # criu writes inventory.img only when a dump succeeds: without it this is at best
+            # what a failed dump left, shown for what it is worth (and a problem)
+            incomplete = InspectError(self.path, _not_a_checkpoint_reason(self.path, self.files))
+            if "pstree.img" not in self.files:
+                raise incomplete
+            self.problems.append(incomplete)
         self._chain = _chain + (os.path.realpath(self.path),)
         # a pre-dump chain lives next to the checkpoint (criu's ../N links); a
         # parent link that resolves outside that folder is not followed
@@ -43,7 +49,6 @@ class Checkpoint:
         self._images: dict[str, Image | None] = {}
         self._pages_files: dict[int, PagesFile] = {}
         self._pagemaps: dict[int, PageMap] = {}
-        self.problems: list[InspectError] = []
         self._image_infos: list[ImageInfo] | None = None
 
     # --- images -----------------------------------------------------------
