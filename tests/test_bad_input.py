@@ -352,3 +352,26 @@ def test_lying_extra_payload_length_in_tcp_stream(writable_copy, cli):
         assert_one_error(result, img_path, f"extra payload of {(1 << 31) + msg.outq_len} bytes", offset=end)
         assert "18411" in result.stdout
 
+
+
+def test_huge_broken_image_is_not_read_whole(writable_copy):
+    """core-15786.img grown to a sparse 3 GiB (its real entry, then a size field of 0xfffffff0):
+    the framing error is found after reading a few bytes, under a 1.5 GiB address-space cap."""
+    d = writable_copy("tree")
+    core = d / "core-15786.img"
+    data = core.read_bytes()
+    with open(core, "r+b") as fh:
+        fh.seek(len(data))
+        fh.write(U32.pack(0xFFFFFFF0))
+        fh.truncate(3 << 30)
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "show", str(d), "ps"], capture_output=True, text=True, env=env,
+        preexec_fn=cap, timeout=120,
+    )  # fmt: skip
+    assert_one_error(result, core, f"entry size {0xFFFFFFF0}", offset=len(data))
+    assert "15786" in result.stdout and "15787" in result.stdout
