@@ -286,6 +286,7 @@ def test_show_partly_broken_directory(writable_copy, cli):
     out = result.stdout
     assert "4 processes, 7 threads" in out
     assert "15783 tree" in out and "15785 tree" in out  # comm read from their cores
+    assert "15786 ?  (pgid 15786 sid 15783 uid ?)" in out  # its core is the empty one
     assert "could not read" in out and str(mm) in out
 
     data = json.loads(cli("show", str(d), "--format", "json").stdout)
