@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inspector.codec.image import Entry, open_image  # noqa: E402
-from inspector.model.names import PAGE_SIZE, PE_PRESENT  # noqa: E402
+from inspector.model.names import MAP_ANON, PAGE_SIZE, PE_PRESENT, VMA_ANON_PRIVATE, prot_string  # noqa: E402
 from inspector.pages import effective_flags, page_count  # noqa: E402
 
 RUN_PAGES = 512  # pages per pagemap run (2 MiB, a THP's worth)
@@ -50,8 +50,9 @@ def default_source() -> Path:
     return corpus / "jvm"
 
 
-def _entry_like(template: Entry, msg, index: int) -> Entry:
-    return Entry(index, 0, msg.SerializeToString(), message_type=template.message_type, path=template.path)
+def _entry_like(template: Entry, msg) -> Entry:
+    """A new entry of the template's kind (index and offset are set when the image is encoded)."""
+    return Entry(0, 0, msg.SerializeToString(), message_type=template.message_type, path=template.path)
 
 
 def build_scaled(src: Path, dest: Path, extra_bytes: int, run_pages: int = RUN_PAGES) -> dict:
@@ -70,7 +71,7 @@ def build_scaled(src: Path, dest: Path, extra_bytes: int, run_pages: int = RUN_P
     mm_img = open_image(dest / f"mm-{pid}.img")
     mm_entry = mm_img.entries[0]
     mm = mm_entry.message
-    anon = [v for v in mm.vmas if v.prot == 3 and v.flags & 0x20 and v.status & 0x200]
+    anon = [v for v in mm.vmas if prot_string(v.prot) == "rw-" and v.flags & MAP_ANON and v.status & VMA_ANON_PRIVATE]
     template = max(anon, key=lambda v: v.end - v.start)
     nr_runs = extra_bytes // (run_pages * PAGE_SIZE)
     heap_len = nr_runs * (run_pages + 1) * PAGE_SIZE
@@ -95,7 +96,7 @@ def build_scaled(src: Path, dest: Path, extra_bytes: int, run_pages: int = RUN_P
         msg = copy.deepcopy(present_template.message)
         msg.vaddr = heap_start + i * (run_pages + 1) * PAGE_SIZE
         msg.nr_pages = run_pages
-        new_entries.append(_entry_like(present_template, msg, 0))
+        new_entries.append(_entry_like(present_template, msg))
     before = [e for e in runs if e.message.vaddr < heap_start]
     after = [e for e in runs if e.message.vaddr >= heap_start]
     ordered = [head, *before, *new_entries, *after]
