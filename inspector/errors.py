@@ -18,7 +18,9 @@ class InspectError(Exception):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        text = f"{self.path}: {self.reason}" if self.path else self.reason
+        # one line whatever the reason says (protobuf errors can span lines)
+        reason = " ".join(str(self.reason).split())
+        text = f"{self.path}: {reason}" if self.path else reason
         if self.offset is not None:
             text += f" (offset {self.offset})"
         return text

@@ -111,6 +111,20 @@ class PageMap:
         return present, lazy, parent
 
 
+def pages_size_error(path: str, size: int, present_bytes: int) -> InspectError:
+    """The one message for a pages file whose size disagrees with its pagemap.
+
+    Used by the size check and by reads past the end alike, so one short file
+    is one problem, however many reads ran into it.
+    """
+    text = (
+        f"size {size} does not match the pagemap's {present_bytes // PAGE_SIZE} present pages ({present_bytes} bytes)"
+    )
+    if size < present_bytes:
+        text += ": pages file is shorter than its pagemap"
+    return InspectError(path, text)
+
+
 class PagesFile:
     """A read-only mmap of pages-ID.img, opened on first read."""
 
@@ -168,6 +182,12 @@ class PageReader:
             self._parent = PageReader(parent, self.pid)
         return self._parent
 
+    def _slice(self, offset: int, length: int) -> bytes:
+        pf = self.pages_file
+        if offset + length > pf.size:
+            raise pages_size_error(pf.path, pf.size, self.pagemap.present_bytes)
+        return pf.slice(offset, length)
+
     def page(self, addr: int) -> tuple[str, bytes | None]:
         """One page: (where, bytes). where is present/parent/lazy/absent."""
         runs = list(self.pagemap.runs_in(addr, addr + PAGE_SIZE))
@@ -175,7 +195,7 @@ class PageReader:
             return "absent", None
         run = runs[0]
         if run.flags & PE_PRESENT:
-            return "present", self.pages_file.slice(run.file_offset + (addr - run.start), PAGE_SIZE)
+            return "present", self._slice(run.file_offset + (addr - run.start), PAGE_SIZE)
         if run.flags & PE_PARENT:
             where, data = self.parent.page(addr)
             return ("parent" if data is not None else where), data
@@ -212,7 +232,7 @@ class PageReader:
                 step = 256
                 for i in range(0, n, step):
                     k = min(step, n - i)
-                    blob = self.pages_file.slice(base + i * PAGE_SIZE, k * PAGE_SIZE)
+                    blob = self._slice(base + i * PAGE_SIZE, k * PAGE_SIZE)
                     for j in range(k):
                         yield lo + (i + j) * PAGE_SIZE, blob[j * PAGE_SIZE : (j + 1) * PAGE_SIZE], "present"
             elif run.flags & PE_PARENT:

@@ -45,8 +45,45 @@ def raw_kind_for_name(name: str) -> str | None:
     return None
 
 
+# The kind CRIU writes under each file name (image-desc.c's names), for the
+# images the model reads: a file whose magic disagrees is a wrong image, not
+# something to decode as whatever its magic claims.
+NAMED_KINDS = [
+    (re.compile(r"^inventory\.img$"), "INVENTORY"),
+    (re.compile(r"^core-\d+\.img$"), "CORE"),
+    (re.compile(r"^mm-\d+\.img$"), "MM"),
+    (re.compile(r"^pagemap-\d+\.img$"), "PAGEMAP"),
+    (re.compile(r"^pstree\.img$"), "PSTREE"),
+    (re.compile(r"^files\.img$"), "FILES"),
+    (re.compile(r"^fdinfo-\d+\.img$"), "FDINFO"),
+    (re.compile(r"^fs-\d+\.img$"), "FS"),
+    (re.compile(r"^ids-\d+\.img$"), "IDS"),
+    (re.compile(r"^seccomp\.img$"), "SECCOMP"),
+    (re.compile(r"^timens-\d+\.img$"), "TIMENS"),
+    (re.compile(r"^stats-(dump|restore)$"), "STATS"),
+    (re.compile(r"^tty-info\.img$"), "TTY_INFO"),
+    (re.compile(r"^filelocks\.img$"), "FILE_LOCKS"),
+    (re.compile(r"^cgroup\.img$"), "CGROUP"),
+    (re.compile(r"^remap-fpath\.img$"), "REMAP_FPATH"),
+    (re.compile(r"^mountpoints-\d+\.img$"), "MNTS"),
+    (re.compile(r"^ghost-file-[0-9a-f]+\.img$"), "GHOST_FILE"),
+    (re.compile(r"^tcp-stream-[0-9a-f]+\.img$"), "TCP_STREAM"),
+]
+
+
+def expected_kind_for_name(name: str) -> str | None:
+    """The kind a file of this name must hold, or None if the name says nothing."""
+    for pattern, kind in NAMED_KINDS:
+        if pattern.match(name):
+            return kind
+    return None
+
+
 def _round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
+
+
+_CLASSES: dict[tuple[str, str], type] = {}  # (module, message) -> class: one lookup per kind, not per entry
 
 
 @dataclass
@@ -67,7 +104,9 @@ class Entry:
         if self._message is None:
             if self.message_type is None:
                 raise InspectError(self.path, "entry of an unknown kind cannot be decoded", self.offset)
-            cls = schema.message_class(*self.message_type)
+            cls = _CLASSES.get(self.message_type)
+            if cls is None:
+                cls = _CLASSES[self.message_type] = schema.message_class(*self.message_type)
             msg = cls()
             try:
                 msg.ParseFromString(self.payload)
@@ -103,6 +142,11 @@ class Image:
     ghost_chunks: bool = False
 
     @property
+    def magic_offset(self) -> int:
+        """Where the kind's magic sits (after IMG_COMMON/IMG_SERVICE when there is one)."""
+        return 4 if len(self.header) == 8 else 0
+
+    @property
     def known(self) -> bool:
         return self.kind is not None and self.kind.message is not None
 
@@ -131,10 +175,53 @@ class Image:
         return bytes(out)
 
 
-def _read_all(path: str) -> bytes:
-    # Images other than pages are small; pages are never read through here.
-    with open(path, "rb") as fh:
-        return fh.read()
+class _FileBytes:
+    """An image file's bytes, sliced like ``bytes``.
+
+    Images are small and read whole; one larger than ``WHOLE`` (a huge
+    pagemap, or a broken copy) is read piecewise, so it costs what is parsed
+    before an error, not its size. Pages files never come through here.
+    """
+
+    WHOLE = 16 << 20
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_RDONLY)
+            self.size = os.fstat(self._fd).st_size
+            self._whole = self._pread(0, self.size) if self.size <= self.WHOLE else None
+        except OSError as exc:
+            raise InspectError(path, exc.strerror or str(exc)) from None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, span: slice) -> bytes:
+        start = span.start or 0
+        stop = self.size if span.stop is None else min(span.stop, self.size)
+        if self._whole is not None:
+            return self._whole[start:stop]
+        return self._pread(start, stop - start)
+
+    def u32(self, off: int) -> int:
+        if self._whole is not None:
+            return U32.unpack_from(self._whole, off)[0]
+        return U32.unpack_from(self[off : off + 4])[0]
+
+    def _pread(self, off: int, length: int) -> bytes:
+        chunks = []
+        while length > 0:
+            chunk = os.pread(self._fd, min(length, 1 << 30), off)
+            if not chunk:
+                raise InspectError(self.path, "file shrank while being read", off)
+            chunks.append(chunk)
+            off += len(chunk)
+            length -= len(chunk)
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def open_image(path: str | os.PathLike) -> Image:
@@ -177,10 +264,17 @@ def _parse_entries(image: Image) -> Iterator[Entry]:
     if image.raw:
         raise InspectError(image.path, f"{image.name} is raw data, not entries")
     if image.kind is None:
-        raise InspectError(image.path, f"unknown image magic 0x{image.magic or 0:08x}", 0)
+        raise InspectError(image.path, f"unknown image magic 0x{image.magic or 0:08x}", image.magic_offset)
     if image.kind.message is None:
         raise InspectError(image.path, f"no schema for image kind {image.kind.name} in the installed pycriu", 0)
-    data = _read_all(image.path)
+    data = _FileBytes(image.path)
+    try:
+        yield from _frame(image, data)
+    finally:
+        data.close()
+
+
+def _frame(image: Image, data: _FileBytes) -> Iterator[Entry]:
     if len(data) != image.size:
         image.size = len(data)
     kind = image.kind
@@ -193,7 +287,7 @@ def _parse_entries(image: Image) -> Iterator[Entry]:
             return
         if end - off < 4:
             raise InspectError(image.path, f"truncated entry: {end - off} bytes where a 4-byte size was expected", off)
-        (size,) = U32.unpack_from(data, off)
+        size = data.u32(off)
         if size > end - off - 4:
             raise InspectError(
                 image.path, f"entry size {size} is larger than the {end - off - 4} bytes left in the file", off
@@ -219,7 +313,7 @@ def _parse_entries(image: Image) -> Iterator[Entry]:
         index += 1
 
 
-def _extra_length(image: Image, kind: schema.ImageKind, entry: Entry, data: bytes, off: int) -> int:
+def _extra_length(image: Image, kind: schema.ImageKind, entry: Entry, data: _FileBytes, off: int) -> int:
     extra = kind.extra
     if extra is None:
         return 0
@@ -246,7 +340,7 @@ def _extra_length(image: Image, kind: schema.ImageKind, entry: Entry, data: byte
         for _ in range(msg.qnum):
             if len(data) - pos < 4:
                 raise InspectError(image.path, "truncated SysV message queue payload", pos)
-            (size,) = U32.unpack_from(data, pos)
+            size = data.u32(pos)
             if size > len(data) - pos - 4:
                 raise InspectError(image.path, f"message size {size} exceeds the file", pos)
             m = cls()

@@ -152,7 +152,8 @@ class _Registry:
 
     def __init__(self) -> None:
         self.pool = descriptor_pool.DescriptorPool()
-        self._added: set[str] = set()
+        self._added: set[str] = set()  # proto file names in the pool
+        self._modules: set[str] = set()  # pycriu modules whose file is in the pool
         self._classes: dict[str, type] = {}
         self._add_file_proto(descriptor_pb2.FileDescriptorProto.FromString(descriptor_pb2.DESCRIPTOR.serialized_pb))
 
@@ -160,31 +161,31 @@ class _Registry:
         self.pool.Add(proto)
         self._added.add(proto.name)
 
-    def _ensure_file(self, file_name: str, module_name: str) -> None:
-        if file_name in self._added:
+    def _ensure_module(self, module_name: str) -> None:
+        """Add pycriu's file ``module_name`` (and its imports), patched, to the pool."""
+        if module_name in self._modules:
             return
-        module = pycriu_loader.pb2_module(module_name)
-        proto = descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb)
-        for dep in proto.dependency:
-            if dep not in self._added:
-                self._ensure_file(dep, _module_for_file(dep))
-        _patch(proto)
-        self._add_file_proto(proto)
+        proto = descriptor_pb2.FileDescriptorProto.FromString(pycriu_loader.serialized_file(module_name))
+        if proto.name not in self._added:
+            for dep in proto.dependency:
+                if dep not in self._added:
+                    self._ensure_module(_module_for_file(dep))
+            _patch(proto)
+            self._add_file_proto(proto)
+        self._modules.add(module_name)
 
     def message_class(self, module_name: str, message: str) -> type:
         key = f"{module_name}:{message}"
         cls = self._classes.get(key)
         if cls is None:
-            module = pycriu_loader.pb2_module(module_name)
-            self._ensure_file(module.DESCRIPTOR.name, module_name)
+            self._ensure_module(module_name)
             desc = self.pool.FindMessageTypeByName(message)
             cls = message_factory.GetMessageClass(desc)
             self._classes[key] = cls
         return cls
 
     def enum_names(self, module_name: str, enum: str) -> dict[int, str]:
-        module = pycriu_loader.pb2_module(module_name)
-        self._ensure_file(module.DESCRIPTOR.name, module_name)
+        self._ensure_module(module_name)
         desc = self.pool.FindEnumTypeByName(enum)
         return {v.number: v.name for v in desc.values}
 
@@ -240,7 +241,7 @@ def _criu_options_reader() -> tuple[type, object]:
     pool's own FieldOptions class parses the same bytes with it resolved.
     """
     reg = registry()
-    reg._ensure_file("opts.proto", "opts_pb2")
+    reg._ensure_module("opts_pb2")
     ext = reg.pool.FindExtensionByName("criu")
     cls = message_factory.GetMessageClass(reg.pool.FindMessageTypeByName("google.protobuf.FieldOptions"))
     return cls, ext

@@ -25,12 +25,13 @@ def run(args) -> int:
     view = args.view_arg or args.view
     cp = Checkpoint(args.dir)
     cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
+    cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
     if args.format == "json":
         data = checkpoint_dict(cp)
         if args.pid:
             data["processes"] = [p for p in data["processes"] if p["pid"] in args.pid]
-        json.dump(data, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        # one write: json.dump's many small writes cost a syscall each on an unbuffered stdout
+        sys.stdout.write(json.dumps(data, indent=1) + "\n")
     else:
         show_text.render(cp, view, pids=args.pid)
     return _report_problems(cp)

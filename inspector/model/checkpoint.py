@@ -14,9 +14,9 @@ import os
 import re
 from typing import Iterator
 
-from ..codec.image import Image, open_image
+from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError
-from ..pages import PageMap, PageReader, PagesFile
+from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from . import names
 from .types import Cgroup, Creds, Fd, FileLock, ImageInfo, Mount, PageCounts, Process, Socket, Vma
 
@@ -34,13 +34,22 @@ class Checkpoint:
             self.files = sorted(os.listdir(self.path))
         except OSError as exc:
             raise InspectError(self.path, exc.strerror or str(exc)) from None
-        if "inventory.img" not in self.files and "pstree.img" not in self.files:
-            raise InspectError(self.path, "not a CRIU checkpoint: no inventory.img or pstree.img")
+        self.problems: list[InspectError] = []
+        if "inventory.img" not in self.files:
+            # criu writes inventory.img only when a dump succeeds: without it this is at best
+            # what a failed dump left, shown for what it is worth (and a problem)
+            incomplete = InspectError(self.path, _not_a_checkpoint_reason(self.path, self.files))
+            if "pstree.img" not in self.files:
+                raise incomplete
+            self.problems.append(incomplete)
         self._chain = _chain + (os.path.realpath(self.path),)
+        # a pre-dump chain lives next to the checkpoint (criu's ../N links); a
+        # parent link that resolves outside that folder is not followed
+        self._tree_root = os.path.dirname(self._chain[0])
         self._images: dict[str, Image | None] = {}
         self._pages_files: dict[int, PagesFile] = {}
         self._pagemaps: dict[int, PageMap] = {}
-        self.problems: list[InspectError] = []
+        self._image_infos: list[ImageInfo] | None = None
 
     # --- images -----------------------------------------------------------
     def image(self, name: str) -> Image | None:
@@ -49,7 +58,12 @@ class Checkpoint:
             if name not in self.files:
                 self._images[name] = None
             else:
-                self._images[name] = open_image(os.path.join(self.path, name))
+                img = open_image(os.path.join(self.path, name))
+                expected = expected_kind_for_name(name)
+                if expected is not None and img.name != expected:
+                    found = f"unknown magic 0x{img.magic:08x}" if img.name == "UNKNOWN" else f"the magic of {img.name}"
+                    raise InspectError(img.path, f"wrong magic: {name} must hold {expected}, has {found}", img.magic_offset)
+                self._images[name] = img
         return self._images[name]
 
     def entries(self, name: str) -> list:
@@ -65,29 +79,49 @@ class Checkpoint:
         try:
             return fn(*args)
         except InspectError as exc:
-            if not any(p.one_line() == exc.one_line() for p in self.problems):
-                self.problems.append(exc)
+            self._record(exc)
             return default
 
     def image_infos(self) -> list[ImageInfo]:
+        """Every file of the directory, identified and framed; unreadable images become problems.
+
+        Framing every image is cheap (pages files are not read), and it is how
+        ``show`` lists what it could not read even in images no view needs.
+        """
+        if self._image_infos is None:
+            self._image_infos = self._scan_images()
+        return self._image_infos
+
+    def _record(self, exc: InspectError) -> None:
+        if not any(p.one_line() == exc.one_line() for p in self.problems):
+            self.problems.append(exc)
+
+    def _scan_images(self) -> list[ImageInfo]:
         infos = []
         for name in self.files:
             full = os.path.join(self.path, name)
             if os.path.isdir(full):
                 continue
+            try:
+                size = os.path.getsize(full)
+            except OSError as exc:  # e.g. a dangling symlink
+                infos.append(ImageInfo(name, "UNREADABLE", 0, False, problem=f"{full}: {exc.strerror or exc}"))
+                continue
             if not (name.endswith(".img") or name.startswith("stats-")):
-                infos.append(ImageInfo(name, "OTHER", os.path.getsize(full), known=False))
+                infos.append(ImageInfo(name, "OTHER", size, known=False))
                 continue
             try:
                 img = self.image(name)
             except InspectError as exc:
-                infos.append(ImageInfo(name, "UNREADABLE", os.path.getsize(full), False, problem=exc.one_line()))
+                self._record(exc)
+                infos.append(ImageInfo(name, "UNREADABLE", size, False, problem=exc.one_line()))
                 continue
             info = ImageInfo(name, img.name, img.size, img.known or img.raw)
             if img.known:
                 try:
                     info.entries = len(img.entries)
                 except InspectError as exc:
+                    self._record(exc)
                     info.problem = exc.one_line()
             elif not img.raw:
                 info.problem = (
@@ -125,23 +159,34 @@ class Checkpoint:
 
     @functools.cached_property
     def parent(self) -> "Checkpoint | None":
+        """The pre-dump checkpoint behind the ``parent`` link (raises if the link is bad)."""
         link = os.path.join(self.path, "parent")
         if not os.path.lexists(link):
             return None
+        try:
+            target = os.readlink(link)
+        except OSError:
+            target = None  # a real directory named parent: fine, resolve it below
         real = os.path.realpath(link)
+        shown = f"{target} ({real})" if target is not None and target != real else real
         if real in self._chain:
-            raise InspectError(link, "parent link loops back into the pre-dump chain")
+            raise InspectError(link, f"parent link loops: {shown} is already in the pre-dump chain")
         if len(self._chain) >= MAX_PARENT_DEPTH:
             raise InspectError(link, f"parent chain deeper than {MAX_PARENT_DEPTH}")
+        if os.path.commonpath([real, self._tree_root]) != self._tree_root:
+            raise InspectError(link, f"parent link leaves the checkpoint's folder {self._tree_root}: {shown}")
+        if not os.path.exists(real):
+            raise InspectError(link, f"parent link dangles: {shown} does not exist")
         if not os.path.isdir(real):
-            raise InspectError(link, f"parent link points to {real}, which is not a directory")
+            raise InspectError(link, f"parent link points to {shown}, which is not a directory")
         return Checkpoint(real, _chain=self._chain)
 
     def parent_chain(self) -> list[str]:
+        """Paths of the pre-dumps behind this checkpoint; a bad link ends it as a problem."""
         chain = []
         cur = self
         while True:
-            nxt = cur.parent
+            nxt = self._soft(lambda c: c.parent, cur)
             if nxt is None:
                 return chain
             chain.append(nxt.path)
@@ -180,7 +225,7 @@ class Checkpoint:
             return {}
         out = {}
         for s in cg.sets:
-            out[s.id] = Cgroup(s.id, [{"name": c.name, "path": c.path} for c in s.ctls])
+            out[s.id] = Cgroup(s.id, [{"name": as_text(c.name), "path": as_text(c.path)} for c in s.ctls])
         return out
 
     @functools.cached_property
@@ -198,8 +243,8 @@ class Checkpoint:
             if re.fullmatch(r"mountpoints-\d+\.img", name):
                 for m in self._soft(self.entries, name, default=[]):
                     out.append(
-                        Mount(m.mnt_id, m.parent_mnt_id, m.fstype, m.mountpoint, m.root, m.source or None,
-                              m.options or None, bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount))
+                        Mount(m.mnt_id, m.parent_mnt_id, m.fstype, as_text(m.mountpoint), as_text(m.root),
+                              as_text(m.source) or None, as_text(m.options) or None, bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount))
                     )  # fmt: skip
         return out
 
@@ -238,17 +283,9 @@ class Checkpoint:
                 found.append(exc)
                 continue
             if pm.present_bytes != pf.size:
-                found.append(
-                    InspectError(
-                        pf.path,
-                        f"size {pf.size} does not match the pagemap's {pm.present_bytes // names.PAGE_SIZE} present "
-                        f"pages ({pm.present_bytes} bytes)"
-                        + (" : pages file is shorter than its pagemap" if pf.size < pm.present_bytes else ""),
-                    )
-                )
+                found.append(pages_size_error(pf.path, pf.size, pm.present_bytes))
         for exc in found:
-            if not any(p.one_line() == exc.one_line() for p in self.problems):
-                self.problems.append(exc)
+            self._record(exc)
         return found
 
     # --- processes ----------------------------------------------------------
@@ -298,7 +335,7 @@ class Checkpoint:
         core = self._soft(self.one, f"core-{entry.pid}.img")
         if core is not None:
             tc = core.tc
-            proc.comm = tc.comm
+            proc.comm = as_text(tc.comm)
             proc.state = names.TASK_STATE.get(tc.task_state, str(tc.task_state))
             th = core.thread_core
             if core.HasField("thread_core") and th.HasField("creds"):
@@ -323,6 +360,17 @@ class Checkpoint:
         if fs is not None:
             proc.cwd = self.file_path(fs.cwd_id)
             proc.root = self.file_path(fs.root_id)
+        # page counts come from the pagemap alone, so a broken mm image still leaves them
+        has_memory = f"pagemap-{entry.pid}.img" in self.files or f"mm-{entry.pid}.img" in self.files
+        pm = self._soft(self.pagemap, entry.pid) if has_memory else None  # zombies have neither
+        if pm is not None:
+            for run in pm.runs:
+                if run.flags & names.PE_PRESENT:
+                    proc.pages.present += run.nr_pages
+                if run.flags & names.PE_LAZY:
+                    proc.pages.lazy += run.nr_pages
+                if run.flags & names.PE_PARENT:
+                    proc.pages.in_parent += run.nr_pages
         mm = self._soft(self.one, f"mm-{entry.pid}.img")
         if mm is not None:
             proc.exe = self.file_path(mm.exe_file_id) if mm.HasField("exe_file_id") else None
@@ -331,7 +379,6 @@ class Checkpoint:
                                             "mm_start_code", "mm_end_code", "mm_start_brk", "mm_brk",
                                             "mm_start_stack")
             }  # fmt: skip
-            pm = self._soft(self.pagemap, entry.pid)
             for v in mm.vmas:
                 vma = Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
                 if v.status & (names.VMA_FILE_PRIVATE | names.VMA_FILE_SHARED) or v.status & names.VMA_AREA_MEMFD:
@@ -339,15 +386,6 @@ class Checkpoint:
                 if pm is not None:
                     vma.pages_present, vma.pages_lazy, vma.pages_in_parent = pm.counts_in(v.start, v.end)
                 proc.vmas.append(vma)
-            if pm is not None:
-                # counts from the pagemap itself (pages outside every VMA would be a problem)
-                for run in pm.runs:
-                    if run.flags & names.PE_PRESENT:
-                        proc.pages.present += run.nr_pages
-                    if run.flags & names.PE_LAZY:
-                        proc.pages.lazy += run.nr_pages
-                    if run.flags & names.PE_PARENT:
-                        proc.pages.in_parent += run.nr_pages
             self._soft(self._read_args, proc)
         if "files_id" in proc.ids:
             for fi in self._soft(self.entries, f"fdinfo-{proc.ids['files_id']}.img", default=[]):
@@ -384,7 +422,7 @@ class Checkpoint:
         if fe is None:
             return None
         if fe.HasField("reg"):
-            return fe.reg.name
+            return as_text(fe.reg.name)
         if fe.HasField("memfd"):
             return f"memfd:{fe.memfd.inode_id}"
         return None
@@ -398,7 +436,7 @@ class Checkpoint:
             return fd
         if fe.HasField("reg"):
             r = fe.reg
-            fd.path, fd.open_flags, fd.pos = r.name, r.flags, r.pos
+            fd.path, fd.open_flags, fd.pos = as_text(r.name), r.flags, r.pos
             fd.size = r.size if r.HasField("size") else None
             fd.mode = r.mode if r.HasField("mode") else None
             remap = self.remaps.get(r.id)
@@ -493,12 +531,20 @@ class Checkpoint:
             pf.close()
 
 
+def as_text(value) -> str:
+    """A protobuf string field as text. Linux paths and names are bytes: a value
+    that is not UTF-8 comes back from protobuf as bytes, shown here with \\x escapes."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return value
+
+
 def _creds(c) -> Creds:
     return Creds(
         c.uid, c.gid, c.euid, c.egid, c.suid, c.sgid, c.fsuid, c.fsgid,
         names.caps_from_words(c.cap_inh), names.caps_from_words(c.cap_prm), names.caps_from_words(c.cap_eff),
         names.caps_from_words(c.cap_bnd), names.caps_from_words(c.cap_amb), c.secbits, list(c.groups),
-        bool(c.no_new_privs), c.lsm_profile if c.HasField("lsm_profile") else None,
+        bool(c.no_new_privs), as_text(c.lsm_profile) if c.HasField("lsm_profile") else None,
     )  # fmt: skip
 
 
@@ -506,6 +552,36 @@ def _fd_type_name(value: int) -> str:
     from ..codec.schema import fd_type_names
 
     return fd_type_names().get(value, f"type{value}")
+
+
+def _not_a_checkpoint_reason(path: str, files: list[str]) -> str:
+    """Why a directory is not a checkpoint, with criu's own last error if it left a log."""
+    if not any(f.endswith(".img") for f in files):
+        return "not a CRIU checkpoint: no inventory.img and no image files"
+    reason = "not a complete CRIU checkpoint: no inventory.img (criu writes it only when a dump succeeds)"
+    for log in ("dump.log", "pre-dump.log"):
+        if log in files:
+            last = _last_error_line(os.path.join(path, log))
+            if last:
+                reason += f"; {log}: {last}"
+            break
+    return reason
+
+
+def _last_error_line(log_path: str, tail: int = 64 * 1024) -> str | None:
+    """The last 'Error' line of a criu log, reading only its tail."""
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - tail))
+            text = fh.read(tail).decode("utf-8", "replace")
+    except OSError:
+        return None
+    errors = [ln.strip() for ln in text.splitlines() if "Error" in ln and "Dumping FAILED" not in ln]
+    if not errors:
+        return None
+    return errors[-1][:300]
 
 
 def open_checkpoint(path: str | os.PathLike) -> Checkpoint:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..model import names
-from ..model.checkpoint import Checkpoint
+from ..model.checkpoint import Checkpoint, as_text
 from ..model.types import Fd, Process, Vma
 
 SHOW_JSON_VERSION = 1
@@ -113,8 +113,8 @@ def checkpoint_dict(cp: Checkpoint) -> dict:
             "root_cg_set": inv.root_cg_set if inv.HasField("root_cg_set") else None,
             "tcp_close": inv.tcp_close if inv.HasField("tcp_close") else None,
             "network_lock_method": inv.network_lock_method if inv.HasField("network_lock_method") else None,
-            "dump_criu_run_id": inv.dump_criu_run_id if inv.HasField("dump_criu_run_id") else None,
-            "plugins": list(inv.plugins_entry.plugins) if inv.HasField("plugins_entry") else [],
+            "dump_criu_run_id": as_text(inv.dump_criu_run_id) if inv.HasField("dump_criu_run_id") else None,
+            "plugins": [as_text(x) for x in inv.plugins_entry.plugins] if inv.HasField("plugins_entry") else [],
             "allow_uprobes": inv.allow_uprobes if inv.HasField("allow_uprobes") else None,
             "root_ids": {f.name: v for f, v in inv.root_ids.ListFields()} if inv.HasField("root_ids") else {},
         },

@@ -64,9 +64,9 @@ def tree_blocks(cp: Checkpoint, pids=None) -> list[Block]:
     for depth, p in cp.walk():
         if pids and p.pid not in pids:
             continue
-        ident = f"{p.pid} {p.comm}"
+        ident = f"{p.pid} {p.comm or '?'}"  # '?': its core image could not be read
         extra = f"threads {len(p.threads)}" if len(p.threads) > 1 else ""
-        ids = f"pgid {p.pgid} sid {p.sid} uid {p.uid}"
+        ids = f"pgid {p.pgid} sid {p.sid} uid {'?' if p.uid is None else p.uid}"
         cmd = " ".join(p.cmdline) if p.cmdline else f"[{p.comm}]"
         out.append(f"{'  ' * depth}{'└─ ' if depth else ''}{ident}  ({ids}{', ' + extra if extra else ''})  {cmd}")
     return out
@@ -132,7 +132,7 @@ def images_blocks(cp: Checkpoint) -> list[Block]:
 def problems_blocks(cp: Checkpoint) -> list[Block]:
     if not cp.problems:
         return []
-    return [Heading("could not read"), *[f"  {p.one_line()}" for p in cp.problems]]
+    return [Heading("could not read", style="bold red"), *[f"  {p.one_line()}" for p in cp.problems]]
 
 
 def render(cp: Checkpoint, view: str = "all", pids=None) -> None:

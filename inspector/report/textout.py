@@ -24,6 +24,7 @@ class Table:
 @dataclass
 class Heading:
     text: str
+    style: str = "bold"  # rich style on a terminal (colours dropped under NO_COLOR)
 
 
 Block = str | Table | Heading
@@ -67,9 +68,9 @@ def emit(blocks: list[Block], stream=None) -> None:
         console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")), highlight=False)
         for b in blocks:
             if isinstance(b, Heading):
-                console.print(f"[bold]{_esc(b.text)}[/bold]")
+                console.print(_esc(b.text), style=b.style)
             elif isinstance(b, Table):
-                t = RichTable(title=b.title, show_edge=False, header_style="bold", pad_edge=False)
+                t = RichTable(title=b.title, show_edge=False, header_style="bold cyan", pad_edge=False)
                 for c in b.columns:
                     t.add_column(c, overflow="fold")
                 for r in b.rows:
