@@ -10,11 +10,16 @@ sliced, so memory use is bounded by what is asked for.
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import mmap
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
+from .codec.image import U32 as _U32
+from .codec.image import Entry
 from .errors import InspectError
 from .model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 
@@ -22,8 +27,9 @@ if TYPE_CHECKING:
     from .model.checkpoint import Checkpoint
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
+    """One pagemap run. A tuple, so a PageMap can hand out millions of them cheaply."""
+
     start: int
     nr_pages: int
     flags: int
@@ -53,60 +59,308 @@ def page_count(msg) -> int:
     return msg.compat_nr_pages
 
 
-class PageMap:
-    """The runs of one process, in address order, with their pages-file offsets."""
+class _Unexpected(Exception):
+    """The wire decoder met something it leaves to protobuf (for one entry)."""
 
-    def __init__(self, pagemap_path: str, pages_id: int, runs: list[Run]):
+
+# pagemap_entry tags (field number << 3 | wire type 0): all five fields are varints
+_TAG_VADDR, _TAG_COMPAT_NR_PAGES, _TAG_IN_PARENT, _TAG_FLAGS, _TAG_NR_PAGES = 0x08, 0x10, 0x18, 0x20, 0x28
+_U64_LIMIT = 1 << 64
+_U32_LIMIT = 1 << 32
+_MAX_FILE_OFFSET = (1 << 63) - 1
+
+
+def _skip_field(data: bytes, p: int, q: int, tag: int) -> int:
+    """Position after the value of an unknown field (``tag`` read, ``p`` at its value)."""
+    wire = tag & 7
+    if tag >> 3 <= 5:  # a known field in another wire type, or field 0, or a non-minimal tag
+        raise _Unexpected
+    if wire == 0:
+        for i in range(10):
+            if p >= q:
+                raise _Unexpected
+            b = data[p]
+            p += 1
+            if b < 0x80:
+                if i == 9 and b > 1:  # beyond 64 bits
+                    raise _Unexpected
+                return p
+        raise _Unexpected
+    if wire == 1:
+        p += 8
+    elif wire == 5:
+        p += 4
+    elif wire == 2:
+        length = shift = 0
+        while True:
+            if p >= q or shift > 63:
+                raise _Unexpected
+            b = data[p]
+            p += 1
+            length |= (b & 0x7F) << shift
+            if b < 0x80:
+                break
+            shift += 7
+        p += length
+    else:  # groups (3, 4) and the invalid wire types 6, 7
+        raise _Unexpected
+    if p > q:
+        raise _Unexpected
+    return p
+
+
+def _read_tag(data: bytes, p: int, q: int) -> tuple[int, int]:
+    """A tag of more than one byte (field numbers >= 16, or a non-minimal encoding)."""
+    tag = shift = 0
+    while True:
+        if p >= q or shift > 28:
+            raise _Unexpected
+        b = data[p]
+        p += 1
+        tag |= (b & 0x7F) << shift
+        if b < 0x80:
+            if tag >= _U32_LIMIT:
+                raise _Unexpected
+            return tag, p
+        shift += 7
+
+
+class PageMap:
+    """The runs of one process, in address order, with their pages-file offsets.
+
+    Runs are kept as four parallel arrays (8 bytes a field), not one object a
+    run: a fragmented pagemap of a million runs costs some 28 MiB, not a
+    gigabyte. ``runs`` is a sequence view that makes ``Run`` tuples on demand.
+    """
+
+    def __init__(self, pagemap_path: str, pages_id: int, runs: Iterable[Run] = ()):
         self.pagemap_path = pagemap_path
         self.pages_id = pages_id
-        self.runs = runs
-        self._starts = [r.start for r in runs]
+        self._starts = array("Q")
+        self._counts = array("Q")
+        self._flags = array("I")
+        self._offsets = array("q")
+        for run in runs:
+            self._starts.append(run.start)
+            self._counts.append(run.nr_pages)
+            self._flags.append(run.flags)
+            self._offsets.append(run.file_offset)
+
+    @classmethod
+    def _from_arrays(cls, pagemap_path: str, pages_id: int, starts, counts, flags, offsets) -> "PageMap":
+        pm = cls(pagemap_path, pages_id)
+        pm._starts, pm._counts, pm._flags, pm._offsets = starts, counts, flags, offsets
+        return pm
+
+    @property
+    def runs(self) -> "RunList":
+        return RunList(self)
 
     @classmethod
     def from_image(cls, image) -> "PageMap":
+        """Decode pagemap-N.img straight from the wire, one read, no message per entry.
+
+        Entries the wire decoder does not expect (a corrupt varint, a field in an
+        unexpected wire type, a value out of its type's range) go through
+        protobuf, which decodes them or raises the same error as everywhere else.
+        Images whose entries are already decoded (maybe edited) use them.
+        """
+        if image.name != "PAGEMAP" or image.raw or not image.known or image._entries is not None:
+            return cls.from_entries(image)
+        try:
+            with open(image.path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise InspectError(image.path, exc.strerror or str(exc)) from None
+        return cls._from_wire(image, data)
+
+    @classmethod
+    def from_entries(cls, image) -> "PageMap":
+        """Decode through protobuf messages, entry by entry (the reference path)."""
         entries = image.entries
         if not entries:
             raise InspectError(image.path, "pagemap has no header entry", 0)
         pages_id = entries[0].message.pages_id
-        runs: list[Run] = []
+        starts, counts, flags_a, offsets = array("Q"), array("Q"), array("I"), array("q")
         offset = 0
         for entry in entries[1:]:
             msg = entry.message
             flags = effective_flags(msg)
             count = page_count(msg)
+            starts.append(msg.vaddr)
+            counts.append(count)
+            flags_a.append(flags)
             if flags & PE_PRESENT:
-                runs.append(Run(msg.vaddr, count, flags, offset))
+                offsets.append(_checked_offset(image.path, offset, entry.offset))
                 offset += count * PAGE_SIZE
             else:
-                runs.append(Run(msg.vaddr, count, flags, -1))
-        runs.sort(key=lambda r: r.start)
-        return cls(image.path, pages_id, runs)
+                offsets.append(-1)
+        return cls._sorted(image.path, pages_id, starts, counts, flags_a, offsets)
+
+    @classmethod
+    def _sorted(cls, path, pages_id, starts, counts, flags, offsets) -> "PageMap":
+        if any(a > b for a, b in zip(starts, itertools.islice(starts, 1, None))):
+            order = sorted(range(len(starts)), key=starts.__getitem__)  # stable, as list.sort was
+            starts, counts, flags, offsets = (array(a.typecode, map(a.__getitem__, order))
+                                              for a in (starts, counts, flags, offsets))  # fmt: skip
+        return cls._from_arrays(path, pages_id, starts, counts, flags, offsets)
+
+    @classmethod
+    def _from_wire(cls, image, data: bytes) -> "PageMap":
+        path = image.path
+        kind = image.kind
+        n = len(data)
+        off = len(image.header)
+        unpack_size = _U32.unpack_from
+        if n - off < 4:
+            if off >= n:
+                raise InspectError(path, "pagemap has no header entry", 0)
+            raise InspectError(path, f"truncated entry: {n - off} bytes where a 4-byte size was expected", off)
+        (size,) = unpack_size(data, off)
+        if size > n - off - 4:
+            raise InspectError(path, f"entry size {size} is larger than the {n - off - 4} bytes left in the file", off)
+        head = Entry(0, off, data[off + 4 : off + 4 + size], message_type=(kind.module, kind.head), path=path)
+        pages_id = head.message.pages_id
+        off += 4 + size
+
+        starts, counts, flags_a, offsets = array("Q"), array("Q"), array("I"), array("q")
+        add_start, add_count, add_flags, add_offset = starts.append, counts.append, flags_a.append, offsets.append
+        file_offset = 0
+        index = 1
+        while off < n:
+            if n - off < 4:
+                raise InspectError(path, f"truncated entry: {n - off} bytes where a 4-byte size was expected", off)
+            (size,) = unpack_size(data, off)
+            p = off + 4
+            q = p + size
+            if q > n:
+                raise InspectError(path, f"entry size {size} is larger than the {n - p} bytes left in the file", off)
+            vaddr = compat = nr_pages = flags = in_parent = 0
+            has_flags = has_nr_pages = False
+            try:
+                while p < q:
+                    tag = data[p]
+                    p += 1
+                    if tag & 0x87:  # not a one-byte varint tag: another wire type or field >= 16
+                        if tag >= 0x80:
+                            tag, p = _read_tag(data, p - 1, q)
+                        p = _skip_field(data, p, q, tag)
+                        continue
+                    if p >= q:
+                        raise _Unexpected
+                    b = data[p]
+                    p += 1
+                    if b < 0x80:
+                        value = b
+                    else:
+                        value = b & 0x7F
+                        shift = 7
+                        while True:
+                            if p >= q or shift > 63:
+                                raise _Unexpected
+                            b = data[p]
+                            p += 1
+                            value |= (b & 0x7F) << shift
+                            if b < 0x80:
+                                break
+                            shift += 7
+                        if value >= _U64_LIMIT:
+                            raise _Unexpected
+                    if tag == _TAG_VADDR:
+                        vaddr = value
+                    elif tag == _TAG_NR_PAGES:
+                        nr_pages = value
+                        has_nr_pages = True
+                    elif tag == _TAG_FLAGS:
+                        if value >= _U32_LIMIT:
+                            raise _Unexpected
+                        flags = value
+                        has_flags = True
+                    elif tag == _TAG_COMPAT_NR_PAGES:
+                        if value >= _U32_LIMIT:
+                            raise _Unexpected
+                        compat = value
+                    elif tag == _TAG_IN_PARENT:
+                        in_parent = value
+                    elif tag == 0:
+                        raise _Unexpected  # field number 0 is invalid
+                    # other varint fields are unknown: skipped
+                if in_parent:
+                    flags = (flags if has_flags else 0) | PE_PARENT
+                elif not has_flags:
+                    flags = PE_PRESENT
+                count = nr_pages if has_nr_pages else compat
+            except _Unexpected:
+                entry = Entry(index, off, data[off + 4 : q], message_type=(kind.module, kind.message), path=path)
+                msg = entry.message  # raises InspectError if protobuf cannot decode it either
+                vaddr, flags, count = msg.vaddr, effective_flags(msg), page_count(msg)
+            add_start(vaddr)
+            add_count(count)
+            add_flags(flags)
+            if flags & PE_PRESENT:
+                if file_offset > _MAX_FILE_OFFSET:
+                    _checked_offset(path, file_offset, off)
+                add_offset(file_offset)
+                file_offset += count * PAGE_SIZE
+            else:
+                add_offset(-1)
+            off = q
+            index += 1
+        return cls._sorted(path, pages_id, starts, counts, flags_a, offsets)
+
+    def _totals(self, lo: int, hi: int) -> tuple[int, int, int]:
+        present = lazy = parent = 0
+        counts, flags = self._counts, self._flags
+        for i in range(lo, hi):
+            f = flags[i]
+            if f & PE_PRESENT:
+                present += counts[i]
+            if f & PE_LAZY:
+                lazy += counts[i]
+            if f & PE_PARENT:
+                parent += counts[i]
+        return present, lazy, parent
+
+    @functools.cached_property
+    def page_totals(self) -> tuple[int, int, int]:
+        """Pages (present, lazy, in_parent) of the whole pagemap, inside VMAs or not."""
+        return self._totals(0, len(self._starts))
 
     @property
     def present_bytes(self) -> int:
-        return sum(r.nr_pages for r in self.runs if r.flags & PE_PRESENT) * PAGE_SIZE
+        return self.page_totals[0] * PAGE_SIZE
+
+    def _first_index(self, start: int) -> int:
+        i = bisect.bisect_right(self._starts, start) - 1
+        return i if i > 0 else 0
 
     def runs_in(self, start: int, end: int) -> Iterator[Run]:
-        i = bisect.bisect_right(self._starts, start) - 1
-        if i < 0:
-            i = 0
-        for run in self.runs[i:]:
-            if run.start >= end:
+        starts, counts, flags, offsets = self._starts, self._counts, self._flags, self._offsets
+        for i in range(self._first_index(start), len(starts)):
+            s = starts[i]
+            if s >= end:
                 break
-            if run.end > start:
-                yield run
+            if s + counts[i] * PAGE_SIZE > start:
+                yield Run(s, counts[i], flags[i], offsets[i])
 
     def counts_in(self, start: int, end: int) -> tuple[int, int, int]:
-        """Pages (present, lazy, in_parent) within [start, end)."""
+        """Pages (present, lazy, in_parent) within [start, end): O(log runs + runs in range)."""
         present = lazy = parent = 0
-        for run in self.runs_in(start, end):
-            lo, hi = max(run.start, start), min(run.end, end)
-            n = (hi - lo) // PAGE_SIZE
-            if run.flags & PE_PRESENT:
+        starts, counts, flags = self._starts, self._counts, self._flags
+        for i in range(self._first_index(start), len(starts)):
+            s = starts[i]
+            if s >= end:
+                break
+            e = s + counts[i] * PAGE_SIZE
+            if e <= start:
+                continue
+            n = (min(e, end) - max(s, start)) // PAGE_SIZE
+            f = flags[i]
+            if f & PE_PRESENT:
                 present += n
-            if run.flags & PE_LAZY:
+            if f & PE_LAZY:
                 lazy += n
-            if run.flags & PE_PARENT:
+            if f & PE_PARENT:
                 parent += n
         return present, lazy, parent
 
@@ -123,6 +377,42 @@ def pages_size_error(path: str, size: int, present_bytes: int) -> InspectError:
     if size < present_bytes:
         text += ": pages file is shorter than its pagemap"
     return InspectError(path, text)
+
+
+def _checked_offset(path: str, offset: int, at: int) -> int:
+    if offset > _MAX_FILE_OFFSET:
+        raise InspectError(path, f"present pages before this entry add up to {offset} bytes, more than any pages file", at)
+    return offset
+
+
+class RunList(Sequence):
+    """A read-only view of a PageMap's runs as ``Run`` tuples, made on access."""
+
+    __slots__ = ("_pm",)
+
+    def __init__(self, pm: PageMap):
+        self._pm = pm
+
+    def __len__(self) -> int:
+        return len(self._pm._starts)
+
+    def __getitem__(self, index):
+        pm = self._pm
+        if isinstance(index, slice):
+            return [Run(*t) for t in zip(pm._starts[index], pm._counts[index], pm._flags[index], pm._offsets[index])]
+        return Run(pm._starts[index], pm._counts[index], pm._flags[index], pm._offsets[index])
+
+    def __iter__(self) -> Iterator[Run]:
+        pm = self._pm
+        return map(Run._make, zip(pm._starts, pm._counts, pm._flags, pm._offsets))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (RunList, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"RunList({len(self)} runs)"
 
 
 class PagesFile:

@@ -364,13 +364,10 @@ class Checkpoint:
         has_memory = f"pagemap-{entry.pid}.img" in self.files or f"mm-{entry.pid}.img" in self.files
         pm = self._soft(self.pagemap, entry.pid) if has_memory else None  # zombies have neither
         if pm is not None:
-            for run in pm.runs:
-                if run.flags & names.PE_PRESENT:
-                    proc.pages.present += run.nr_pages
-                if run.flags & names.PE_LAZY:
-                    proc.pages.lazy += run.nr_pages
-                if run.flags & names.PE_PARENT:
-                    proc.pages.in_parent += run.nr_pages
+            present, lazy, in_parent = pm.page_totals
+            proc.pages.present += present
+            proc.pages.lazy += lazy
+            proc.pages.in_parent += in_parent
         mm = self._soft(self.one, f"mm-{entry.pid}.img")
         if mm is not None:
             proc.exe = self.file_path(mm.exe_file_id) if mm.HasField("exe_file_id") else None
