@@ -5,6 +5,12 @@ PE_PRESENT are stored back to back in ``pages-ID.img``; PE_PARENT runs live in
 the pre-dump checkpoint behind the ``parent`` link; PE_LAZY-only runs are not
 in any file (a lazy-pages server would serve them). Pages files are mmapped and
 sliced, so memory use is bounded by what is asked for.
+
+A pagemap is decoded in bulk: the file is read once (it is small next to the
+pages), its u32-size framing walked, and each entry's fields read straight off
+the protobuf wire into parallel arrays, by numpy whole-array operations where
+numpy is at hand and the layout is CRIU's usual one, else byte by byte in
+Python. ``PageMap.from_entries`` is the protobuf path, kept as the reference.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import bisect
 import functools
 import itertools
 import mmap
+import operator
 import os
+import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Iterator, NamedTuple
@@ -160,10 +168,11 @@ class PageMap:
     def from_image(cls, image) -> "PageMap":
         """Decode pagemap-N.img straight from the wire, one read, no message per entry.
 
-        Entries the wire decoder does not expect (a corrupt varint, a field in an
-        unexpected wire type, a value out of its type's range) go through
-        protobuf, which decodes them or raises the same error as everywhere else.
-        Images whose entries are already decoded (maybe edited) use them.
+        Same runs as ``from_entries``. Entries the wire decoder does not expect
+        (a corrupt varint, a known field in another wire type, a value out of
+        its type's range) go through protobuf, which decodes them or raises the
+        same InspectError as the codec. Images whose entries are already decoded
+        (maybe edited, by repair) are read from those entries.
         """
         if image.name != "PAGEMAP" or image.raw or not image.known or image._entries is not None:
             return cls.from_entries(image)
@@ -199,170 +208,319 @@ class PageMap:
 
     @classmethod
     def _sorted(cls, path, pages_id, starts, counts, flags, offsets) -> "PageMap":
-        if any(a > b for a, b in zip(starts, itertools.islice(starts, 1, None))):
-            order = sorted(range(len(starts)), key=starts.__getitem__)  # stable, as list.sort was
-            starts, counts, flags, offsets = (array(a.typecode, map(a.__getitem__, order))
-                                              for a in (starts, counts, flags, offsets))  # fmt: skip
+        """Runs by address (CRIU writes them so; a stable sort otherwise, as list.sort was)."""
+        if not all(map(operator.le, starts, itertools.islice(starts, 1, None))):
+            np = _numpy_for(len(starts))
+            if np is not None:
+                order = np.argsort(np.frombuffer(starts, dtype=np.uint64), kind="stable")
+                starts, counts, flags, offsets = (array(a.typecode, np.frombuffer(a, dtype=a.typecode)[order].tobytes())
+                                                  for a in (starts, counts, flags, offsets))  # fmt: skip
+            else:
+                order = sorted(range(len(starts)), key=starts.__getitem__)
+                starts, counts, flags, offsets = (array(a.typecode, map(a.__getitem__, order))
+                                                  for a in (starts, counts, flags, offsets))  # fmt: skip
         return cls._from_arrays(path, pages_id, starts, counts, flags, offsets)
 
     @classmethod
     def _from_wire(cls, image, data: bytes) -> "PageMap":
         path = image.path
         kind = image.kind
-        n = len(data)
-        off = len(image.header)
-        unpack_size = _U32.unpack_from
-        if n - off < 4:
-            if off >= n:
-                raise InspectError(path, "pagemap has no header entry", 0)
-            raise InspectError(path, f"truncated entry: {n - off} bytes where a 4-byte size was expected", off)
-        (size,) = unpack_size(data, off)
-        if size > n - off - 4:
-            raise InspectError(path, f"entry size {size} is larger than the {n - off - 4} bytes left in the file", off)
-        head = Entry(0, off, data[off + 4 : off + 4 + size], message_type=(kind.module, kind.head), path=path)
+        frames, sizes = _frames(data, len(image.header), path)
+        if not frames:
+            raise InspectError(path, "pagemap has no header entry", 0)
+        off = frames[0]
+        head = Entry(0, off, data[off + 4 : off + 4 + sizes[0]], message_type=(kind.module, kind.head), path=path)
         pages_id = head.message.pages_id
-        off += 4 + size
 
-        starts, counts, flags_a, offsets = array("Q"), array("Q"), array("I"), array("q")
-        add_start, add_count, add_flags, add_offset = starts.append, counts.append, flags_a.append, offsets.append
+        starts, counts, flags, offsets = array("Q"), array("Q"), array("I"), array("q")
+        np = _numpy_for(len(frames) - 1)
         file_offset = 0
-        index = 1
-        while off < n:
-            if n - off < 4:
-                raise InspectError(path, f"truncated entry: {n - off} bytes where a 4-byte size was expected", off)
-            (size,) = unpack_size(data, off)
-            p = off + 4
-            q = p + size
-            if q > n:
-                raise InspectError(path, f"entry size {size} is larger than the {n - p} bytes left in the file", off)
-            vaddr = compat = nr_pages = flags = in_parent = 0
-            has_flags = has_nr_pages = False
-            try:
-                while p < q:
-                    tag = data[p]
-                    p += 1
-                    if tag & 0x87:  # not a one-byte varint tag: another wire type or field >= 16
-                        if tag >= 0x80:
-                            tag, p = _read_tag(data, p - 1, q)
-                        p = _skip_field(data, p, q, tag)
-                        continue
-                    if p >= q:
-                        raise _Unexpected
-                    b = data[p]
-                    p += 1
-                    if b < 0x80:
-                        value = b
-                    else:
-                        value = b & 0x7F
-                        shift = 7
-                        while True:
-                            if p >= q or shift > 63:
-                                raise _Unexpected
-                            b = data[p]
-                            p += 1
-                            value |= (b & 0x7F) << shift
-                            if b < 0x80:
-                                break
-                            shift += 7
-                        if value >= _U64_LIMIT:
-                            raise _Unexpected
-                    if tag == _TAG_VADDR:
-                        vaddr = value
-                    elif tag == _TAG_NR_PAGES:
-                        nr_pages = value
-                        has_nr_pages = True
-                    elif tag == _TAG_FLAGS:
-                        if value >= _U32_LIMIT:
-                            raise _Unexpected
-                        flags = value
-                        has_flags = True
-                    elif tag == _TAG_COMPAT_NR_PAGES:
-                        if value >= _U32_LIMIT:
-                            raise _Unexpected
-                        compat = value
-                    elif tag == _TAG_IN_PARENT:
-                        in_parent = value
-                    elif tag == 0:
-                        raise _Unexpected  # field number 0 is invalid
-                    # other varint fields are unknown: skipped
-                if in_parent:
-                    flags = (flags if has_flags else 0) | PE_PARENT
-                elif not has_flags:
-                    flags = PE_PRESENT
-                count = nr_pages if has_nr_pages else compat
-            except _Unexpected:
-                entry = Entry(index, off, data[off + 4 : q], message_type=(kind.module, kind.message), path=path)
-                msg = entry.message  # raises InspectError if protobuf cannot decode it either
-                vaddr, flags, count = msg.vaddr, effective_flags(msg), page_count(msg)
-            add_start(vaddr)
-            add_count(count)
-            add_flags(flags)
-            if flags & PE_PRESENT:
-                if file_offset > _MAX_FILE_OFFSET:
-                    _checked_offset(path, file_offset, off)
-                add_offset(file_offset)
-                file_offset += count * PAGE_SIZE
-            else:
-                add_offset(-1)
-            off = q
-            index += 1
-        return cls._sorted(path, pages_id, starts, counts, flags_a, offsets)
-
-    def _totals(self, lo: int, hi: int) -> tuple[int, int, int]:
-        present = lazy = parent = 0
-        counts, flags = self._counts, self._flags
-        for i in range(lo, hi):
-            f = flags[i]
-            if f & PE_PRESENT:
-                present += counts[i]
-            if f & PE_LAZY:
-                lazy += counts[i]
-            if f & PE_PARENT:
-                parent += counts[i]
-        return present, lazy, parent
+        for lo in range(1, len(frames), _CHUNK):
+            hi = min(lo + _CHUNK, len(frames))
+            decoded = None
+            if np is not None:
+                decoded = _decode_chunk_numpy(np, data, frames[lo:hi], sizes[lo:hi], file_offset)
+            if decoded is None:
+                decoded = _decode_chunk(data, frames, sizes, lo, hi, file_offset, path, kind)
+            (s, c, f, o), file_offset = decoded
+            starts += s
+            counts += c
+            flags += f
+            offsets += o
+        return cls._sorted(path, pages_id, starts, counts, flags, offsets)
 
     @functools.cached_property
     def page_totals(self) -> tuple[int, int, int]:
         """Pages (present, lazy, in_parent) of the whole pagemap, inside VMAs or not."""
-        return self._totals(0, len(self._starts))
+        return _sum_by_flags(self._counts, self._flags)
 
     @property
     def present_bytes(self) -> int:
         return self.page_totals[0] * PAGE_SIZE
 
-    def _first_index(self, start: int) -> int:
-        i = bisect.bisect_right(self._starts, start) - 1
-        return i if i > 0 else 0
+    @functools.cached_property
+    def _disjoint(self) -> bool:
+        """No run reaches into the next one (what CRIU writes; overlaps are bad input)."""
+        ends = map(operator.add, self._starts, map(operator.mul, self._counts, itertools.repeat(PAGE_SIZE)))
+        return all(map(operator.le, ends, itertools.islice(self._starts, 1, None)))
+
+    def _index_range(self, start: int, end: int) -> tuple[int, int]:
+        """Indices [i, k) of the runs that overlap [start, end), in O(log runs)."""
+        starts = self._starts
+        i = bisect.bisect_right(starts, start) - 1
+        if i < 0:
+            i = 0
+        k = bisect.bisect_left(starts, end, i)
+        # only the first run can start before ``start``: it may end before it too
+        if i < k and starts[i] + self._counts[i] * PAGE_SIZE <= start:
+            i += 1
+        return i, k
 
     def runs_in(self, start: int, end: int) -> Iterator[Run]:
-        starts, counts, flags, offsets = self._starts, self._counts, self._flags, self._offsets
-        for i in range(self._first_index(start), len(starts)):
-            s = starts[i]
-            if s >= end:
-                break
-            if s + counts[i] * PAGE_SIZE > start:
-                yield Run(s, counts[i], flags[i], offsets[i])
+        i, k = self._index_range(start, end)
+        return map(_make_run, zip(self._starts[i:k], self._counts[i:k], self._flags[i:k], self._offsets[i:k]))
 
     def counts_in(self, start: int, end: int) -> tuple[int, int, int]:
-        """Pages (present, lazy, in_parent) within [start, end): O(log runs + runs in range)."""
-        present = lazy = parent = 0
+        """Pages (present, lazy, in_parent) within [start, end).
+
+        O(log runs) bisects plus sums over array slices done in C, so counting
+        the pages of every VMA costs about one pass over the runs in all.
+        """
+        i, k = self._index_range(start, end)
+        if i >= k:
+            return 0, 0, 0
         starts, counts, flags = self._starts, self._counts, self._flags
-        for i in range(self._first_index(start), len(starts)):
-            s = starts[i]
-            if s >= end:
-                break
-            e = s + counts[i] * PAGE_SIZE
-            if e <= start:
-                continue
-            n = (min(e, end) - max(s, start)) // PAGE_SIZE
-            f = flags[i]
-            if f & PE_PRESENT:
-                present += n
-            if f & PE_LAZY:
-                lazy += n
-            if f & PE_PARENT:
-                parent += n
-        return present, lazy, parent
+        if not self._disjoint:
+            return _clipped_sum(starts, counts, flags, range(i, k), start, end)
+        # runs strictly between the first and the last lie wholly inside [start, end)
+        totals = _sum_by_flags(counts[i:k], flags[i:k])
+        edges = (i,) if k - i == 1 else (i, k - 1)
+        whole = _sum_by_flags(array("Q", map(counts.__getitem__, edges)), array("I", map(flags.__getitem__, edges)))
+        clipped = _clipped_sum(starts, counts, flags, edges, start, end)
+        return tuple(t - w + c for t, w, c in zip(totals, whole, clipped))
+
+
+_make_run = functools.partial(tuple.__new__, Run)
+
+
+def _sum_by_flags(counts, flags) -> tuple[int, int, int]:
+    """Pages (present, lazy, in_parent) of parallel count/flag arrays, summed in C."""
+    present = lazy = parent = 0
+    values = set(flags)
+    for value in values:
+        n = sum(counts) if len(values) == 1 else sum(itertools.compress(counts, map(value.__eq__, flags)))
+        if value & PE_PRESENT:
+            present += n
+        if value & PE_LAZY:
+            lazy += n
+        if value & PE_PARENT:
+            parent += n
+    return present, lazy, parent
+
+
+def _clipped_sum(starts, counts, flags, indices, start: int, end: int) -> tuple[int, int, int]:
+    """Pages of the runs at ``indices`` that fall within [start, end), run by run."""
+    present = lazy = parent = 0
+    for j in indices:
+        s = starts[j]
+        e = s + counts[j] * PAGE_SIZE
+        if e <= start or s >= end:
+            continue
+        n = (min(e, end) - max(s, start)) // PAGE_SIZE
+        f = flags[j]
+        if f & PE_PRESENT:
+            present += n
+        if f & PE_LAZY:
+            lazy += n
+        if f & PE_PARENT:
+            parent += n
+    return present, lazy, parent
+
+
+# Entries decoded per step: bounds the numpy decoder's scratch arrays (some 10 MiB).
+_CHUNK = 1 << 14
+# numpy costs some 80 ms to import: worth it only when already loaded or for big pagemaps.
+NUMPY_MIN_ENTRIES = 50_000
+
+
+def _numpy_for(entries: int):
+    if entries < NUMPY_MIN_ENTRIES and "numpy" not in sys.modules:
+        return None
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _frames(data: bytes, off: int, path: str) -> tuple[array, array]:
+    """Offsets and payload sizes of every entry, the framing checked as the image codec checks it."""
+    n = len(data)
+    frames, sizes = array("Q"), array("Q")
+    add_frame, add_size = frames.append, sizes.append
+    unpack_size = _U32.unpack_from
+    while off < n:
+        if n - off < 4:
+            raise InspectError(path, f"truncated entry: {n - off} bytes where a 4-byte size was expected", off)
+        (size,) = unpack_size(data, off)
+        if size > n - off - 4:
+            raise InspectError(path, f"entry size {size} is larger than the {n - off - 4} bytes left in the file", off)
+        add_frame(off)
+        add_size(size)
+        off += 4 + size
+    return frames, sizes
+
+
+def _decode_chunk(data: bytes, frames, sizes, lo: int, hi: int, file_offset: int, path: str, kind):
+    """Entries lo..hi-1 decoded off the wire in Python; ((starts, counts, flags, offsets), next file offset)."""
+    starts, counts, flags_a, offsets = array("Q"), array("Q"), array("I"), array("q")
+    add_start, add_count, add_flags, add_offset = starts.append, counts.append, flags_a.append, offsets.append
+    for index in range(lo, hi):
+        off = frames[index]
+        p = off + 4
+        q = p + sizes[index]
+        vaddr = compat = nr_pages = flags = in_parent = 0
+        has_flags = has_nr_pages = False
+        try:
+            while p < q:
+                tag = data[p]
+                p += 1
+                if tag & 0x87:  # not a one-byte varint tag: another wire type or field >= 16
+                    if tag >= 0x80:
+                        tag, p = _read_tag(data, p - 1, q)
+                    p = _skip_field(data, p, q, tag)
+                    continue
+                if p >= q:
+                    raise _Unexpected
+                b = data[p]
+                p += 1
+                if b < 0x80:
+                    value = b
+                else:
+                    value = b & 0x7F
+                    shift = 7
+                    while True:
+                        if p >= q or shift > 63:
+                            raise _Unexpected
+                        b = data[p]
+                        p += 1
+                        value |= (b & 0x7F) << shift
+                        if b < 0x80:
+                            break
+                        shift += 7
+                    if value >= _U64_LIMIT:
+                        raise _Unexpected
+                if tag == _TAG_VADDR:
+                    vaddr = value
+                elif tag == _TAG_NR_PAGES:
+                    nr_pages = value
+                    has_nr_pages = True
+                elif tag == _TAG_FLAGS:
+                    if value >= _U32_LIMIT:
+                        raise _Unexpected
+                    flags = value
+                    has_flags = True
+                elif tag == _TAG_COMPAT_NR_PAGES:
+                    if value >= _U32_LIMIT:
+                        raise _Unexpected
+                    compat = value
+                elif tag == _TAG_IN_PARENT:
+                    in_parent = value
+                elif tag == 0:
+                    raise _Unexpected  # field number 0 is invalid
+                # other varint fields are unknown: skipped
+            if in_parent:
+                flags = (flags if has_flags else 0) | PE_PARENT
+            elif not has_flags:
+                flags = PE_PRESENT
+            count = nr_pages if has_nr_pages else compat
+        except _Unexpected:
+            entry = Entry(index, off, data[off + 4 : q], message_type=(kind.module, kind.message), path=path)
+            msg = entry.message  # raises InspectError if protobuf cannot decode it either
+            vaddr, flags, count = msg.vaddr, effective_flags(msg), page_count(msg)
+        add_start(vaddr)
+        add_count(count)
+        add_flags(flags)
+        if flags & PE_PRESENT:
+            add_offset(_checked_offset(path, file_offset, off))
+            file_offset += count * PAGE_SIZE
+        else:
+            add_offset(-1)
+    return (starts, counts, flags_a, offsets), file_offset
+
+
+def _decode_chunk_numpy(np, data: bytes, frames, sizes, file_offset: int):
+    """The same entries decoded with whole-array operations, or None to leave them to ``_decode_chunk``.
+
+    A payload of varint fields with one-byte tags is a run of varints that
+    alternate tag, value; every byte below 0x80 ends one. Anything else (other
+    wire types, long tags or varints, repeated fields, out-of-range values)
+    returns None: the chunk is decoded entry by entry instead.
+    """
+    u64 = np.uint64
+    frames = np.frombuffer(frames, dtype=u64).astype(np.int64)
+    sizes = np.frombuffer(sizes, dtype=u64).astype(np.int64)
+    n = len(frames)
+    first, last = int(frames[0]), int(frames[-1] + 4 + sizes[-1])
+    region = np.frombuffer(data, dtype=np.uint8, count=last - first, offset=first)
+    keep = np.ones(len(region), dtype=bool)
+    keep[((frames - first)[:, None] + np.arange(4)).ravel()] = False  # the u32 sizes
+    payload = region[keep]
+    ends_at = np.cumsum(sizes)  # of each entry's payload, in ``payload``
+    term = payload < 0x80
+    nonempty = sizes > 0
+    if not term[ends_at[nonempty] - 1].all():  # a varint runs past its entry: not the simple layout
+        return None
+    ends = np.flatnonzero(term)
+    vstart = np.empty_like(ends)
+    vstart[:1] = 0
+    vstart[1:] = ends[:-1] + 1
+    vlen = ends - vstart + 1
+    if len(ends) and vlen.max() > 9:  # 9 bytes hold 63 bits: no overflow below
+        return None
+    shift = (np.arange(len(payload)) - np.repeat(vstart, vlen)) * 7
+    parts = (payload & 0x7F).astype(u64) << shift.astype(u64)
+    values = np.add.reduceat(parts, vstart) if len(vstart) else parts[:0]
+    seg_entry = np.searchsorted(ends_at, vstart, side="right")  # which entry each varint is in
+    if (np.bincount(seg_entry, minlength=n) & 1).any():
+        return None
+    tags, vals, entry_of = values[0::2], values[1::2], seg_entry[0::2]
+    if (vlen[0::2] != 1).any() or (tags & 7).any() or not tags.all():
+        return None
+    fields = {}
+    for tag in (_TAG_VADDR, _TAG_COMPAT_NR_PAGES, _TAG_IN_PARENT, _TAG_FLAGS, _TAG_NR_PAGES):
+        hit = tags == tag
+        where = entry_of[hit]
+        if len(where) > 1 and not (np.diff(where) > 0).all():  # a field twice in one entry
+            return None
+        value = np.zeros(n, dtype=u64)
+        value[where] = vals[hit]
+        present = np.zeros(n, dtype=bool)
+        present[where] = True
+        fields[tag] = value, present
+    compat, _ = fields[_TAG_COMPAT_NR_PAGES]
+    flag_values, has_flags = fields[_TAG_FLAGS]
+    if len(compat) and max(int(compat.max()), int(flag_values.max())) >= _U32_LIMIT:
+        return None
+    in_parent = fields[_TAG_IN_PARENT][0] != 0
+    nr_pages, has_nr_pages = fields[_TAG_NR_PAGES]
+    flags = np.where(
+        in_parent,
+        np.where(has_flags, flag_values, 0) | PE_PARENT,
+        np.where(has_flags, flag_values, PE_PRESENT),
+    ).astype(np.uint32)
+    counts = np.where(has_nr_pages, nr_pages, compat)
+    is_present = (flags & PE_PRESENT) != 0
+    if is_present.any() and int(counts[is_present].max()) >= _U32_LIMIT:  # keeps the sums below in 64 bits
+        return None
+    nbytes = np.where(is_present, counts, 0).astype(np.int64) * PAGE_SIZE
+    total = int(nbytes.sum())
+    if file_offset + total > _MAX_FILE_OFFSET:
+        return None  # decoded entry by entry, which says where it goes wrong
+    offsets = np.where(is_present, file_offset + np.cumsum(nbytes) - nbytes, -1).astype(np.int64)
+    out = (array("Q", fields[_TAG_VADDR][0].tobytes()), array("Q", counts.astype(u64).tobytes()),
+           array("I", flags.tobytes()), array("q", offsets.tobytes()))  # fmt: skip
+    return out, file_offset + total
 
 
 def pages_size_error(path: str, size: int, present_bytes: int) -> InspectError:
@@ -399,12 +557,12 @@ class RunList(Sequence):
     def __getitem__(self, index):
         pm = self._pm
         if isinstance(index, slice):
-            return [Run(*t) for t in zip(pm._starts[index], pm._counts[index], pm._flags[index], pm._offsets[index])]
+            return list(map(_make_run, zip(pm._starts[index], pm._counts[index], pm._flags[index], pm._offsets[index])))
         return Run(pm._starts[index], pm._counts[index], pm._flags[index], pm._offsets[index])
 
     def __iter__(self) -> Iterator[Run]:
         pm = self._pm
-        return map(Run._make, zip(pm._starts, pm._counts, pm._flags, pm._offsets))
+        return map(_make_run, zip(pm._starts, pm._counts, pm._flags, pm._offsets))
 
     def __eq__(self, other) -> bool:
         if isinstance(other, (RunList, list, tuple)):

@@ -59,6 +59,23 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+@pytest.fixture(autouse=True, params=["python", "numpy", "numpy-one-chunk"])
+def engine(request, monkeypatch):
+    """Every test runs with each wire decoder: the Python one and the numpy one.
+
+    Chunks of 5 entries (but for numpy-one-chunk) so runs and pages-file offsets
+    are carried from chunk to chunk on these small pagemaps.
+    """
+    if request.param == "python":
+        monkeypatch.setattr(pages_mod, "_numpy_for", lambda entries: None)
+    else:
+        pytest.importorskip("numpy")
+        monkeypatch.setattr(pages_mod, "NUMPY_MIN_ENTRIES", 0)
+    if request.param != "numpy-one-chunk":
+        monkeypatch.setattr(pages_mod, "_CHUNK", 5)
+    return request.param
+
+
 @pytest.fixture
 def protobuf_entries(monkeypatch):
     """Counts the entries the wire decoder handed to protobuf (the head is always one)."""
@@ -74,8 +91,13 @@ def protobuf_entries(monkeypatch):
 
 
 @pytest.mark.parametrize("path", ALL_PAGEMAPS, ids=lambda p: str(p.relative_to(CORPUS)))
-def test_every_corpus_pagemap_decodes_the_same_both_ways(path, protobuf_entries):
+def test_every_corpus_pagemap_decodes_the_same_both_ways(path, protobuf_entries, engine, monkeypatch):
+    entry_by_entry = []
+    real_chunk = pages_mod._decode_chunk
+    monkeypatch.setattr(pages_mod, "_decode_chunk", lambda *a: entry_by_entry.append(a[3]) or real_chunk(*a))
     fast, reference = _both(path)
+    if engine != "python":
+        assert entry_by_entry == []  # real CRIU output is all the numpy decoder's simple layout
     assert fast.pages_id == reference.pages_id > 0
     assert _runs(fast) == _runs(reference)
     assert len(fast.runs) == len(open_image(path).entries) - 1 > 0
@@ -295,3 +317,104 @@ def test_counts_and_runs_in_cut_runs_at_the_range():
     assert [r.start for r in pm.runs_in(0x4000, 0x7000)] == [0x1000, 0x6000]
     assert list(pm.runs_in(0x5000, 0x6000)) == []
     assert pm.page_totals == (4, 2, 3) and pm.present_bytes == 4 * PAGE_SIZE
+
+
+def _reference_runs_in(runs: list[Run], start: int, end: int) -> list[Run]:
+    """The list-based runs_in PageMap had before the arrays (kept as the reference)."""
+    import bisect
+
+    i = max(bisect.bisect_right([r.start for r in runs], start) - 1, 0)
+    out = []
+    for run in runs[i:]:
+        if run.start >= end:
+            break
+        if run.end > start:
+            out.append(run)
+    return out
+
+
+def _reference_counts_in(runs: list[Run], start: int, end: int) -> tuple[int, int, int]:
+    present = lazy = parent = 0
+    for run in _reference_runs_in(runs, start, end):
+        n = (min(run.end, end) - max(run.start, start)) // PAGE_SIZE
+        present += n if run.flags & PE_PRESENT else 0
+        lazy += n if run.flags & PE_LAZY else 0
+        parent += n if run.flags & PE_PARENT else 0
+    return present, lazy, parent
+
+
+def _edges(runs: list[Run]) -> list[int]:
+    points = {0, 1 << 64}
+    for r in runs:
+        points.update((r.start - PAGE_SIZE, r.start, r.start + PAGE_SIZE, r.end - PAGE_SIZE, r.end, r.end + 1))
+    return sorted(points)
+
+
+@pytest.mark.parametrize("overlap", [False, True], ids=["as-dumped", "runs-overlapping"])
+def test_runs_in_and_counts_in_match_the_list_based_reference(tmp_path, overlap):
+    """Every range between run edges (and a page either side) of jvm's real pagemap (121 runs, mixed flags).
+
+    runs-overlapping: decode -> change -> encode, three entries made 40 pages longer
+    so they reach over the runs after them (bad input the counts must still agree on).
+    """
+    src = corpus_dir("jvm") / "pagemap-24426.img"
+    img = open_image(src)
+    if overlap:
+        for entry in img.entries[1:4]:
+            msg = entry.message
+            msg.nr_pages += 40
+            entry.set_message(msg)
+        src = tmp_path / "pagemap-24426.img"
+        src.write_bytes(img.encode())
+    pm = PageMap.from_image(open_image(src))
+    runs = list(pm.runs)
+    assert pm._disjoint is not overlap
+    assert len({r.flags for r in runs}) > 1
+    edges = _edges(runs)
+    checked = 0
+    for a in edges[::3]:
+        for b in edges[1::4]:
+            if b <= a:
+                continue
+            assert list(pm.runs_in(a, b)) == _reference_runs_in(runs, a, b), (hex(a), hex(b))
+            assert pm.counts_in(a, b) == _reference_counts_in(runs, a, b), (hex(a), hex(b))
+            checked += 1
+    assert checked > 1000
+
+
+def test_a_field_written_twice_counts_once_the_last_value(tmp_path):
+    """Entries with flags and field 5 written a second time (PE_LAZY, 9 pages): protobuf keeps the last one."""
+    img = open_image(_real_pagemap())
+    head, *entries = img.entries
+    payloads = [head.payload] + [e.payload + b"\x20" + _varint(PE_LAZY) + b"\x28\x09" for e in entries]
+    fast, reference = _both(_write(tmp_path / "pagemap-24822.img", img.header, payloads))
+    assert _runs(fast) == _runs(reference)
+    assert {(r.flags, r.nr_pages, r.file_offset) for r in fast.runs} == {(PE_LAZY, 9, -1)}
+
+
+def test_empty_entries_are_present_runs_of_no_pages(tmp_path):
+    """Zero-length payloads between real entries: vaddr 0, no count, no flags (so present), as protobuf says."""
+    img = open_image(_real_pagemap())
+    head, *entries = img.entries
+    payloads = [head.payload]
+    for e in entries:
+        payloads += [e.payload, b""]
+    fast, reference = _both(_write(tmp_path / "pagemap-24822.img", img.header, payloads))
+    assert _runs(fast) == _runs(reference)
+    assert sum(1 for r in fast.runs if r.start == 0 and r.nr_pages == 0 and r.flags == PE_PRESENT) == len(entries)
+    assert fast.present_bytes == PageMap.from_image(open_image(_real_pagemap())).present_bytes
+
+
+def test_corrupt_entry_and_truncated_tail_report_the_framing_first(tmp_path):
+    """Both a corrupt varint (entry 2) and a short tail: the framing error wins, as the image codec has it."""
+    img = open_image(_real_pagemap())
+    head, *entries = img.entries
+    payloads = [head.payload] + [e.payload for e in entries]
+    payloads[2] = b"\x08\xff"
+    path = _write(tmp_path / "pagemap-24822.img", img.header, payloads, tail=b"\x01")
+    with pytest.raises(InspectError) as fast:
+        PageMap.from_image(open_image(path))
+    with pytest.raises(InspectError) as reference:
+        PageMap.from_entries(open_image(path))
+    assert fast.value.one_line() == reference.value.one_line()
+    assert fast.value.reason.startswith("truncated entry: 1 bytes")
