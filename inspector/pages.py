@@ -177,11 +177,13 @@ class PageMap:
         if image.name != "PAGEMAP" or image.raw or not image.known or image._entries is not None:
             return cls.from_entries(image)
         try:
-            with open(image.path, "rb") as fh:
-                data = fh.read()
+            fd = os.open(image.path, os.O_RDONLY)
         except OSError as exc:
             raise InspectError(image.path, exc.strerror or str(exc)) from None
-        return cls._from_wire(image, data)
+        try:
+            return cls._from_wire(image, fd)
+        finally:
+            os.close(fd)
 
     @classmethod
     def from_entries(cls, image) -> "PageMap":
@@ -222,31 +224,59 @@ class PageMap:
         return cls._from_arrays(path, pages_id, starts, counts, flags, offsets)
 
     @classmethod
-    def _from_wire(cls, image, data: bytes) -> "PageMap":
+    def _from_wire(cls, image, fd: int) -> "PageMap":
+        """Read the file in windows of at most ``_WINDOW`` bytes, so a huge broken copy costs what is parsed.
+
+        Errors come in the codec's order: a framing error anywhere in the file
+        before an entry that does not decode.
+        """
         path = image.path
         kind = image.kind
-        frames, sizes = _frames(data, len(image.header), path)
-        if not frames:
-            raise InspectError(path, "pagemap has no header entry", 0)
-        off = frames[0]
-        head = Entry(0, off, data[off + 4 : off + 4 + sizes[0]], message_type=(kind.module, kind.head), path=path)
-        pages_id = head.message.pages_id
-
+        try:
+            file_size = os.fstat(fd).st_size
+        except OSError as exc:
+            raise InspectError(path, exc.strerror or str(exc)) from None
+        pos = len(image.header)
+        index = 0  # of the next entry in the image (0 is the head)
+        pages_id = 0
+        pending: InspectError | None = None
         starts, counts, flags, offsets = array("Q"), array("Q"), array("I"), array("q")
-        np = _numpy_for(len(frames) - 1)
+        np = _numpy_for((file_size - pos) // 16)  # an entry takes some 16 bytes
         file_offset = 0
-        for lo in range(1, len(frames), _CHUNK):
-            hi = min(lo + _CHUNK, len(frames))
-            decoded = None
-            if np is not None:
-                decoded = _decode_chunk_numpy(np, data, frames[lo:hi], sizes[lo:hi], file_offset)
-            if decoded is None:
-                decoded = _decode_chunk(data, frames, sizes, lo, hi, file_offset, path, kind)
-            (s, c, f, o), file_offset = decoded
-            starts += s
-            counts += c
-            flags += f
-            offsets += o
+        while pos < file_size:
+            data = _pread(fd, min(_WINDOW, file_size - pos), pos, path)
+            frames, sizes, used = _frames(data, pos, file_size, path)
+            if not frames:  # one entry longer than the window
+                (size,) = _U32.unpack_from(data, 0)
+                data = _pread(fd, 4 + size, pos, path)
+                frames, sizes, used = array("Q", [0]), array("Q", [size]), 4 + size
+            if pending is None:
+                try:
+                    first = 0
+                    if index == 0:
+                        head = Entry(0, pos, data[4 : 4 + sizes[0]], message_type=(kind.module, kind.head), path=path)
+                        pages_id = head.message.pages_id
+                        first = 1
+                    for lo in range(first, len(frames), _CHUNK):
+                        hi = min(lo + _CHUNK, len(frames))
+                        decoded = None
+                        if np is not None:
+                            decoded = _decode_chunk_numpy(np, data, frames[lo:hi], sizes[lo:hi], file_offset)
+                        if decoded is None:
+                            decoded = _decode_chunk(data, pos, frames, sizes, lo, hi, index, file_offset, path, kind)
+                        (s, c, f, o), file_offset = decoded
+                        starts += s
+                        counts += c
+                        flags += f
+                        offsets += o
+                except InspectError as exc:
+                    pending = exc  # unless the framing further on is broken too
+            index += len(frames)
+            pos += used
+        if index == 0:
+            raise InspectError(path, "pagemap has no header entry", 0)
+        if pending is not None:
+            raise pending
         return cls._sorted(path, pages_id, starts, counts, flags, offsets)
 
     @functools.cached_property
@@ -339,6 +369,8 @@ def _clipped_sum(starts, counts, flags, indices, start: int, end: int) -> tuple[
 
 # Entries decoded per step: bounds the numpy decoder's scratch arrays (some 10 MiB).
 _CHUNK = 1 << 14
+# Bytes of the pagemap read at a time (a million runs take some 16 MiB).
+_WINDOW = 16 << 20
 # numpy costs some 80 ms to import: worth it only when already loaded or for big pagemaps.
 NUMPY_MIN_ENTRIES = 50_000
 
@@ -353,32 +385,62 @@ def _numpy_for(entries: int):
     return numpy
 
 
-def _frames(data: bytes, off: int, path: str) -> tuple[array, array]:
-    """Offsets and payload sizes of every entry, the framing checked as the image codec checks it."""
+def _pread(fd: int, length: int, off: int, path: str) -> bytes:
+    chunks = []
+    while length > 0:
+        try:
+            chunk = os.pread(fd, length, off)
+        except OSError as exc:
+            raise InspectError(path, exc.strerror or str(exc), off) from None
+        if not chunk:
+            raise InspectError(path, "file shrank while being read", off)
+        chunks.append(chunk)
+        off += len(chunk)
+        length -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _frames(data: bytes, base: int, file_size: int, path: str) -> tuple[array, array, int]:
+    """The entries wholly inside ``data`` (the file's bytes from ``base``): offsets, payload sizes, bytes used.
+
+    The framing is checked as the image codec checks it, against the file: an
+    entry cut by the end of ``data`` but not by the end of the file is left to
+    the next window.
+    """
     n = len(data)
     frames, sizes = array("Q"), array("Q")
     add_frame, add_size = frames.append, sizes.append
     unpack_size = _U32.unpack_from
+    off = 0
     while off < n:
+        left = file_size - base - off
         if n - off < 4:
-            raise InspectError(path, f"truncated entry: {n - off} bytes where a 4-byte size was expected", off)
+            if left < 4:
+                raise InspectError(path, f"truncated entry: {left} bytes where a 4-byte size was expected", base + off)
+            break
         (size,) = unpack_size(data, off)
-        if size > n - off - 4:
-            raise InspectError(path, f"entry size {size} is larger than the {n - off - 4} bytes left in the file", off)
+        if size > left - 4:
+            raise InspectError(path, f"entry size {size} is larger than the {left - 4} bytes left in the file", base + off)
+        if off + 4 + size > n:
+            break
         add_frame(off)
         add_size(size)
         off += 4 + size
-    return frames, sizes
+    return frames, sizes, off
 
 
-def _decode_chunk(data: bytes, frames, sizes, lo: int, hi: int, file_offset: int, path: str, kind):
-    """Entries lo..hi-1 decoded off the wire in Python; ((starts, counts, flags, offsets), next file offset)."""
+def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index0: int, file_offset: int, path: str,
+                  kind):  # fmt: skip
+    """Frames lo..hi-1 of ``data`` (the file from ``base``; frame 0 is entry ``index0``) decoded in Python.
+
+    Returns ((starts, counts, flags, offsets), the next pages-file offset).
+    """
     starts, counts, flags_a, offsets = array("Q"), array("Q"), array("I"), array("q")
     add_start, add_count, add_flags, add_offset = starts.append, counts.append, flags_a.append, offsets.append
-    for index in range(lo, hi):
-        off = frames[index]
+    for frame in range(lo, hi):
+        off = frames[frame]
         p = off + 4
-        q = p + sizes[index]
+        q = p + sizes[frame]
         vaddr = compat = nr_pages = flags = in_parent = 0
         has_flags = has_nr_pages = False
         try:
@@ -435,14 +497,15 @@ def _decode_chunk(data: bytes, frames, sizes, lo: int, hi: int, file_offset: int
                 flags = PE_PRESENT
             count = nr_pages if has_nr_pages else compat
         except _Unexpected:
-            entry = Entry(index, off, data[off + 4 : q], message_type=(kind.module, kind.message), path=path)
+            entry = Entry(index0 + frame, base + off, data[off + 4 : q], message_type=(kind.module, kind.message),
+                          path=path)  # fmt: skip
             msg = entry.message  # raises InspectError if protobuf cannot decode it either
             vaddr, flags, count = msg.vaddr, effective_flags(msg), page_count(msg)
         add_start(vaddr)
         add_count(count)
         add_flags(flags)
         if flags & PE_PRESENT:
-            add_offset(_checked_offset(path, file_offset, off))
+            add_offset(_checked_offset(path, file_offset, base + off))
             file_offset += count * PAGE_SIZE
         else:
             add_offset(-1)

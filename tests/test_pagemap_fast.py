@@ -11,7 +11,11 @@ address order. Each is written to a temp file and read back both ways.
 
 from __future__ import annotations
 
+import os
+import resource
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +27,7 @@ from inspector.model.checkpoint import Checkpoint
 from inspector.model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 from inspector.pages import PageMap, Run
 
-from .conftest import CORPUS, corpus_dir
+from .conftest import CORPUS, ROOT, corpus_dir
 
 REAL = ("pair-1", 24822)
 ALL_PAGEMAPS = sorted(CORPUS.rglob("pagemap-*.img")) if CORPUS.is_dir() else []
@@ -418,3 +422,57 @@ def test_corrupt_entry_and_truncated_tail_report_the_framing_first(tmp_path):
         PageMap.from_entries(open_image(path))
     assert fast.value.one_line() == reference.value.one_line()
     assert fast.value.reason.startswith("truncated entry: 1 bytes")
+
+
+@pytest.mark.parametrize("window", [8, 50, 64, 1000])
+@pytest.mark.parametrize("name", ["jvm", "tree"])
+def test_small_read_windows_give_the_same_runs(monkeypatch, name, window):
+    """The file read in windows of a few bytes: entries cut by a window's end (or longer than it) still decode."""
+    monkeypatch.setattr(pages_mod, "_WINDOW", window)
+    for path in sorted(corpus_dir(name).glob("pagemap-*.img")):
+        fast, reference = _both(path)
+        assert fast.pages_id == reference.pages_id
+        assert _runs(fast) == _runs(reference) and len(fast.runs) > 0
+
+
+@pytest.mark.parametrize("window", [50, 1 << 24])
+def test_framing_error_after_a_corrupt_entry_wins_across_windows(tmp_path, monkeypatch, window):
+    """Entry 2 corrupt, a size larger than the file at the end: the framing error, as the codec reports it."""
+    monkeypatch.setattr(pages_mod, "_WINDOW", window)
+    img = open_image(_real_pagemap())
+    head, *entries = img.entries
+    payloads = [head.payload] + [e.payload for e in entries]
+    payloads[2] = b"\x08\xff"
+    path = _write(tmp_path / "pagemap-24822.img", img.header, payloads, tail=struct.pack("<I", 1000) + b"\0" * 20)
+    with pytest.raises(InspectError) as fast:
+        PageMap.from_image(open_image(path))
+    with pytest.raises(InspectError) as reference:
+        PageMap.from_entries(open_image(path))
+    assert fast.value.one_line() == reference.value.one_line()
+    assert fast.value.reason == "entry size 1000 is larger than the 20 bytes left in the file"
+
+
+def test_huge_broken_pagemap_is_not_read_whole(writable_copy):
+    """pagemap-15787.img grown to a sparse 3 GiB (its real entries, then a size field of 0xfffffff0):
+    `show` reports the framing error under a 1.5 GiB address-space cap, and still shows the other processes."""
+    d = writable_copy("tree")
+    pm = d / "pagemap-15787.img"
+    data = pm.read_bytes()
+    with open(pm, "r+b") as fh:
+        fh.seek(len(data))
+        fh.write(struct.pack("<I", 0xFFFFFFF0))
+        fh.truncate(3 << 30)
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "show", str(d), "ps"], capture_output=True, text=True, env=env,
+        preexec_fn=cap, timeout=120,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0] == f"criu-inspect: error: {pm}: entry size {0xFFFFFFF0} is larger than the {(3 << 30) - len(data) - 4} bytes left in the file (offset {len(data)})"
+    assert "15786" in result.stdout
