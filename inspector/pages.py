@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from .codec.image import U32 as _U32
-from .codec.image import Entry
+from .codec.image import Entry, frame_window, pread_exact
 from .errors import InspectError
 from .model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 
@@ -174,7 +174,9 @@ class PageMap:
         same InspectError as the codec. Images whose entries are already decoded
         (maybe edited, by repair) are read from those entries.
         """
-        if image.name != "PAGEMAP" or image.raw or not image.known or image._entries is not None:
+        if image.name != "PAGEMAP" or image.raw or not image.known:
+            return cls.from_entries(image)
+        if image._entries is not None and any(entry.dirty for entry in image._entries):
             return cls.from_entries(image)
         try:
             fd = os.open(image.path, os.O_RDONLY)
@@ -244,11 +246,11 @@ class PageMap:
         np = _numpy_for((file_size - pos) // 16)  # an entry takes some 16 bytes
         file_offset = 0
         while pos < file_size:
-            data = _pread(fd, min(_WINDOW, file_size - pos), pos, path)
-            frames, sizes, used = _frames(data, pos, file_size, path)
+            data = pread_exact(fd, min(_WINDOW, file_size - pos), pos, path)
+            frames, sizes, used = frame_window(data, pos, file_size, path)
             if not frames:  # one entry longer than the window
                 (size,) = _U32.unpack_from(data, 0)
-                data = _pread(fd, 4 + size, pos, path)
+                data = pread_exact(fd, 4 + size, pos, path)
                 frames, sizes, used = array("Q", [0]), array("Q", [size]), 4 + size
             if pending is None:
                 try:
@@ -383,50 +385,6 @@ def _numpy_for(entries: int):
     except ImportError:
         return None
     return numpy
-
-
-def _pread(fd: int, length: int, off: int, path: str) -> bytes:
-    chunks = []
-    while length > 0:
-        try:
-            chunk = os.pread(fd, length, off)
-        except OSError as exc:
-            raise InspectError(path, exc.strerror or str(exc), off) from None
-        if not chunk:
-            raise InspectError(path, "file shrank while being read", off)
-        chunks.append(chunk)
-        off += len(chunk)
-        length -= len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _frames(data: bytes, base: int, file_size: int, path: str) -> tuple[array, array, int]:
-    """The entries wholly inside ``data`` (the file's bytes from ``base``): offsets, payload sizes, bytes used.
-
-    The framing is checked as the image codec checks it, against the file: an
-    entry cut by the end of ``data`` but not by the end of the file is left to
-    the next window.
-    """
-    n = len(data)
-    frames, sizes = array("Q"), array("Q")
-    add_frame, add_size = frames.append, sizes.append
-    unpack_size = _U32.unpack_from
-    off = 0
-    while off < n:
-        left = file_size - base - off
-        if n - off < 4:
-            if left < 4:
-                raise InspectError(path, f"truncated entry: {left} bytes where a 4-byte size was expected", base + off)
-            break
-        (size,) = unpack_size(data, off)
-        if size > left - 4:
-            raise InspectError(path, f"entry size {size} is larger than the {left - 4} bytes left in the file", base + off)
-        if off + 4 + size > n:
-            break
-        add_frame(off)
-        add_size(size)
-        off += 4 + size
-    return frames, sizes, off
 
 
 def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index0: int, file_offset: int, path: str,

@@ -476,3 +476,49 @@ def test_huge_broken_pagemap_is_not_read_whole(writable_copy):
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0] == f"criu-inspect: error: {pm}: entry size {0xFFFFFFF0} is larger than the {(3 << 30) - len(data) - 4} bytes left in the file (offset {len(data)})"
     assert "15786" in result.stdout
+
+
+def test_loaded_but_unedited_entries_still_take_the_wire_path(protobuf_entries):
+    img = open_image(_real_pagemap())
+    assert len(img.entries) > 1  # framed and kept, as `show` used to leave them
+    pm = PageMap.from_image(img)
+    assert protobuf_entries == [0]
+    assert _runs(pm) == _runs(PageMap.from_entries(open_image(_real_pagemap())))
+
+
+ENTRY_IMAGES = sorted(p for p in CORPUS.glob("*/*.img") if not p.name.startswith("pages-")) if CORPUS.is_dir() else []
+
+
+def test_count_entries_frames_like_entries_without_keeping_them():
+    """Every entry image of the corpus: the count framing alone gives is the number of entries."""
+    counted = 0
+    for path in ENTRY_IMAGES:
+        img = open_image(path)
+        if img.raw or not img.known:
+            continue
+        n = img.count_entries()
+        assert n == len(open_image(path).entries), path
+        counted += img.kind.extra is None and img._entries is None
+    assert counted > 100
+
+
+@pytest.mark.parametrize("tail", [b"\x07\x00", struct.pack("<I", 99) + b"\0" * 3], ids=["short-size", "long-entry"])
+def test_count_entries_reports_the_framing_error_of_entries(tmp_path, tail):
+    path = tmp_path / "pagemap-24822.img"
+    path.write_bytes(_real_pagemap().read_bytes() + tail)
+    with pytest.raises(InspectError) as counted:
+        open_image(path).count_entries()
+    with pytest.raises(InspectError) as framed:
+        open_image(path).entries
+    assert counted.value.one_line() == framed.value.one_line()
+
+
+def test_show_frames_a_pagemap_without_decoding_it_entry_by_entry(protobuf_entries):
+    """image_infos (what `show` runs first) counts pagemap entries; the model then reads them off the wire."""
+    cp = Checkpoint(corpus_dir("tree"))
+    infos = {i.name: i for i in cp.image_infos()}
+    assert infos["pagemap-15787.img"].entries == len(open_image(corpus_dir("tree") / "pagemap-15787.img").entries)
+    assert cp.image("pagemap-15787.img")._entries is None
+    proc = cp.process(15787)
+    assert proc.pages.present * PAGE_SIZE == (corpus_dir("tree") / "pages-4.img").stat().st_size
+    assert protobuf_entries == [0] * len(cp.processes)  # one head per pagemap, no entry

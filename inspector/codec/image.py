@@ -16,6 +16,7 @@ import mmap
 import os
 import re
 import struct
+from array import array
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -156,6 +157,33 @@ class Image:
             self._entries = list(_parse_entries(self))
         return self._entries
 
+    def count_entries(self) -> int:
+        """How many entries the image holds, its framing checked as ``entries`` checks it.
+
+        Images without extra payloads are framed from their u32 sizes alone,
+        in windows, so a pagemap of a million runs costs no Entry objects.
+        """
+        if self._entries is not None or self.raw or not self.known or self.kind.extra is not None:
+            return len(self.entries)
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise InspectError(self.path, exc.strerror or str(exc)) from None
+        try:
+            self.size = os.fstat(fd).st_size
+            pos, count = len(self.header), 0
+            while pos < self.size:
+                window = pread_exact(fd, min(_FileBytes.WHOLE, self.size - pos), pos, self.path)
+                frames, sizes, used = frame_window(window, pos, self.size, self.path)
+                if not frames:  # one entry longer than the window: its size is all framing needs
+                    used = 4 + U32.unpack_from(window, 0)[0]
+                    count += 1
+                count += len(frames)
+                pos += used
+            return count
+        finally:
+            os.close(fd)
+
     def messages(self) -> Iterator:
         for entry in self.entries:
             yield entry.message
@@ -222,6 +250,50 @@ class _FileBytes:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def pread_exact(fd: int, length: int, off: int, path: str) -> bytes:
+    chunks = []
+    while length > 0:
+        try:
+            chunk = os.pread(fd, length, off)
+        except OSError as exc:
+            raise InspectError(path, exc.strerror or str(exc), off) from None
+        if not chunk:
+            raise InspectError(path, "file shrank while being read", off)
+        chunks.append(chunk)
+        off += len(chunk)
+        length -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def frame_window(data: bytes, base: int, file_size: int, path: str) -> tuple[array, array, int]:
+    """The entries wholly inside ``data`` (the file's bytes from ``base``): offsets, payload sizes, bytes used.
+
+    The framing is checked as the image codec checks it, against the file: an
+    entry cut by the end of ``data`` but not by the end of the file is left to
+    the next window.
+    """
+    n = len(data)
+    frames, sizes = array("Q"), array("Q")
+    add_frame, add_size = frames.append, sizes.append
+    unpack_size = U32.unpack_from
+    off = 0
+    while off < n:
+        left = file_size - base - off
+        if n - off < 4:
+            if left < 4:
+                raise InspectError(path, f"truncated entry: {left} bytes where a 4-byte size was expected", base + off)
+            break
+        (size,) = unpack_size(data, off)
+        if size > left - 4:
+            raise InspectError(path, f"entry size {size} is larger than the {left - 4} bytes left in the file", base + off)
+        if off + 4 + size > n:
+            break
+        add_frame(off)
+        add_size(size)
+        off += 4 + size
+    return frames, sizes, off
 
 
 def open_image(path: str | os.PathLike) -> Image:

@@ -119,7 +119,7 @@ class Checkpoint:
             info = ImageInfo(name, img.name, img.size, img.known or img.raw)
             if img.known:
                 try:
-                    info.entries = len(img.entries)
+                    info.entries = img.count_entries()
                 except InspectError as exc:
                     self._record(exc)
                     info.problem = exc.one_line()
