@@ -1,12 +1,16 @@
 """The bulk pagemap decoder (PageMap.from_image) against the protobuf path (PageMap.from_entries).
 
-The corpus pagemaps are decoded both ways and must give the same runs. The
-other cases are built by decode -> change -> encode of a real pagemap
-(pair-1's pagemap-24822.img): entries rewritten the way CRIU < 4.2 wrote them
-(count in field 2, in_parent, no flags), entries with unknown extra fields,
-entries the wire decoder hands to protobuf (a known field in another wire type,
-a non-minimal tag), a corrupt varint, a truncated entry, entries out of
-address order. Each is written to a temp file and read back both ways.
+Every pagemap of the corpus is decoded both ways and must give the same runs,
+with each wire decoder (Python, numpy) and read windows down to a few bytes.
+The other cases are built by decode -> change -> encode of a real pagemap
+(pair-1's pagemap-24822.img, jvm's for mixed flags): entries rewritten the way
+CRIU < 4.2 wrote them (count in field 2, in_parent, no flags), both counts
+written, unknown extra fields of every wire type, entries the wire decoder
+hands to protobuf (a known field in another wire type, a non-minimal tag,
+out-of-range values), a field written twice, empty entries, a corrupt varint,
+a truncated entry or size, entries out of address order, runs made to
+overlap, and a sparse 3 GiB broken copy. Each is written to a temp file (or a
+copy of a checkpoint) and read back.
 """
 
 from __future__ import annotations
