@@ -7,6 +7,26 @@ from __future__ import annotations
 
 import os
 
+# temporary directories (an extracted archive) -> how the user names them ("chk.tar.zst!/")
+_PATH_ALIASES: dict[str, str] = {}
+
+
+def register_path_alias(prefix: str, shown: str) -> None:
+    """Errors under ``prefix`` name the file as ``shown`` + the rest (used by inspector.source)."""
+    _PATH_ALIASES[prefix] = shown
+
+
+def unregister_path_alias(prefix: str) -> None:
+    _PATH_ALIASES.pop(prefix, None)
+
+
+def shown_path(path: str | None) -> str | None:
+    if path:
+        for prefix, shown in _PATH_ALIASES.items():
+            if path.startswith(prefix):
+                return shown + path[len(prefix):]
+    return path
+
 
 class InspectError(Exception):
     """Bad or unreadable input: carries the file, the offset and the reason."""
@@ -20,7 +40,8 @@ class InspectError(Exception):
     def one_line(self) -> str:
         # one line whatever the reason says (protobuf errors can span lines)
         reason = " ".join(str(self.reason).split())
-        text = f"{self.path}: {reason}" if self.path else reason
+        path = shown_path(self.path)
+        text = f"{path}: {reason}" if path else reason
         if self.offset is not None:
             text += f" (offset {self.offset})"
         return text

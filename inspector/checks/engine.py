@@ -107,7 +107,7 @@ def run_checks(
             problems.append(line)
     findings.sort(key=_finding_order)
     return CheckReport(
-        checkpoint=os.fspath(cp.path), target=target, findings=findings, rules=rules, problems=problems,
+        checkpoint=cp.shown_path, target=target, findings=findings, rules=rules, problems=problems,
         fail_on=fail_on,
     )  # fmt: skip
 

@@ -50,7 +50,7 @@ class Side:
     def _load(self) -> None:
         cp = self.cp
         if "pstree.img" not in cp.files:
-            raise InspectError(os.path.join(self.path, "pstree.img"), "missing: not a complete checkpoint")
+            raise InspectError(os.path.join(cp.path, "pstree.img"), "missing: not a complete checkpoint")
         cp.pstree
         self.processes = cp.processes
         self.by_pid = {p.pid: p for p in self.processes}
@@ -88,7 +88,7 @@ class Side:
         out = []
         for name in self.cp.files:
             if name.endswith(".img") or re.fullmatch(r"stats-(dump|restore)", name):
-                if os.path.isfile(os.path.join(self.path, name)):
+                if os.path.isfile(os.path.join(self.cp.path, name)):  # cp.path: the images, wherever they sit
                     out.append(name)
         return out
 

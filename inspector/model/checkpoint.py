@@ -24,8 +24,18 @@ MAX_PARENT_DEPTH = 64
 
 
 class Checkpoint:
-    def __init__(self, path: str | os.PathLike, *, _chain: tuple[str, ...] = ()):
-        self.path = os.fspath(path)
+    def __init__(self, path: str | os.PathLike, *, _chain: tuple[str, ...] = (), _source=None):
+        if not _chain:
+            # a container checkpoint, an archive, a Liberty server: the source layer finds the images
+            from ..source import resolve
+
+            _source = resolve(path)
+            path = _source.images_dir
+        self.source = _source
+        self.origin = _source.origin if _source is not None else os.fspath(path)  # what the user named
+        self.path = os.fspath(path)  # the CRIU image directory
+        # images the layout keeps beside the image directory (podman's stats-dump); not a parent's
+        self._elsewhere: dict[str, str] = dict(_source.extra_images) if _source is not None and not _chain else {}
         if not os.path.exists(self.path):
             raise InspectError(self.path, "no such directory")
         if not os.path.isdir(self.path):
@@ -34,7 +44,7 @@ class Checkpoint:
             self.files = sorted(os.listdir(self.path))
         except OSError as exc:
             raise InspectError(self.path, exc.strerror or str(exc)) from None
-        self.problems: list[InspectError] = []
+        self.problems: list[InspectError] = list(_source.problems) if _source is not None and not _chain else []
         if "inventory.img" not in self.files:
             # criu writes inventory.img only when a dump succeeds: without it this is at best
             # what a failed dump left, shown for what it is worth (and a problem)
@@ -51,14 +61,20 @@ class Checkpoint:
         self._pagemaps: dict[int, PageMap] = {}
         self._image_infos: list[ImageInfo] | None = None
 
+    @property
+    def shown_path(self) -> str:
+        """The image directory as users know it: ``ARCHIVE!/checkpoint`` for an archive's."""
+        return self.source.shown(self.path) if self.source is not None else self.path
+
     # --- images -----------------------------------------------------------
     def image(self, name: str) -> Image | None:
         """The image file ``name`` (e.g. "core-42.img"), or None if absent."""
         if name not in self._images:
-            if name not in self.files:
+            elsewhere = self._elsewhere.get(name)
+            if name not in self.files and elsewhere is None:
                 self._images[name] = None
             else:
-                img = open_image(os.path.join(self.path, name))
+                img = open_image(os.path.join(self.path, name) if name in self.files else elsewhere)
                 expected = expected_kind_for_name(name)
                 if expected is not None and img.name != expected:
                     found = f"unknown magic 0x{img.magic:08x}" if img.name == "UNKNOWN" else f"the magic of {img.name}"
@@ -179,7 +195,7 @@ class Checkpoint:
             raise InspectError(link, f"parent link dangles: {shown} does not exist")
         if not os.path.isdir(real):
             raise InspectError(link, f"parent link points to {shown}, which is not a directory")
-        return Checkpoint(real, _chain=self._chain)
+        return Checkpoint(real, _chain=self._chain, _source=self.source)
 
     def parent_chain(self) -> list[str]:
         """Paths of the pre-dumps behind this checkpoint; a bad link ends it as a problem."""

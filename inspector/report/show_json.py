@@ -97,6 +97,11 @@ def process_dict(p: Process, *, with_env: bool = True) -> dict:
     return out
 
 
+def _shown(cp: Checkpoint, path: str) -> str:
+    """A path inside an extracted archive as ``ARCHIVE!/member`` (the extraction is gone after the run)."""
+    return cp.source.shown(path) if cp.source is not None else path
+
+
 def checkpoint_dict(cp: Checkpoint) -> dict:
     procs = cp.processes
     cp.check_pages_sizes()
@@ -104,7 +109,8 @@ def checkpoint_dict(cp: Checkpoint) -> dict:
     inv = cp.inventory
     return {
         "version": SHOW_JSON_VERSION,
-        "path": cp.path,
+        "path": cp.origin,
+        "source": cp.source.as_dict() if cp.source is not None else None,
         "inventory": None
         if inv is None
         else {
@@ -127,7 +133,7 @@ def checkpoint_dict(cp: Checkpoint) -> dict:
             "bytes": totals.present * names.PAGE_SIZE,
         },
         "dump_stats": cp.dump_stats,
-        "parent_chain": cp.parent_chain(),
+        "parent_chain": [_shown(cp, p) for p in cp.parent_chain()],
         "processes": [process_dict(p) for p in procs],
         "file_locks": [
             {"kind": lk.kind, "type": lk.type, "pid": lk.pid, "fd": lk.fd, "start": lk.start, "len": lk.length}

@@ -45,8 +45,9 @@ def header_blocks(cp: Checkpoint) -> list[Block]:
     totals = cp.page_totals()
     inv = cp.inventory
     version = f"image version {inv.img_version}, CRIU {cp.criu_version_hint}" if inv is not None else "no inventory"
-    lines: list[Block] = [
-        Heading(f"checkpoint {cp.path}"),
+    lines: list[Block] = [Heading(f"checkpoint {cp.origin}")]
+    lines += source_lines(cp)
+    lines += [
         f"  {version}",
         f"  {len(procs)} processes, {sum(len(p.threads) for p in procs)} threads, "
         f"{sum(len(p.fds) for p in procs)} fds, {sum(len(p.vmas) for p in procs)} VMAs",
@@ -55,8 +56,36 @@ def header_blocks(cp: Checkpoint) -> list[Block]:
     ]
     chain = cp.parent_chain()
     if chain:
-        lines.append("  parent chain: " + " -> ".join(chain))
+        shown = [cp.source.shown(p) for p in chain] if cp.source is not None else chain
+        lines.append("  parent chain: " + " -> ".join(shown))
     return lines
+
+
+def source_lines(cp: Checkpoint) -> list[Block]:
+    """What holds the images when it is more than a bare image directory, and what the container config says."""
+    src = cp.source
+    if src is None or (src.kind == "images" and not src.archive and not src.images):
+        return []
+    out: list[Block] = [f"  {src.describe()}"]
+    meta = src.metadata
+    if meta:
+        facts = []
+        name = meta.get("name")
+        if name or meta.get("id"):
+            facts.append(f"container {name or ''}{' (' + meta['id'][:12] + ')' if meta.get('id') else ''}".replace("  ", " "))
+        for key, label in (("pod", "pod"), ("namespace", "namespace"), ("image", "image"), ("runtime", "runtime"),
+                           ("engine", "engine")):  # fmt: skip
+            if meta.get(key):
+                facts.append(f"{label} {meta[key]}")
+        if facts:
+            out.append("  " + ", ".join(facts))
+        times = [f"{label} {meta[key]}" for key, label in (("created", "created"), ("checkpointed", "checkpointed"))
+                 if meta.get(key)]  # fmt: skip
+        if meta.get("rootfs_diff_bytes") is not None:
+            times.append(f"rootfs diff {human_bytes(meta['rootfs_diff_bytes'])}")
+        if times:
+            out.append("  " + ", ".join(times))
+    return out
 
 
 def tree_blocks(cp: Checkpoint, pids=None) -> list[Block]:

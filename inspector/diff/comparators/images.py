@@ -52,7 +52,7 @@ def _in_b_numbering(ctx: Context, name: str) -> str:
 
 
 def _compare_image(ctx: Context, name_a: str, name_b: str) -> list[Change]:
-    pa, pb = os.path.join(ctx.a.path, name_a), os.path.join(ctx.b.path, name_b)
+    pa, pb = os.path.join(ctx.a.cp.path, name_a), os.path.join(ctx.b.cp.path, name_b)
     if filecmp.cmp(pa, pb, shallow=False):
         return []
     with ctx.a.guard():
