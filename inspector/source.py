@@ -38,7 +38,8 @@ ROOTFS_DIFF = "rootfs-diff.tar"
 
 MAX_METADATA_BYTES = 8 << 20  # config.dump/spec.dump are a few KiB; anything huge is not metadata
 MAX_MEMBERS = 1_000_000  # headers read from one archive, whatever is extracted
-MAX_EXPANSION = 1000  # a compressed archive may expand to this many times its size (gzip's limit is ~1032)
+MAX_EXPANSION = 1000  # a compressed archive may expand to this many times its size (gzip's limit is ~1032)...
+MIN_EXPANSION_BOUND = 4 << 30  # ...or to this, whichever is more: zstd packs a pre-touched, zeroed heap ~30000:1
 FREE_SPACE_RESERVE = 64 << 20
 MAX_SEARCH_DEPTH = 8  # how deep an extracted tree is searched for images
 COPY_CHUNK = 1 << 20
@@ -300,7 +301,8 @@ def _max_extract(archive: str, fmt: str, tmp: str) -> tuple[int, str]:
     elif fmt == "tar":
         limit, why = size, "the archive's size"
     else:
-        limit, why = size * MAX_EXPANSION, f"{MAX_EXPANSION} x the archive's {size} bytes; set {ENV_MAX_EXTRACT} to allow more"
+        limit = max(size * MAX_EXPANSION, MIN_EXPANSION_BOUND)
+        why = f"{MAX_EXPANSION} x the archive's {size} bytes, at least 4 GiB; set {ENV_MAX_EXTRACT} to allow more"
     try:
         st = os.statvfs(tmp)
         free = st.f_bavail * st.f_frsize - FREE_SPACE_RESERVE
@@ -351,14 +353,35 @@ def _open_tar(archive: str, fmt: str):
                 ) from None
             stream = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True)
             return tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo), stream
-        mode = {"tar.gz": "r|gz", "tar.xz": "r|xz", "tar.bz2": "r|bz2"}[fmt]
-        return tarfile.open(fileobj=fh, mode=mode, tarinfo=_BoundedTarInfo), fh
+        # the stdlib's file classes bound what one read decompresses (tarfile's own r|gz does not)
+        if fmt == "tar.gz":
+            import gzip
+
+            stream = gzip.GzipFile(fileobj=fh, mode="rb")
+        elif fmt == "tar.xz":
+            import lzma
+
+            stream = lzma.LZMAFile(fh, mode="rb")
+        else:
+            import bz2
+
+            stream = bz2.BZ2File(fh, mode="rb")
+        return tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo), _Closing(stream, fh)
     except InspectError:
         fh.close()
         raise
     except (tarfile.TarError, OSError, EOFError) as exc:
         fh.close()
         raise InspectError(archive, f"not a readable {fmt} archive: {exc}") from None
+
+
+class _Closing:
+    def __init__(self, *objs):
+        self.objs = objs
+
+    def close(self) -> None:
+        for o in self.objs:
+            o.close()
 
 
 def _resolve_archive(origin: str, fmt: str) -> Source:
@@ -506,7 +529,7 @@ def _decompress_errors() -> tuple:
     import lzma
     import zlib
 
-    errors: list = [zlib.error, lzma.LZMAError, ValueError]
+    errors: list = [zlib.error, lzma.LZMAError, ValueError]  # ValueError: gzip/bz2's "invalid data stream"
     try:
         import zstandard
 
