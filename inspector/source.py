@@ -61,6 +61,7 @@ class Source:
     metadata: dict = field(default_factory=dict)  # container facts (engine, name, id, image, runtime, ...)
     extra_images: dict = field(default_factory=dict)  # image name -> path outside images_dir (podman's stats-dump)
     problems: list = field(default_factory=list)  # InspectError: metadata that could not be read
+    archive_path: str | None = None  # the archive file (origin may name a member: ARCHIVE!/DIR)
     _tmp: str | None = None
     _finalizer: object = None
 
@@ -73,7 +74,7 @@ class Source:
         """A path under the temporary directory as the user knows it (``ARCHIVE!/member``)."""
         if self._tmp and path and (path == self._tmp or path.startswith(self._tmp + os.sep)):
             rel = os.path.relpath(path, self._tmp)
-            return self.origin if rel == "." else f"{self.origin}!/{rel}"
+            return self.archive_path if rel == "." else f"{self.archive_path}!/{rel}"
         return path
 
     def describe(self) -> str:
@@ -105,16 +106,35 @@ def resolve(path: str | os.PathLike) -> Source:
     """Find the images of what ``path`` names: a directory (of any known layout) or an archive."""
     origin = os.fspath(path)
     if not os.path.exists(origin):
+        inside = _split_member(origin)
+        if inside is not None:  # ARCHIVE!/DIR: one checkpoint of an archive that holds several
+            archive, member = inside
+            fmt = archive_format(archive)
+            if fmt is None:
+                raise InspectError(archive, "not a tar, tar.gz or tar.zst archive (in " + origin + ")")
+            return _resolve_archive(archive, fmt, member=member, given=origin)
         raise InspectError(origin, "no such directory")
     if os.path.isdir(origin):
         return _resolve_dir(origin)
-    fmt = archive_format(origin)
+    fmt = archive_format(origin) if os.path.isfile(origin) else None  # a FIFO or device is never opened
     if fmt is None:
         raise InspectError(
             origin,
             "not a directory (expected a CRIU checkpoint directory, or a tar, tar.gz or tar.zst archive of one)",
         )
     return _resolve_archive(origin, fmt)
+
+
+def _split_member(given: str) -> tuple[str, str] | None:
+    """("chk.tar", "a/checkpoint") for "chk.tar!/a/checkpoint", the form errors name archive members in."""
+    start = 0
+    while (i := given.find("!/", start)) >= 0:
+        if os.path.isfile(given[:i]):
+            member = given[i + 2 :]
+            parts = _member_parts(given[:i], member)
+            return given[:i], "/".join(parts or [])
+        start = i + 1
+    return None
 
 
 # --- directories -------------------------------------------------------------
@@ -151,7 +171,7 @@ def _resolve_dir(origin: str, *, tmp: str | None = None, archive: str | None = N
 def _classify(origin: str, images_dir: str, layout: str, *, archive=None, tmp=None, base=None) -> Source:
     """Name the layout around ``images_dir`` and read the container metadata next to it."""
     base = base if base is not None else origin
-    src = Source(origin=origin, images_dir=images_dir, archive=archive, _tmp=tmp)
+    src = Source(origin=origin, images_dir=images_dir, archive=archive, archive_path=origin if tmp else None, _tmp=tmp)
     rel = os.path.relpath(images_dir, base)
     src.images = "" if rel == "." else rel
     parent = os.path.dirname(os.path.normpath(images_dir))
@@ -384,13 +404,14 @@ class _Closing:
             o.close()
 
 
-def _resolve_archive(origin: str, fmt: str) -> Source:
+def _resolve_archive(origin: str, fmt: str, *, member: str = "", given: str | None = None) -> Source:
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="criu-inspect-"))
     _exit_on_sigterm()
     register_path_alias(tmp + os.sep, origin + "!/")
     try:
         info = _extract(origin, fmt, tmp)
-        src = _pick(origin, fmt, tmp, info)
+        src = _pick(origin, fmt, tmp, info, member)
+        src.origin = given or origin
     except BaseException:
         _remove_tree(tmp)
         raise
@@ -596,15 +617,20 @@ def _write_member(archive: str, tar, member, name: str, dest: str) -> None:
         raise InspectError(archive, f"archive is truncated: member {name} has {written} of its {member.size} bytes")
 
 
-def _pick(origin: str, fmt: str, tmp: str, info: _Extracted) -> Source:
-    """The one checkpoint of the extracted tree (the head of a pre-dump chain)."""
+def _pick(origin: str, fmt: str, tmp: str, info: _Extracted, member: str = "") -> Source:
+    """The one checkpoint of the extracted tree (the head of a pre-dump chain), under ``member`` if named."""
+    base = os.path.join(tmp, *member.split("/")) if member else tmp
+    if member and not os.path.isdir(base):
+        raise InspectError(f"{origin}!/{member}", "no such directory among the archive's checkpoint members")
     candidates = []
-    for dirpath, dirnames, filenames in os.walk(tmp):
-        depth = os.path.relpath(dirpath, tmp).count(os.sep)
+    for dirpath, dirnames, filenames in os.walk(base):
+        depth = os.path.relpath(dirpath, base).count(os.sep)
         if depth >= MAX_SEARCH_DEPTH:
             dirnames[:] = []
         if "inventory.img" in filenames or "pstree.img" in filenames:
             candidates.append(dirpath)
+    if not candidates and member:
+        raise InspectError(f"{origin}!/{member}", "holds no CRIU checkpoint (no inventory.img or pstree.img)")
     if not candidates:
         if info.container_files_seen:
             raise InspectError(origin, "archive has no checkpoint/ directory (container metadata but no CRIU images)")
@@ -617,11 +643,12 @@ def _pick(origin: str, fmt: str, tmp: str, info: _Extracted) -> Source:
     heads = [c for c in candidates if os.path.realpath(c) not in parents]
     if len(heads) != 1:
         names = ", ".join(os.path.relpath(c, tmp) + "/" for c in sorted(heads or candidates))
+        first = os.path.relpath(sorted(heads or candidates)[0], tmp)
         raise InspectError(origin, f"archive holds {len(heads or candidates)} checkpoints ({names}): "
-                                   f"extract it and point at one")  # fmt: skip
+                                   f"name one, e.g. {origin}!/{first}")  # fmt: skip
     images_dir = heads[0]
     layout = "liberty" if images_dir.endswith(os.path.join("checkpoint", "image")) else "images"
-    src = _classify(origin, images_dir, layout, archive=fmt, tmp=tmp, base=tmp)
+    src = _classify(origin, images_dir, layout, archive=fmt, tmp=tmp, base=base)
     if src.kind not in ("images", "liberty"):
         holder = os.path.relpath(os.path.dirname(images_dir), tmp)
         size = info.rootfs_diff.get("" if holder == "." else holder)

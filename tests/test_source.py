@@ -511,7 +511,30 @@ def test_archives_without_one_checkpoint(tmp_path, private_tmp, cli):
     arc = evil_tar(tmp_path / "other.tar", [file_member("README", b"hello")])
     refused(cli, arc, private_tmp, "archive holds no CRIU checkpoint")
     arc = evil_tar(tmp_path / "two.tar", real_members(prefix="a/") + real_members(prefix="b/"))
-    refused(cli, arc, private_tmp, "archive holds 2 checkpoints (a/, b/)")
+    refused(cli, arc, private_tmp, f"archive holds 2 checkpoints (a/, b/): name one, e.g. {arc}!/a")
+
+
+def test_naming_one_checkpoint_of_an_archive(tmp_path, private_tmp, cli):
+    """ARCHIVE!/DIR, the form errors name members in, picks one checkpoint of several (a pod's containers)."""
+    arc = evil_tar(tmp_path / "pod.tar", real_members("tree", prefix="web/checkpoint/")
+                   + [file_member("web/config.dump", json.dumps(PODMAN_CONFIG).encode()),
+                      file_member("web/spec.dump", json.dumps(PODMAN_SPEC).encode())]
+                   + real_members("pair-1", prefix="db/checkpoint/"))  # fmt: skip
+    s = resolve(f"{arc}!/web")
+    assert (s.kind, s.images, s.origin, s.metadata["name"]) == ("podman", "checkpoint", f"{arc}!/web", "ticker-tree")
+    assert s.shown(s.images_dir) == f"{arc}!/web/checkpoint"
+    s.cleanup()
+    r = cli("show", f"{arc}!/db/checkpoint", "--format", "json", env={"TMPDIR": str(private_tmp)})
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert (d["path"], d["source"]["images"], d["summary"]) == (
+        f"{arc}!/db/checkpoint", "", checkpoint_dict(Checkpoint(corpus_dir("pair-1")))["summary"])
+    r = cli("show", f"{arc}!/cache", env={"TMPDIR": str(private_tmp)})
+    assert r.returncode == 2 and r.stderr.strip() == (
+        f"criu-inspect: error: {arc}!/cache: no such directory among the archive's checkpoint members")
+    r = cli("show", f"{arc}!/../etc", env={"TMPDIR": str(private_tmp)})
+    assert r.returncode == 2 and "member ../etc escapes the archive" in r.stderr
+    assert os.listdir(private_tmp) == []
 
 
 def test_a_plain_file_is_still_not_a_directory(cli):
