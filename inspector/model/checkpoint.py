@@ -4,7 +4,9 @@
 identified and decoded the first time something asks for it, and cached.
 Problems with individual images are collected (``problems``) so a partly
 broken checkpoint still yields a model; a directory that is not a checkpoint
-at all raises ``InspectError``.
+at all raises ``InspectError``. ``path`` may also be a container checkpoint,
+an archive or an Open Liberty server: ``inspector.source`` finds the images
+(``path`` is then their directory, ``origin`` what was given, ``source`` the handle).
 """
 
 from __future__ import annotations
