@@ -35,7 +35,7 @@ def run(args) -> int:
     known = {p.pid for p in cp.processes}
     for pid in args.pid or ():
         if pid not in known:
-            raise InspectError(cp.path, f"no process {pid} in this checkpoint (pids: {', '.join(map(str, sorted(known)))})")
+            raise InspectError(cp.shown_path, f"no process {pid} in this checkpoint (pids: {', '.join(map(str, sorted(known)))})")
     comms = {p.pid: p.comm for p in cp.processes}
     hits = []
     out = sys.stdout
@@ -57,7 +57,7 @@ def run(args) -> int:
             break
     if args.format == "json":
         json.dump(
-            {"checkpoint": cp.path, "pattern": args.pattern, "regex": bool(args.regex), "count": len(hits),
+            {"checkpoint": cp.shown_path, "pattern": args.pattern, "regex": bool(args.regex), "count": len(hits),
              "hits": [h.to_dict() for h in hits]},
             out, indent=1,
         )  # fmt: skip
