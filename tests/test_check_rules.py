@@ -272,6 +272,10 @@ def test_cri011_lease(writable_copy):
     assert got and got[0].pid == 15441 and got[0].fd == 3 and got[0].details["assumed_owner"] == 0
     assert not found(d, Target(kind="root", file_locks=True), "CRI011")
     assert not found(corpus_dir("flock"), unpriv(file_locks=True), "CRI011")
+    # criu/file-lock.c: leases are taken only with --file-locks, after setfsuid(owner) (CAP_SETUID suffices)
+    assert not found(d, unpriv(), "CRI011")
+    assert not found(d, unpriv(file_locks=True, caps=frozenset({"SETUID"})), "CRI011")
+    assert got[0].criu_error == "Can't set lease: Permission denied"
 
 
 # --- network ----------------------------------------------------------------------------------
