@@ -287,7 +287,7 @@ def test_cri012_tcp_connection():
     assert got and got[0].fd == 3 and got[0].details["dst"] == "127.0.0.1:23456"
     assert got[0].criu_error == "inet: Connected TCP socket in image"
     no_admin = found(tcp, unpriv(caps=frozenset(), tcp_established=True), "CRI012", "error")
-    assert no_admin and "TCP repair" in no_admin[0].criu_error
+    assert no_admin and no_admin[0].criu_error == "Can't turn TCP repair mode ON: Operation not permitted"
     assert {f.severity for f in found(tcp, unpriv(tcp_close=True), "CRI012")} == {"warning"}
     assert {f.severity for f in found(tcp, Target(kind="root", tcp_established=True), "CRI012")} == {"info"}
 
@@ -315,6 +315,7 @@ def test_cri014_listening_on_port_80(writable_copy):
     edit(d, "files.img", listen80)
     got = found(d, unpriv(tcp_established=True), "CRI014", "error")
     assert got and got[0].details == {"port": 80, "state": "LISTEN"}
+    assert got[0].criu_error.startswith("Can't bind inet socket (id ") and got[0].criu_error.endswith("Permission denied")
     assert not found(d, unpriv(caps=frozenset({"NET_BIND_SERVICE"})), "CRI014")
     assert not found(d, ROOT, "CRI014")
     assert not found(d, UNPRIV, "CRI012")  # a listening socket is no connection
@@ -325,14 +326,16 @@ def test_cri015_network_lock(writable_copy):
     """tcp (real, iptables lock) and a copy whose inventory.img network_lock_method was decoded and set
     to nftables (1) and to skip (2), encoded again."""
     tcp = corpus_dir("tcp")
-    got = found(tcp, unpriv(tcp_established=True), "CRI015", "error")
+    got = found(tcp, unpriv(tcp_established=True), "CRI015", "warning")
+    # criu/net.c network_unlock() is void: a failed unlock is logged, the restore goes on
+    assert not found(tcp, unpriv(tcp_established=True), "CRI015", "error")
     assert got and got[0].details["method"] == "iptables"
     assert not found(tcp, Target(kind="root", tcp_established=True), "CRI015")
     assert not found(tcp, unpriv(tcp_close=True), "CRI015")
     d = writable_copy("tcp")
     edit(d, "inventory.img", lambda inv: setattr(inv, "network_lock_method", 1))
     assert not found(d, unpriv(tcp_established=True), "CRI015")  # nftables + CAP_NET_ADMIN
-    assert found(d, unpriv(tcp_established=True, caps=frozenset()), "CRI015", "error")
+    assert found(d, unpriv(tcp_established=True, caps=frozenset()), "CRI015", "warning")
     edit(d, "inventory.img", lambda inv: setattr(inv, "network_lock_method", 2))
     assert not found(d, unpriv(tcp_established=True, caps=frozenset()), "CRI015")
 
