@@ -18,12 +18,10 @@ def check(cp, target):
             yield make(
                 RULE,
                 f"root task {proc_label(root)} is {what} (sid {root.sid}, pgid {root.pgid}, neither dumped): "
-                "without --shell-job criu tries to recreate that session and the restore hangs",
+                "without --shell-job criu adds a helper task to recreate that session and the restore hangs "
+                "(its log stops after 'Restoring children in our session')",
                 pid=root.pid, image="pstree.img",
-                criu_error=(
-                    f"The root process {root.pid} is not a session leader. Consider using --shell-job "
-                    "(restore without it hangs in 'Restoring children in our session')"
-                ),
+                criu_error="",  # no error line: the restore hangs (corpus sj-noflag, killed after 60 s)
                 details={"sid": root.sid, "pgid": root.pgid},
             )  # fmt: skip
     for proc in procs[1:]:
@@ -53,6 +51,6 @@ RULE = Rule(
         "tasks whose session or group leader was not dumped cannot be restored at all."
     ),
     fix="restore with --shell-job",
-    criu_error="The root process N is not a session leader. Consider using --shell-job",
+    criu_error=None,
     check=check,
 )
