@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from ...model import names
 from ..base import Rule
-from ..facts import has_cap, make, proc_label, restorer_cap_mask
+from ..facts import has_cap, make, restorer_cap_mask, task_creds, task_label
 
 
 def check(cp, target):
     if target.privileged:
         return
     have = restorer_cap_mask(target)
-    for proc in cp.processes:
-        c = proc.creds
-        if c is None or c.uid == 0 and c.euid == 0 and not has_cap(target, "SETUID"):
+    for proc, tid, c in ((p, tid, c) for p in cp.processes for tid, c in task_creds(cp, p)):
+        if c.uid == 0 and c.euid == 0 and not has_cap(target, "SETUID"):
             continue  # a root task: CRI005 (credentials) already says why it cannot be restored unprivileged
         wanted = c.cap_prm | c.cap_inh | c.cap_amb
         missing = wanted & ~have & names.full_cap_mask()
@@ -21,9 +20,9 @@ def check(cp, target):
             caps = names.cap_names(missing)
             yield make(
                 RULE,
-                f"{proc_label(proc)} held {', '.join('CAP_' + n for n in caps)} (permitted/inheritable/ambient); "
+                f"{task_label(proc, tid)} held {', '.join('CAP_' + n for n in caps)} (permitted/inheritable/ambient); "
                 "capset() cannot grant a capability the restorer does not hold",
-                pid=proc.pid, image=f"core-{proc.pid}.img", details={"missing": caps},
+                pid=proc.pid, image=f"core-{tid}.img", details={"missing": caps, "tid": tid},
                 fix="give the restorer these capabilities (--cap " + " --cap ".join(caps) + ") or restore as root",
             )  # fmt: skip
 
