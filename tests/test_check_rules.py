@@ -94,6 +94,12 @@ def test_cri004_cgroups():
     assert not found(cg, unpriv(manage_cgroups="ignore"), "CRI004", "error")
     assert found(cg, ROOT, "CRI004", "info")
     assert not found(corpus_dir("plain"), UNPRIV, "CRI004")  # no cgroup.img
+    # criu/cgroup.c prepare_cgroup_sfd(): every mode but ignore builds the yard; with --cgroup-yard DIR criu
+    # mounts no tmpfs itself, so the finding drops to a warning about what the yard must hold
+    for mode in ("none", "props", "soft", "full", "strict"):
+        assert found(cg, unpriv(manage_cgroups=mode), "CRI004", "error"), mode
+    yard = found(cg, unpriv(cgroup_yard="/run/criu-yard"), "CRI004")
+    assert {f.severity for f in yard} == {"warning"} and "--cgroup-yard /run/criu-yard" in yard[0].message
 
 
 def test_cri005_uids():
