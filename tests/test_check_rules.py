@@ -558,3 +558,15 @@ def test_cri005_cri006_thread_with_other_creds(writable_copy):
     caps = found(d, unpriv(caps=frozenset({"SETUID", "NET_ADMIN", "SYS_PTRACE"})), "CRI006", "error")
     assert caps and caps[0].details["tid"] == 21503 and caps[0].details["missing"] == ["NET_RAW"]
     assert not found(d, ROOT, "CRI005") and not found(d, ROOT, "CRI006")
+
+
+def test_cri006_inheritable_only_is_a_warning_without_setpcap(writable_copy):
+    """unpriv-plain copy, core-20458.img decoded, CAP_NET_BIND_SERVICE put in the inheritable set only (as older
+    container runtimes filled it), encoded again. capset() takes inheritable bits from the restorer's own
+    inheritable | permitted set, or any with CAP_SETPCAP (kernel cap_capset()), so this is a warning."""
+    d = writable_copy("unpriv-plain")
+    edit(d, "core-20458.img", lambda core: core.thread_core.creds.cap_inh.__setitem__(
+        0, core.thread_core.creds.cap_inh[0] | 1 << names.CAP_BY_NAME["NET_BIND_SERVICE"]))
+    got = found(d, UNPRIV, "CRI006")
+    assert [(f.severity, f.details["missing"]) for f in got] == [("warning", ["NET_BIND_SERVICE"])]
+    assert not found(d, unpriv(caps=frozenset({"SETPCAP", "NET_ADMIN", "SYS_PTRACE"})), "CRI006")
