@@ -570,3 +570,15 @@ def test_cri006_inheritable_only_is_a_warning_without_setpcap(writable_copy):
     got = found(d, UNPRIV, "CRI006")
     assert [(f.severity, f.details["missing"]) for f in got] == [("warning", ["NET_BIND_SERVICE"])]
     assert not found(d, unpriv(caps=frozenset({"SETPCAP", "NET_ADMIN", "SYS_PTRACE"})), "CRI006")
+
+
+def test_cri009_ghost_ids_are_hex(writable_copy):
+    """ghost copy: remap-fpath.img decoded, the ghost's remap_id set to 26, encoded again, and
+    ghost-file-1.img renamed to ghost-file-1a.img: CRIU names ghost images "ghost-file-%x" (image-desc.c) and
+    the re-created file "%s.cr.%x.ghost" (files-reg.c ghost_path()), both in hex."""
+    d = writable_copy("ghost")
+    edit(d, "remap-fpath.img", lambda r: setattr(r, "remap_id", 26))
+    (d / "ghost-file-1.img").rename(d / "ghost-file-1a.img")
+    got = found(d, UNPRIV, "CRI009", "error")
+    assert got and got[0].image == "ghost-file-1a.img" and got[0].details["owner"] == 0
+    assert got[0].details["ghost_path"].endswith(".cr.1a.ghost")
