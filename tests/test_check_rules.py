@@ -582,3 +582,20 @@ def test_cri009_ghost_ids_are_hex(writable_copy):
     got = found(d, UNPRIV, "CRI009", "error")
     assert got and got[0].image == "ghost-file-1a.img" and got[0].details["owner"] == 0
     assert got[0].details["ghost_path"].endswith(".cr.1a.ghost")
+
+
+def test_cri017_external_tty_handed_in_by_its_key(writable_copy):
+    """unpriv-tty copy, tty-info.img decoded, the pty made an external tty (type EXT_TTY, dev 0x1d, as a
+    container console dumped with --external tty[rdev:dev] is), encoded again. criu restore wants it handed in
+    as --inherit-fd fd[N]:tty[RDEV:DEV] (hex), N being criu's own fd, not the task's."""
+    d = writable_copy("unpriv-tty")
+
+    def external(info):
+        info.type = info.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["EXT_TTY"].number
+        info.dev = 0x1D
+
+    edit(d, "tty-info.img", external)
+    got = found(d, unpriv(shell_job=True, terminal=True), "CRI017", "error")
+    assert got and {f.details["resource"] for f in got} == {"tty[8800:1d]"}
+    handed = unpriv(shell_job=True, terminal=True, inherit_fds=("fd[7]:tty[8800:1d]",))
+    assert not found(d, handed, "CRI017", "error")
