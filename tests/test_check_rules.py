@@ -599,3 +599,12 @@ def test_cri017_external_tty_handed_in_by_its_key(writable_copy):
     assert got and {f.details["resource"] for f in got} == {"tty[8800:1d]"}
     handed = unpriv(shell_job=True, terminal=True, inherit_fds=("fd[7]:tty[8800:1d]",))
     assert not found(d, handed, "CRI017", "error")
+
+
+def test_cri001_tty_handed_in_with_inherit_fd():
+    """unpriv-tty (real): its pty slave is criu's tty[8800:1a] (rdev 0x8800, dev 0x1a in tty-info.img;
+    criu/tty.c tty_d_name()). Handed in with --inherit-fd fd[N]:tty[8800:1a] it needs no --shell-job."""
+    tty = corpus_dir("unpriv-tty")
+    assert found(tty, UNPRIV, "CRI001", "error")
+    assert not found(tty, unpriv(inherit_fds=("fd[0]:tty[8800:1a]",)), "CRI001")
+    assert found(tty, unpriv(inherit_fds=("fd[0]:tty[8800:1b]",)), "CRI001", "error")  # another terminal
