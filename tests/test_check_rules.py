@@ -608,3 +608,18 @@ def test_cri001_tty_handed_in_with_inherit_fd():
     assert found(tty, UNPRIV, "CRI001", "error")
     assert not found(tty, unpriv(inherit_fds=("fd[0]:tty[8800:1a]",)), "CRI001")
     assert found(tty, unpriv(inherit_fds=("fd[0]:tty[8800:1b]",)), "CRI001", "error")  # another terminal
+
+
+def test_cri005_supplementary_groups_of_another_user(writable_copy):
+    """unpriv-plain copy (uid 1001), core-20458.img decoded, supplementary group 27 added to [1001], encoded
+    again; restored by uid 1002 (same gid) holding CAP_SETUID only: the ids can be switched, but
+    criu/pie/restorer.c restore_creds() calls setgroups() when the restorer's groups differ
+    ("Can't setgroups([%zu gids]): %d"), which needs CAP_SETGID: a warning, the restorer's groups being unknown."""
+    d = writable_copy("unpriv-plain")
+    edit(d, "core-20458.img", lambda core: core.thread_core.creds.groups.append(27))
+    other = unpriv(uid=1002, gid=1001, caps=frozenset({"SETUID", "SETPCAP"}))
+    got = found(d, other, "CRI005")
+    assert [(f.severity, f.details["groups"]) for f in got] == [("warning", [1001, 27])]
+    assert got[0].criu_error == "Can't setgroups([2 gids]): -1"
+    assert not found(d, unpriv(uid=1002, gid=1001, caps=frozenset({"SETUID", "SETGID"})), "CRI005")
+    assert not found(d, unpriv(uid=1001), "CRI005")  # the same user: same groups, setgroups() skipped

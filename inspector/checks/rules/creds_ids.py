@@ -34,8 +34,10 @@ def check(cp, target):
                 fix="restore as that group (--gid), grant CAP_SETGID, or criu-inspect repair --fix uid=UID:GID",
             )  # fmt: skip
         groups = [g for g in c.groups]
-        # the same user restoring usually has the same groups (criu skips setgroups() then)
-        if groups and sorted(groups) != [gid] and c.uid != uid and not has_cap(target, "SETGID") and not bad_u:
+        # restore_creds() calls setgroups() only when the restorer's groups differ from the task's: the same
+        # user restoring usually has the same groups; another user (switching ids with CAP_SETUID) does not
+        if groups and sorted(groups) != [gid] and c.uid != uid and has_cap(target, "SETUID") \
+                and not has_cap(target, "SETGID"):
             yield make(
                 RULE,
                 f"{task_label(proc, tid)} had supplementary groups {groups}; criu calls setgroups() unless the "
