@@ -27,7 +27,9 @@ class Target:
     tcp_close: bool = False
     ext_unix_sk: bool = False
     manage_cgroups: str | None = None  # criu --manage-cgroups MODE (ignore, none, props, soft, full, strict)
+    cgroup_yard: str | None = None  # criu restore --cgroup-yard DIR: controllers mounted there beforehand
     inherit_fds: tuple[str, ...] = ()  # criu --inherit-fd fd[N]:RES specs
+    externals: tuple[str, ...] = ()  # criu --external specs, e.g. mnt[KEY]:PATH
     bounding_set: int | None = None  # restorer's CapBnd; None: a full set
     allow_uprobes: bool = False  # criu restore --allow-uprobes
     skip_file_rwx_check: bool = False  # criu restore --skip-file-rwx-check (mode checks ignore rwx bits)

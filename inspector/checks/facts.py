@@ -45,6 +45,31 @@ def restorer_cap_mask(target: Target) -> int:
     return mask
 
 
+def task_creds(cp, proc) -> list[tuple[int, object]]:
+    """(tid, Creds) of the main thread, then of each thread whose creds differ from it.
+
+    The restorer gives every thread its own creds from core-TID.img (restore_creds() per thread), so a
+    thread that ran with other ids or capabilities fails on its own.
+    """
+    from ..model.checkpoint import creds_from_entry
+
+    out = [(proc.pid, proc.creds)] if proc.creds is not None else []
+    for tid in proc.threads:
+        if tid == proc.pid or f"core-{tid}.img" not in cp.files:
+            continue
+        core = cp.one(f"core-{tid}.img")
+        if core is None or not core.HasField("thread_core") or not core.thread_core.HasField("creds"):
+            continue
+        creds = creds_from_entry(core.thread_core.creds)
+        if proc.creds is None or creds != proc.creds:
+            out.append((tid, creds))
+    return out
+
+
+def task_label(proc, tid: int) -> str:
+    return proc_label(proc) if tid == proc.pid else f"{proc_label(proc)} thread {tid}"
+
+
 def proc_label(proc) -> str:
     return f"pid {proc.pid} ({proc.comm})" if proc.comm else f"pid {proc.pid}"
 

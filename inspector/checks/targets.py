@@ -49,8 +49,12 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ext-unix-sk", action="store_true", help="criu restore --ext-unix-sk")
     g.add_argument("--manage-cgroups", nargs="?", const="soft", choices=MANAGE_CGROUPS_MODES, metavar="MODE",
                    help="criu restore --manage-cgroups[=MODE] (" + ", ".join(MANAGE_CGROUPS_MODES) + ")")  # fmt: skip
+    g.add_argument("--cgroup-yard", metavar="DIR",
+                   help="criu restore --cgroup-yard DIR (cgroup controllers already mounted there)")  # fmt: skip
     g.add_argument("--inherit-fd", action="append", default=[], metavar="SPEC",
                    help="criu restore --inherit-fd fd[N]:RESOURCE (repeatable)")  # fmt: skip
+    g.add_argument("--external", action="append", default=[], metavar="SPEC",
+                   help="criu restore --external SPEC, e.g. mnt[KEY]:PATH for an external mount (repeatable)")  # fmt: skip
     g.add_argument("--skip-file-rwx-check", action="store_true",
                    help="criu restore --skip-file-rwx-check (reopened files may differ in rwx bits)")  # fmt: skip
     g.add_argument("--root", metavar="DIR", help="criu restore --root DIR (host checks look up file paths under DIR)")
@@ -71,7 +75,9 @@ def target_from_args(args: argparse.Namespace) -> Target:
         tcp_close=bool(args.tcp_close),
         ext_unix_sk=bool(args.ext_unix_sk),
         manage_cgroups=args.manage_cgroups,
+        cgroup_yard=getattr(args, "cgroup_yard", None),
         inherit_fds=tuple(args.inherit_fd or ()),
+        externals=tuple(getattr(args, "external", None) or ()),
         skip_file_rwx_check=bool(getattr(args, "skip_file_rwx_check", False)),
         file_validation=getattr(args, "file_validation", None) or "buildid",
         root=getattr(args, "root", None),

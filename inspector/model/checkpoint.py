@@ -554,6 +554,11 @@ def as_text(value) -> str:
     return value
 
 
+def creds_from_entry(c) -> Creds:
+    """A CredsEntry (core-N.img thread_core.creds) as Creds."""
+    return _creds(c)
+
+
 def _creds(c) -> Creds:
     return Creds(
         c.uid, c.gid, c.euid, c.egid, c.suid, c.sgid, c.fsuid, c.fsgid,

@@ -14,7 +14,7 @@ def target_dict(t: Target) -> dict:
         "kind": t.kind, "uid": t.uid, "gid": t.gid, "caps": sorted(t.caps), "terminal": t.terminal,
         "shell_job": t.shell_job, "file_locks": t.file_locks, "tcp_established": t.tcp_established,
         "tcp_close": t.tcp_close, "ext_unix_sk": t.ext_unix_sk, "manage_cgroups": t.manage_cgroups,
-        "inherit_fds": list(t.inherit_fds), "allow_uprobes": getattr(t, "allow_uprobes", False),
+        "inherit_fds": list(t.inherit_fds), "externals": list(getattr(t, "externals", ())), "cgroup_yard": getattr(t, "cgroup_yard", None), "allow_uprobes": getattr(t, "allow_uprobes", False),
     }  # fmt: skip
 
 

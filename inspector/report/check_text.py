@@ -35,6 +35,9 @@ def target_line(report: CheckReport) -> str:
     if t.manage_cgroups:
         opts.append(f"--manage-cgroups={t.manage_cgroups}")
     opts += [f"--inherit-fd {spec}" for spec in t.inherit_fds]
+    opts += [f"--external {spec}" for spec in getattr(t, "externals", ())]
+    if getattr(t, "cgroup_yard", None):
+        opts.append(f"--cgroup-yard {t.cgroup_yard}")
     caps = f", caps {','.join(sorted(t.caps))}" if t.caps and not t.privileged else ""
     term = "on a terminal" if t.terminal else "no terminal"
     return f"target: {who}{caps}, {term}" + (f", criu restore {' '.join(opts)}" if opts else "")

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from ...model import names
 from ..base import Rule
-from ..facts import has_cap, make, proc_label
+from ..facts import has_cap, make, task_creds, task_label
 
 
 def check(cp, target):
     if target.privileged or has_cap(target, "SETPCAP"):
         return
     full = names.full_cap_mask()
-    for proc in cp.processes:
-        c = proc.creds
-        if c is None:
-            continue
+    for proc, tid, c in ((p, tid, c) for p in cp.processes for tid, c in task_creds(cp, p)):
         dropped = ~c.cap_bnd & full
         if not dropped:
             continue
@@ -26,19 +23,19 @@ def check(cp, target):
         if not fatal:
             yield make(
                 RULE,
-                f"{proc_label(proc)}: bounding set lacks {text}; PR_CAPBSET_DROP will fail without CAP_SETPCAP, "
+                f"{task_label(proc, tid)}: bounding set lacks {text}; PR_CAPBSET_DROP will fail without CAP_SETPCAP, "
                 "but the task has no_new_privs, so criu only warns",
-                severity="info", pid=proc.pid, image=f"core-{proc.pid}.img",
+                severity="info", pid=proc.pid, image=f"core-{tid}.img",
                 criu_error=f"Unable to drop capability {first} from bset: -1 (but NO_NEW_PRIVS will drop it)",
                 fix="nothing to do", details={"dropped": caps, "no_new_privs": True},
             )  # fmt: skip
         else:
             yield make(
                 RULE,
-                f"{proc_label(proc)}: bounding set lacks {text} and "
+                f"{task_label(proc, tid)}: bounding set lacks {text} and "
                 + ("no_new_privs is not set" if not c.no_new_privs else "the task holds it in its permitted set")
                 + ": the restorer drops each missing bit with PR_CAPBSET_DROP, which needs CAP_SETPCAP",
-                pid=proc.pid, image=f"core-{proc.pid}.img",
+                pid=proc.pid, image=f"core-{tid}.img",
                 criu_error=f"Unable to drop capability {first}: -1", details={"dropped": caps, "no_new_privs": False},
             )  # fmt: skip
 

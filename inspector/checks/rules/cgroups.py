@@ -39,6 +39,18 @@ def check(cp, target):
             fix="nothing to do; --manage-cgroups=ignore keeps the tree in criu's cgroups instead",
         )  # fmt: skip
         return
+    if target.cgroup_yard:
+        yield make(
+            RULE,
+            f"cgroup.img records {shown}: with --cgroup-yard {target.cgroup_yard} criu mounts no tmpfs of its "
+            "own, but it still mounts any controller missing there and writes the tasks into each cgroup's "
+            "cgroup.procs, so every controller must be mounted in the yard and the cgroups delegated to the "
+            "restoring user",
+            severity="warning", image="cgroup.img", criu_error="", details={"cgroups": paths},
+            fix="mount every controller in the yard and delegate the cgroups (chown) to the restoring user, or "
+            "restore with --manage-cgroups=ignore",
+        )  # fmt: skip
+        return
     yield make(
         RULE,
         f"cgroup.img records {shown}: to restore them criu mounts a tmpfs 'cgroup yard' and the cgroup "
@@ -58,7 +70,10 @@ RULE = Rule(
         "every controller to recreate and join those cgroups. Mounting needs CAP_SYS_ADMIN, so "
         "`criu restore --unprivileged` dies before any task is created."
     ),
-    fix="restore with --manage-cgroups=ignore, or criu-inspect repair --fix cgroup-root (drop the recorded cgroups)",
+    fix=(
+        "restore with --manage-cgroups=ignore (or --cgroup-yard DIR with the controllers mounted and the cgroups "
+        "delegated), or criu-inspect repair --fix cgroup-root (drop the recorded cgroups)"
+    ),
     criu_error="Unable to mount tmpfs in .criu.cgyard.XXXXXX: Operation not permitted",
     check=check,
 )

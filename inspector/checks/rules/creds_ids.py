@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from ..base import Rule
-from ..facts import has_cap, make, proc_label, restoring_gid, restoring_uid
+from ..facts import has_cap, make, restoring_gid, restoring_uid, task_creds, task_label
 
 
 def check(cp, target):
     if target.privileged:
         return
     uid, gid = restoring_uid(cp, target), restoring_gid(cp, target)
-    for proc in cp.processes:
-        c = proc.creds
-        if c is None:
-            continue
+    for proc, tid, c in ((p, tid, c) for p in cp.processes for tid, c in task_creds(cp, p)):
         uids = {"uid": c.uid, "euid": c.euid, "suid": c.suid, "fsuid": c.fsuid}
         gids = {"gid": c.gid, "egid": c.egid, "sgid": c.sgid, "fsgid": c.fsgid}
         bad_u = {k: v for k, v in uids.items() if v != uid}
@@ -22,28 +19,30 @@ def check(cp, target):
             only_fs = set(bad_u) == {"fsuid"}
             yield make(
                 RULE,
-                f"{proc_label(proc)} ran as " + " ".join(f"{k}={v}" for k, v in uids.items())
+                f"{task_label(proc, tid)} ran as " + " ".join(f"{k}={v}" for k, v in uids.items())
                 + f"; restoring user {uid} cannot setresuid() to that without CAP_SETUID",
-                pid=proc.pid, image=f"core-{proc.pid}.img", details={"ids": c.ids, "restoring_uid": uid},
+                pid=proc.pid, image=f"core-{tid}.img", details={"ids": c.ids, "restoring_uid": uid},
                 criu_error="Unable to set fsuid" if only_fs else None,
             )  # fmt: skip
         elif bad_g and not has_cap(target, "SETGID"):
             yield make(
                 RULE,
-                f"{proc_label(proc)} ran as " + " ".join(f"{k}={v}" for k, v in gids.items())
+                f"{task_label(proc, tid)} ran as " + " ".join(f"{k}={v}" for k, v in gids.items())
                 + f"; restoring group {gid} cannot setresgid() to that without CAP_SETGID",
-                pid=proc.pid, image=f"core-{proc.pid}.img", details={"ids": c.ids, "restoring_gid": gid},
+                pid=proc.pid, image=f"core-{tid}.img", details={"ids": c.ids, "restoring_gid": gid},
                 criu_error="Unable to set fsgid" if set(bad_g) == {"fsgid"} else "Unable to set real, effective and saved group ID: -1",
                 fix="restore as that group (--gid), grant CAP_SETGID, or criu-inspect repair --fix uid=UID:GID",
             )  # fmt: skip
         groups = [g for g in c.groups]
-        # the same user restoring usually has the same groups (criu skips setgroups() then)
-        if groups and sorted(groups) != [gid] and c.uid != uid and not has_cap(target, "SETGID") and not bad_u:
+        # restore_creds() calls setgroups() only when the restorer's groups differ from the task's: the same
+        # user restoring usually has the same groups; another user (switching ids with CAP_SETUID) does not
+        if groups and sorted(groups) != [gid] and c.uid != uid and has_cap(target, "SETUID") \
+                and not has_cap(target, "SETGID"):
             yield make(
                 RULE,
-                f"{proc_label(proc)} had supplementary groups {groups}; criu calls setgroups() unless the "
+                f"{task_label(proc, tid)} had supplementary groups {groups}; criu calls setgroups() unless the "
                 "restorer already has exactly these groups, which needs CAP_SETGID",
-                severity="warning", pid=proc.pid, image=f"core-{proc.pid}.img",
+                severity="warning", pid=proc.pid, image=f"core-{tid}.img",
                 criu_error=f"Can't setgroups([{len(groups)} gids]): -1",
                 fix="restore as a user with the same supplementary groups, or grant CAP_SETGID",
                 details={"groups": groups},

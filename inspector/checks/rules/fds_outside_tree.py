@@ -15,6 +15,16 @@ def _inherited_fd(target, fd: int) -> bool:
     return any(spec.startswith(f"fd[{fd}]:") for spec in target.inherit_fds)
 
 
+def _ext_tty_key(cp, fd) -> str | None:
+    """The resource name criu gives an external tty: "tty[RDEV:DEV]" in hex (criu --inherit-fd fd[N]:tty[..])."""
+    if not fd.tty or fd.tty.get("type") != "EXT_TTY":
+        return None
+    info = cp.tty_infos.get(fd.tty.get("tty_info_id"))
+    if info is None or not info.HasField("dev"):
+        return None
+    return f"tty[{info.rdev:x}:{info.dev:x}]"
+
+
 def check(cp, target):
     ends: dict[int, list] = {}
     for proc in cp.processes:
@@ -23,14 +33,16 @@ def check(cp, target):
                 ends.setdefault(fd.pipe_id, []).append((proc, fd))
             elif fd.peer == "external file" or (fd.tty and fd.tty.get("type") == "EXT_TTY"):
                 resource = f"file id {fd.file_id:#x}"
-                if _inherited_fd(target, fd.fd):
+                key = _ext_tty_key(cp, fd)
+                if _inherited_fd(target, fd.fd) or (key and _inherited(target, key)):
                     continue
                 yield make(
                     RULE,
                     f"{proc_label(proc)} fd {fd.fd}: an external file ({fd.path or resource}) that criu did not "
                     "dump; it must be handed in at restore",
                     severity="error", pid=proc.pid, fd=fd.fd, image="files.img", criu_error="",
-                    fix="restore with --inherit-fd fd[N]:RESOURCE for it (or a plugin that restores it)",
+                    fix=f"restore with --inherit-fd fd[N]:{key or 'RESOURCE'} for it (or a plugin that restores it)",
+                    details={"resource": key} if key else {},
                 )  # fmt: skip
     for pipe_id, users in sorted(ends.items()):
         modes = {fd_accmode(fd.open_flags) for _, fd in users}

@@ -15,8 +15,14 @@ def ghosts(cp):
             continue
         fe = cp.file_entry(orig_id)
         reg = fe.reg if fe is not None and fe.HasField("reg") else None
-        gf = cp.one(f"ghost-file-{remap.remap_id}.img") if f"ghost-file-{remap.remap_id}.img" in cp.files else None
+        name = ghost_image(remap)
+        gf = cp.one(name) if name in cp.files else None
         yield remap, reg, gf
+
+
+def ghost_image(remap) -> str:
+    """criu/image-desc.c: GHOST_FILE -> "ghost-file-%x" (the id in hex)."""
+    return f"ghost-file-{remap.remap_id:x}.img"
 
 
 def _users(cp, file_id):
@@ -34,13 +40,13 @@ def check(cp, target):
     can_create = target.privileged or has_cap(target, "DAC_OVERRIDE") and has_cap(target, "CHOWN")
     for remap, reg, gf in ghosts(cp):
         path = reg.name if reg is not None else f"file id {remap.orig_id}"
-        ghost_path = f"{path}.cr.{remap.remap_id}.ghost"
+        ghost_path = f"{path}.cr.{remap.remap_id:x}.ghost"  # criu's ghost_path(): "%s.cr.%x.ghost"
         owner = gf.uid if gf is not None else None
         users = _users(cp, remap.orig_id)
         proc, fds, maps = users[0] if users else (None, [], [])
         where = (f"fd {','.join(map(str, fds))}" if fds else "a mapping") if proc else "a file"
         who = f"pid {proc.pid} ({proc.comm}) " if proc else ""
-        image = f"ghost-file-{remap.remap_id}.img"
+        image = ghost_image(remap)
         if not can_create and owner is not None and owner != uid:
             yield make(
                 RULE,

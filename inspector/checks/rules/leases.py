@@ -8,8 +8,10 @@ from ..facts import has_cap, make, proc_label, restoring_uid
 
 
 def check(cp, target):
-    if target.privileged or has_cap(target, "LEASE"):
-        return
+    if not target.file_locks:
+        return  # without --file-locks no lock or lease is taken again (CRI010 says they are lost)
+    if target.privileged or has_cap(target, "LEASE") or has_cap(target, "SETUID"):
+        return  # criu setfsuid()s to the file's owner first, which CAP_SETUID allows
     uid = restoring_uid(cp, target)
     by_pid = {p.pid: p for p in cp.processes}
     for lock in cp.file_locks:
@@ -23,8 +25,9 @@ def check(cp, target):
         yield make(
             RULE,
             f"{proc_label(proc) if proc else f'pid {lock.pid}'} fd {lock.fd} -> {fd.path if fd else '?'}: "
-            f"{lock.type} lease taken by a task running as uid {owner}; fcntl(F_SETLEASE) succeeds only for "
-            f"the file's owner, which uid {uid} most likely is not",
+            f"{lock.type} lease taken by a task running as uid {owner}; criu switches its fsuid to the file's "
+            f"owner and calls fcntl(F_SETLEASE), and uid {uid} can neither take that fsuid (no CAP_SETUID) nor "
+            "lease a file it does not own (no CAP_LEASE)",
             pid=lock.pid, fd=lock.fd, image="filelocks.img", details={"assumed_owner": owner},
         )  # fmt: skip
 
@@ -35,11 +38,13 @@ RULE = Rule(
     category="locks",
     severity="error",
     rationale=(
-        "A lease (fcntl F_SETLEASE) may only be set by the owner of the file or a process with "
-        "CAP_LEASE. criu restore --file-locks sets every lease again as the restoring user, so a "
-        "lease a root task held on a root-owned file cannot come back in an unprivileged restore."
+        "A lease (fcntl F_SETLEASE) may only be set by a process whose fsuid owns the file, or with "
+        "CAP_LEASE. criu restore --file-locks sets every lease again: it calls setfsuid(owner of the "
+        "file) first, which only works with CAP_SETUID, then F_SETLEASE. So a lease a root task held on "
+        "a root-owned file cannot come back in an unprivileged restore. Without --file-locks no lease is "
+        "restored at all (CRI010)."
     ),
-    fix="restore as the file's owner or as root, grant CAP_LEASE, or drop the lease before dumping",
+    fix="restore as the file's owner or as root, grant CAP_LEASE or CAP_SETUID, or drop the lease before dumping",
     criu_error="Can't set lease: Permission denied",
     check=check,
 )

@@ -19,11 +19,14 @@ def check(cp, target):
             continue
         if target.tcp_close and is_tcp_connection(s):
             continue  # restored closed, never bound
+        repaired = is_tcp_connection(s)
         yield make(
             RULE,
             f"{proc_label(proc)} fd {fd.fd}: {s.proto or s.type} socket bound to {s.src} ({s.state}); "
             f"binding port {port} needs CAP_NET_BIND_SERVICE",
             pid=proc.pid, fd=fd.fd, image="files.img", details={"port": port, "state": s.state},
+            criu_error="Can't bind inet socket back: Permission denied" if repaired
+            else f"Can't bind inet socket (id {fd.file_id}): Permission denied",
         )  # fmt: skip
 
 
@@ -42,6 +45,6 @@ RULE = Rule(
         "grant the restorer CAP_NET_BIND_SERVICE (--cap NET_BIND_SERVICE), lower "
         "net.ipv4.ip_unprivileged_port_start on the target, or restore as root"
     ),
-    criu_error="Can't bind inet socket: Permission denied",
+    criu_error="Can't bind inet socket (id N): Permission denied",
     check=check,
 )

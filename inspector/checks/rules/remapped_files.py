@@ -43,6 +43,6 @@ RULE = Rule(
         "restore anywhere else fails to open the file."
     ),
     fix="ship the linked file with the checkpoint, or dump with a larger --ghost-limit so criu copies it",
-    criu_error="Can't open file ... on restore: No such file or directory",
+    criu_error=None,
     check=check,
 )

@@ -24,7 +24,7 @@ def check(cp, target):
             yield make(
                 RULE,
                 f"{what}: --tcp-established rebuilds the connection with TCP_REPAIR, which needs CAP_NET_ADMIN",
-                criu_error="Can't turn TCP repair mode ON", fix="grant the restorer CAP_NET_ADMIN, or restore with --tcp-close",
+                criu_error="Can't turn TCP repair mode ON: Operation not permitted", fix="grant the restorer CAP_NET_ADMIN, or restore with --tcp-close",
                 **where,
             )  # fmt: skip
         else:

@@ -33,8 +33,20 @@ def inherited_ttys(cp) -> list[tuple[object, list, dict]]:
     return [(proc, fds, fds[0].tty) for proc, index, fds in slaves if index not in masters]
 
 
+def tty_key(cp, tty) -> str | None:
+    """criu's name for a tty: "tty[RDEV:DEV]" in hex (criu/tty.c tty_d_name()), the --inherit-fd resource."""
+    info = cp.tty_infos.get(tty.get("tty_info_id"))
+    if info is None or not info.HasField("dev"):
+        return None
+    return f"tty[{info.rdev:x}:{info.dev:x}]"
+
+
 def check(cp, target):
+    handed_in = {spec.split(":", 1)[1] for spec in target.inherit_fds if ":" in spec}
     for proc, fds, tty in inherited_ttys(cp):
+        key = tty_key(cp, tty)
+        if key is not None and key in handed_in:
+            continue  # --inherit-fd fd[N]:tty[..] hands criu's fd N in for this terminal
         where = f"fd {group_fds(fds)} -> {fds[0].path or '/dev/pts/' + str(tty.get('index'))} (tty)"
         details = {"fds": [fd.fd for fd in fds], "path": fds[0].path, "tty_index": tty.get("index")}
         if not target.shell_job:
