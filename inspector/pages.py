@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from .codec.image import U32 as _U32
-from .codec.image import Entry, frame_window, pread_exact
+from .codec.image import Entry, frame_window, frame_window_numpy, pread_exact
 from .errors import InspectError
 from .model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 
@@ -247,7 +247,10 @@ class PageMap:
         file_offset = 0
         while pos < file_size:
             data = pread_exact(fd, min(_WINDOW, file_size - pos), pos, path)
-            frames, sizes, used = frame_window(data, pos, file_size, path)
+            if np is not None:
+                frames, sizes, used = frame_window_numpy(np, data, pos, file_size, path)
+            else:
+                frames, sizes, used = frame_window(data, pos, file_size, path)
             if not frames:  # one entry longer than the window
                 (size,) = _U32.unpack_from(data, 0)
                 data = pread_exact(fd, 4 + size, pos, path)
