@@ -355,3 +355,73 @@ def test_numpy_framing_of_a_real_fragmented_pagemap(cases):
         errors.append(exc.value.one_line())
     assert errors[0] == errors[1]
     assert "larger than" in errors[0]
+
+
+def _chunks_of(path: Path, per: int):
+    """(region, frames, sizes) of each run of ``per`` entries of a pagemap, as _decode_chunk_numpy slices them."""
+    data = path.read_bytes()
+    head = len(open_image(path).header)
+    frames, sizes, _ = frame_window(data[head:], head, len(data), str(path))
+    fr = np.frombuffer(frames, dtype=np.uint64).astype(np.int64)[1:]
+    sz = np.frombuffer(sizes, dtype=np.uint64).astype(np.int64)[1:]
+    body = np.frombuffer(data[head:], dtype=np.uint8)
+    for lo in range(0, len(fr), per):
+        f, s = fr[lo : lo + per], sz[lo : lo + per]
+        first = int(f[0])
+        yield body[first : int(f[-1] + 4 + s[-1])], f - first, s
+
+
+def test_same_layout_decoder_agrees_with_the_varint_decoder(cases, tmp_path):
+    """pages._uniform_fields (entries of one size and layout as columns) gives the fields
+    pages._varint_fields gives, on every chunk it takes: the fragmented pagemaps here, whose
+    one-page entries share a layout, and real entries with a 2-byte count or another field order
+    mixed in, which it must leave to the varint decoder."""
+    import inspector.pages as pages_mod
+
+    path = cases["changed"] / f"pagemap-{PID}.img"
+    img = open_image(path)
+    head, *entries = img.entries
+    mixed = tmp_path / "mixed.img"
+    odd = []
+    for k, e in enumerate(entries):
+        msg = e.message
+        compat = b"\x10" + _varint(msg.compat_nr_pages) if msg.HasField("compat_nr_pages") else b""
+        if k % 7 == 3:  # the same size and varint ends, fields 4 and 5 swapped
+            payload = b"\x08" + _varint(msg.vaddr) + compat + b"\x28" + _varint(msg.nr_pages) + b"\x20" + _varint(msg.flags)
+            assert len(payload) == len(e.payload)
+        elif k % 7 == 1:  # the same size and tag places, other varint ends: a 3-byte vaddr and field 6
+            rest = e.payload[1 + len(_varint(msg.vaddr)) :]
+            payload = b"\x08" + _varint(0x100000) + b"\x30" + _varint(0x100000) + rest
+            assert len(payload) == len(e.payload) and msg.vaddr >= 1 << 42
+        elif k % 7 == 5:  # 129 pages: a longer entry
+            payload = b"\x08" + _varint(msg.vaddr) + compat + b"\x20" + _varint(msg.flags) + b"\x28\x81\x01"
+        else:
+            payload = e.payload
+        odd.append(payload)
+    mixed.write_bytes(img.header + b"".join(len(p).to_bytes(4, "little") + p for p in [head.payload, *odd]))
+    taken = refused = 0
+    for source in (path, mixed, cases["split-chain"] / f"pagemap-{PID}.img"):
+        for per in (3, 8, 1000):
+            for region, frames, sizes in _chunks_of(source, per):
+                uniform = pages_mod._uniform_fields(np, region, sizes, len(frames))
+                varint = pages_mod._varint_fields(np, region, frames, sizes, len(frames))
+                assert varint is not None
+                if uniform is None:
+                    refused += 1
+                    continue
+                taken += 1
+                assert uniform.keys() == varint.keys()
+                for tag in uniform:
+                    assert (uniform[tag][1] == varint[tag][1]).all()
+                    assert (uniform[tag][0][varint[tag][1]] == varint[tag][0][varint[tag][1]]).all()
+    assert taken > 10 and refused > 5
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if not value:
+            return bytes(out + bytes([b]))
+        out.append(b | 0x80)
