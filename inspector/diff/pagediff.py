@@ -1,17 +1,25 @@
-"""Streaming page diff: two processes' memory compared through the mmapped pages files.
+"""Streaming page diff: two processes' memory compared through their pages files.
 
 Each side's pagemap is first resolved into *extents*: address ranges with the
 pages file and offset that hold their content, following PE_PARENT runs down
 the pre-dump chain, so pages are compared by resolved content wherever they
 live. The two extent lists are swept together (cut at every VMA boundary, so
 every piece belongs to one VMA) and each piece present on both sides is
-compared in big chunks: one memcmp of two multi-MiB memoryview slices, and only
-for a chunk that differs, a per-page pass (numpy when it is installed, else a
+compared in big chunks: one memcmp of two multi-MiB slices, and only for a
+chunk that differs, a per-page pass (numpy when it is installed, else a
 plain-Python one) that finds the differing pages and counts their differing
-bytes. Pages that were read are dropped from the process again
-(MADV_DONTNEED), so memory stays bounded whatever the size of the files. A
-piece that is the very same bytes of the very same file on both sides (same
-device and inode, same offset) is not read at all.
+bytes. A piece that is the very same bytes of the very same file on both sides
+(same device and inode, same offset) is not read at all.
+
+With numpy (``compare_chains``, over ``pagearrays.Chain``) all of that is done
+on whole arrays: no Python step per run, so a pagemap of a hundred thousand
+one-page runs costs about what one run does. Pieces that follow each other in
+both files make one span; long spans are read with pread into two reused
+buffers, short ones (one side fragmented, the other not) gathered a chunk of
+pages at a time from the mmapped files. Without numpy, or for unusual
+pagemaps, ``compare`` does the same one piece at a time over ``Extent``
+objects, through mmapped views whose pages are dropped from the process again
+(MADV_DONTNEED) once compared. Memory stays bounded either way.
 """
 
 from __future__ import annotations
@@ -419,7 +427,7 @@ class PageDiffer:
             page_pos, page_sa, page_oa = pos0[span] + within, sa[span], oa[span] + within
             page_sb, page_ob = sb[span], ob[span] + within
             rows_all, counts_all = [], []
-            pairs = np.unique(page_sa * len(sources_b) + page_sb)
+            pairs = np.flatnonzero(np.bincount(page_sa * len(sources_b) + page_sb))  # (np.unique imports numpy.ma)
             for pair in pairs.tolist():
                 a, b = divmod(pair, len(sources_b))
                 sel = np.flatnonzero((page_sa == a) & (page_sb == b)) if len(pairs) > 1 else np.arange(g1 - g0)
