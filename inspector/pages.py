@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from .codec.image import U32 as _U32
-from .codec.image import Entry, frame_window, pread_exact
+from .codec.image import Entry, frame_window, frame_window_numpy, pread_exact
 from .errors import InspectError
 from .model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 
@@ -73,6 +73,7 @@ class _Unexpected(Exception):
 
 # pagemap_entry tags (field number << 3 | wire type 0): all five fields are varints
 _TAG_VADDR, _TAG_COMPAT_NR_PAGES, _TAG_IN_PARENT, _TAG_FLAGS, _TAG_NR_PAGES = 0x08, 0x10, 0x18, 0x20, 0x28
+_KNOWN_TAGS = (_TAG_VADDR, _TAG_COMPAT_NR_PAGES, _TAG_IN_PARENT, _TAG_FLAGS, _TAG_NR_PAGES)
 _U64_LIMIT = 1 << 64
 _U32_LIMIT = 1 << 32
 _MAX_FILE_OFFSET = (1 << 63) - 1
@@ -247,7 +248,10 @@ class PageMap:
         file_offset = 0
         while pos < file_size:
             data = pread_exact(fd, min(_WINDOW, file_size - pos), pos, path)
-            frames, sizes, used = frame_window(data, pos, file_size, path)
+            if np is not None:
+                frames, sizes, used = frame_window_numpy(np, data, pos, file_size, path)
+            else:
+                frames, sizes, used = frame_window(data, pos, file_size, path)
             if not frames:  # one entry longer than the window
                 (size,) = _U32.unpack_from(data, 0)
                 data = pread_exact(fd, 4 + size, pos, path)
@@ -293,6 +297,12 @@ class PageMap:
     @functools.cached_property
     def _disjoint(self) -> bool:
         """No run reaches into the next one (what CRIU writes; overlaps are bad input)."""
+        np = _numpy_loaded(len(self._starts))
+        if np is not None:
+            starts = np.frombuffer(self._starts, dtype=np.uint64)
+            counts = np.frombuffer(self._counts, dtype=np.uint64)
+            if int(starts.max()) < 1 << 63 and int(counts.max()) < 1 << 40:  # no end wraps around in 64 bits
+                return bool((starts[:-1] + counts[:-1] * np.uint64(PAGE_SIZE) <= starts[1:]).all())
         ends = map(operator.add, self._starts, map(operator.mul, self._counts, itertools.repeat(PAGE_SIZE)))
         return all(map(operator.le, ends, itertools.islice(self._starts, 1, None)))
 
@@ -337,6 +347,12 @@ _make_run = functools.partial(tuple.__new__, Run)
 
 def _sum_by_flags(counts, flags) -> tuple[int, int, int]:
     """Pages (present, lazy, in_parent) of parallel count/flag arrays, summed in C."""
+    np = _numpy_loaded(len(counts))
+    if np is not None:
+        c = np.frombuffer(counts, dtype=np.uint64)
+        if int(c.max()) < (1 << 63) // len(c):  # the sums fit in 64 bits
+            f = np.frombuffer(flags, dtype=np.uint32)
+            return tuple(int(c[(f & bit) != 0].sum()) for bit in (PE_PRESENT, PE_LAZY, PE_PARENT))
     present = lazy = parent = 0
     values = set(flags)
     for value in values:
@@ -375,6 +391,14 @@ _CHUNK = 1 << 14
 _WINDOW = 16 << 20
 # numpy costs some 80 ms to import: worth it only when already loaded or for big pagemaps.
 NUMPY_MIN_ENTRIES = 50_000
+
+
+def _numpy_loaded(n: int):
+    """numpy, for sums and checks over ``n`` runs, if it is loaded already and ``n`` is worth it."""
+    return sys.modules.get("numpy") if n >= max(_NUMPY_MIN_RUNS, 1) else None
+
+
+_NUMPY_MIN_RUNS = 4096
 
 
 def _numpy_for(entries: int):
@@ -484,41 +508,11 @@ def _decode_chunk_numpy(np, data: bytes, frames, sizes, file_offset: int):
     n = len(frames)
     first, last = int(frames[0]), int(frames[-1] + 4 + sizes[-1])
     region = np.frombuffer(data, dtype=np.uint8, count=last - first, offset=first)
-    keep = np.ones(len(region), dtype=bool)
-    keep[((frames - first)[:, None] + np.arange(4)).ravel()] = False  # the u32 sizes
-    payload = region[keep]
-    ends_at = np.cumsum(sizes)  # of each entry's payload, in ``payload``
-    term = payload < 0x80
-    nonempty = sizes > 0
-    if not term[ends_at[nonempty] - 1].all():  # a varint runs past its entry: not the simple layout
+    fields = _uniform_fields(np, region, sizes, n)
+    if fields is None:
+        fields = _varint_fields(np, region, frames - first, sizes, n)
+    if fields is None:
         return None
-    ends = np.flatnonzero(term)
-    vstart = np.empty_like(ends)
-    vstart[:1] = 0
-    vstart[1:] = ends[:-1] + 1
-    vlen = ends - vstart + 1
-    if len(ends) and vlen.max() > 9:  # 9 bytes hold 63 bits: no overflow below
-        return None
-    shift = (np.arange(len(payload)) - np.repeat(vstart, vlen)) * 7
-    parts = (payload & 0x7F).astype(u64) << shift.astype(u64)
-    values = np.add.reduceat(parts, vstart) if len(vstart) else parts[:0]
-    seg_entry = np.searchsorted(ends_at, vstart, side="right")  # which entry each varint is in
-    if (np.bincount(seg_entry, minlength=n) & 1).any():
-        return None
-    tags, vals, entry_of = values[0::2], values[1::2], seg_entry[0::2]
-    if (vlen[0::2] != 1).any() or (tags & 7).any() or not tags.all():
-        return None
-    fields = {}
-    for tag in (_TAG_VADDR, _TAG_COMPAT_NR_PAGES, _TAG_IN_PARENT, _TAG_FLAGS, _TAG_NR_PAGES):
-        hit = tags == tag
-        where = entry_of[hit]
-        if len(where) > 1 and not (np.diff(where) > 0).all():  # a field twice in one entry
-            return None
-        value = np.zeros(n, dtype=u64)
-        value[where] = vals[hit]
-        present = np.zeros(n, dtype=bool)
-        present[where] = True
-        fields[tag] = value, present
     compat, _ = fields[_TAG_COMPAT_NR_PAGES]
     flag_values, has_flags = fields[_TAG_FLAGS]
     if len(compat) and max(int(compat.max()), int(flag_values.max())) >= _U32_LIMIT:
@@ -542,6 +536,95 @@ def _decode_chunk_numpy(np, data: bytes, frames, sizes, file_offset: int):
     out = (array("Q", fields[_TAG_VADDR][0].tobytes()), array("Q", counts.astype(u64).tobytes()),
            array("I", flags.tobytes()), array("q", offsets.tobytes()))  # fmt: skip
     return out, file_offset + total
+
+
+def _uniform_fields(np, region, sizes, n: int):
+    """{tag: (values, present)} when every entry of the chunk has the same size and the same layout
+    (where each varint ends, which tag comes where), as a fragmented pagemap's mostly do: each
+    field is then a few columns of one (entries x bytes) view, no per-varint arrays. Else None.
+    """
+    size = int(sizes[0])
+    if not size or (sizes != size).any() or len(region) != n * (4 + size):
+        return None
+    u64 = np.uint64
+    rows = region.reshape(n, 4 + size)[:, 4:]
+    term = rows < 0x80
+    if not (term == term[0]).all():
+        return None
+    ends = np.flatnonzero(term[0]).tolist()
+    if not ends or ends[-1] != size - 1 or len(ends) % 2:
+        return None
+    starts = [0] + [e + 1 for e in ends[:-1]]
+    fields = {}
+    for j in range(0, len(starts), 2):
+        at = starts[j]
+        if ends[j] != at:  # a tag of more than one byte
+            return None
+        column = rows[:, at]
+        tag = int(column[0])
+        if tag & 7 or not tag or (column != tag).any():
+            return None
+        lo, hi = starts[j + 1], ends[j + 1] + 1
+        if hi - lo > 9:
+            return None
+        if tag not in _KNOWN_TAGS:
+            continue  # an unknown varint field: skipped
+        if tag in fields:  # a field twice in one entry
+            return None
+        value = rows[:, lo] & np.uint8(0x7F)
+        value = value.astype(u64)
+        for k in range(1, hi - lo):
+            value |= (rows[:, lo + k] & np.uint8(0x7F)).astype(u64) << u64(7 * k)
+        fields[tag] = value, np.ones(n, dtype=bool)
+    for tag in _KNOWN_TAGS:
+        if tag not in fields:
+            fields[tag] = np.zeros(n, dtype=u64), np.zeros(n, dtype=bool)
+    return fields
+
+
+def _varint_fields(np, region, frames, sizes, n: int):
+    """{tag: (values, present)} of a chunk of any layout of one-byte tags and varints, or None.
+
+    A payload of varint fields with one-byte tags is a run of varints that
+    alternate tag, value; every byte below 0x80 ends one.
+    """
+    u64 = np.uint64
+    keep = np.ones(len(region), dtype=bool)
+    keep[(frames[:, None] + np.arange(4)).ravel()] = False  # the u32 sizes
+    payload = region[keep]
+    ends_at = np.cumsum(sizes)  # of each entry's payload, in ``payload``
+    term = payload < 0x80
+    nonempty = sizes > 0
+    if not term[ends_at[nonempty] - 1].all():  # a varint runs past its entry: not the simple layout
+        return None
+    ends = np.flatnonzero(term)
+    vstart = np.empty_like(ends)
+    vstart[:1] = 0
+    vstart[1:] = ends[:-1] + 1
+    vlen = ends - vstart + 1
+    if len(ends) and vlen.max() > 9:  # 9 bytes hold 63 bits: no overflow below
+        return None
+    shift = (np.arange(len(payload)) - np.repeat(vstart, vlen)) * 7
+    parts = (payload & 0x7F).astype(u64) << shift.astype(u64)
+    values = np.add.reduceat(parts, vstart) if len(vstart) else parts[:0]
+    seg_entry = np.searchsorted(ends_at, vstart, side="right")  # which entry each varint is in
+    if (np.bincount(seg_entry, minlength=n) & 1).any():
+        return None
+    tags, vals, entry_of = values[0::2], values[1::2], seg_entry[0::2]
+    if (vlen[0::2] != 1).any() or (tags & 7).any() or not tags.all():
+        return None
+    fields = {}
+    for tag in _KNOWN_TAGS:
+        hit = tags == tag
+        where = entry_of[hit]
+        if len(where) > 1 and not (np.diff(where) > 0).all():  # a field twice in one entry
+            return None
+        value = np.zeros(n, dtype=u64)
+        value[where] = vals[hit]
+        present = np.zeros(n, dtype=bool)
+        present[where] = True
+        fields[tag] = value, present
+    return fields
 
 
 def pages_size_error(path: str, size: int, present_bytes: int) -> InspectError:

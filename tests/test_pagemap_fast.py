@@ -67,18 +67,24 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-@pytest.fixture(autouse=True, params=["python", "numpy", "numpy-one-chunk"])
+@pytest.fixture(autouse=True, params=["python", "numpy", "numpy-one-chunk", "numpy-varint"])
 def engine(request, monkeypatch):
     """Every test runs with each wire decoder: the Python one and the numpy one.
 
     Chunks of 5 entries (but for numpy-one-chunk) so runs and pages-file offsets
-    are carried from chunk to chunk on these small pagemaps.
+    are carried from chunk to chunk on these small pagemaps. numpy-varint never
+    takes the numpy decoder's same-layout shortcut (``_uniform_fields``). With
+    numpy, page sums and the overlap check use it whatever the run count.
     """
     if request.param == "python":
         monkeypatch.setattr(pages_mod, "_numpy_for", lambda entries: None)
     else:
         pytest.importorskip("numpy")
         monkeypatch.setattr(pages_mod, "NUMPY_MIN_ENTRIES", 0)
+        monkeypatch.setattr(pages_mod, "_NUMPY_MIN_RUNS", 0)  # page sums and the overlap check in numpy too
+        import numpy  # noqa: F401  (they use it only once it is loaded)
+    if request.param == "numpy-varint":
+        monkeypatch.setattr(pages_mod, "_uniform_fields", lambda *args: None)
     if request.param != "numpy-one-chunk":
         monkeypatch.setattr(pages_mod, "_CHUNK", 5)
     return request.param

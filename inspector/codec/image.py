@@ -267,18 +267,18 @@ def pread_exact(fd: int, length: int, off: int, path: str) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def frame_window(data: bytes, base: int, file_size: int, path: str) -> tuple[array, array, int]:
+def frame_window(data: bytes, base: int, file_size: int, path: str, start: int = 0) -> tuple[array, array, int]:
     """The entries wholly inside ``data`` (the file's bytes from ``base``): offsets, payload sizes, bytes used.
 
     The framing is checked as the image codec checks it, against the file: an
     entry cut by the end of ``data`` but not by the end of the file is left to
-    the next window.
+    the next window. ``start``: where in ``data`` the first entry begins.
     """
     n = len(data)
     frames, sizes = array("Q"), array("Q")
     add_frame, add_size = frames.append, sizes.append
     unpack_size = U32.unpack_from
-    off = 0
+    off = start
     while off < n:
         left = file_size - base - off
         if n - off < 4:
@@ -294,6 +294,39 @@ def frame_window(data: bytes, base: int, file_size: int, path: str) -> tuple[arr
         add_size(size)
         off += 4 + size
     return frames, sizes, off
+
+
+def frame_window_numpy(np, data: bytes, base: int, file_size: int, path: str) -> tuple[array, array, int]:
+    """``frame_window`` for many small entries (a pagemap's), mostly by whole-array operations.
+
+    Entries of fewer than 256 bytes start with a size of three zero bytes
+    after the first: every such place is taken as a guess, and the guesses
+    that chain from the start (each entry ending where the next guess begins)
+    are entries for certain. ``frame_window`` reads on from the first place
+    the chain breaks (a bigger entry, a guess inside a payload, the end of
+    ``data``), so the result, errors included, is the same.
+    """
+    n = len(data)
+    if n < 8:
+        return frame_window(data, base, file_size, path)
+    d = np.frombuffer(data, dtype=np.uint8)
+    guess = np.flatnonzero((d[1 : n - 2] == 0) & (d[2 : n - 1] == 0) & (d[3:] == 0))
+    if not len(guess) or guess[0] != 0:
+        return frame_window(data, base, file_size, path)
+    after = guess + 4 + d[guess]  # where each guessed entry ends
+    broken = np.flatnonzero(guess[1:] != after[:-1])
+    m = int(broken[0]) + 1 if len(broken) else len(guess)
+    if int(after[m - 1]) > n:  # the last one is cut by the end of data
+        m -= 1
+    if not m:
+        return frame_window(data, base, file_size, path)
+    end = int(after[m - 1])
+    frames = array("Q", guess[:m].astype(np.uint64).tobytes())
+    sizes = array("Q", d[guess[:m]].astype(np.uint64).tobytes())
+    more_frames, more_sizes, used = frame_window(data, base, file_size, path, start=end)
+    frames += more_frames
+    sizes += more_sizes
+    return frames, sizes, used
 
 
 def open_image(path: str | os.PathLike) -> Image:

@@ -1,17 +1,25 @@
-"""Streaming page diff: two processes' memory compared through the mmapped pages files.
+"""Streaming page diff: two processes' memory compared through their pages files.
 
 Each side's pagemap is first resolved into *extents*: address ranges with the
 pages file and offset that hold their content, following PE_PARENT runs down
 the pre-dump chain, so pages are compared by resolved content wherever they
 live. The two extent lists are swept together (cut at every VMA boundary, so
 every piece belongs to one VMA) and each piece present on both sides is
-compared in big chunks: one memcmp of two multi-MiB memoryview slices, and only
-for a chunk that differs, a per-page pass (numpy when it is installed, else a
+compared in big chunks: one memcmp of two multi-MiB slices, and only for a
+chunk that differs, a per-page pass (numpy when it is installed, else a
 plain-Python one) that finds the differing pages and counts their differing
-bytes. Pages that were read are dropped from the process again
-(MADV_DONTNEED), so memory stays bounded whatever the size of the files. A
-piece that is the very same bytes of the very same file on both sides (same
-device and inode, same offset) is not read at all.
+bytes. A piece that is the very same bytes of the very same file on both sides
+(same device and inode, same offset) is not read at all.
+
+With numpy (``compare_chains``, over ``pagearrays.Chain``) all of that is done
+on whole arrays: no Python step per run, so a pagemap of a hundred thousand
+one-page runs costs about what one run does. Pieces that follow each other in
+both files make one span; long spans are read with pread into two reused
+buffers, short ones (one side fragmented, the other not) gathered a chunk of
+pages at a time from the mmapped files. Without numpy, or for unusual
+pagemaps, ``compare`` does the same one piece at a time over ``Extent``
+objects, through mmapped views whose pages are dropped from the process again
+(MADV_DONTNEED) once compared. Memory stays bounded either way.
 """
 
 from __future__ import annotations
@@ -174,6 +182,9 @@ class PageDiffer:
                     raise
         self._views: dict[int, memoryview] = {}
         self._ids: dict[int, tuple[int, int]] = {}
+        self._arrays: dict = {}  # id(PagesFile) -> numpy pages array over its view
+        self._fds: dict[int, int] = {}  # id(PagesFile) -> file descriptor (long spans are pread)
+        self._buffers = None
         self.bytes_compared = 0
         self.bytes_skipped_same_file = 0
 
@@ -197,6 +208,10 @@ class PageDiffer:
         return ident
 
     def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self._arrays.clear()  # numpy arrays over the views go first, or the views cannot be released
         for v in self._views.values():
             try:
                 v.release()
@@ -242,6 +257,221 @@ class PageDiffer:
                 span.add(n, lo, tally)
         if span is not None:
             self._compare_span(span)
+
+    def compare_chains(self, ca, cb, index: "VmaIndex") -> bool:
+        """``compare`` over whole arrays (numpy): the same counts, hunks and statistics, no step per run.
+
+        ``ca`` and ``cb`` are ``pagearrays.Chain``s. Returns False, having done
+        nothing, when the VMA boundaries are unusual (the caller then takes the
+        per-run path).
+        """
+        from .pagearrays import pieces, windows
+
+        np = self.np
+        cuts = index.cut_array(np)
+        if cuts is None:
+            return False
+        tallies = index.tallies
+        nt = len(tallies)
+        added = np.zeros(nt, dtype=np.int64)
+        removed = np.zeros(nt, dtype=np.int64)
+        differ_pages = np.zeros(nt, dtype=np.int64)
+        differ_bytes = np.zeros(nt, dtype=np.int64)
+        idents = None
+        for w0, w1 in windows(np, ca, cb):
+            xa, xb = ca.resolve(w0, w1), cb.resolve(w0, w1)
+            if not len(xa[0]) and not len(xb[0]):
+                continue
+            c0 = int(np.searchsorted(cuts, w0, side="right"))
+            c1 = int(np.searchsorted(cuts, w1, side="left"))
+            lo, hi, ia, ib = pieces(np, xa, xb, cuts[c0:c1])
+            owner = index.owner_indices(np, lo)
+            npages = (hi - lo) // PAGE_SIZE
+            a_in, b_in = ia >= 0, ib >= 0
+            one = b_in & ~a_in
+            added += np.bincount(owner[one], weights=npages[one], minlength=nt).astype(np.int64)
+            one = a_in & ~b_in
+            removed += np.bincount(owner[one], weights=npages[one], minlength=nt).astype(np.int64)
+            both = a_in & b_in
+            if not both.any():
+                continue
+            lo, hi, owner, ia, ib = lo[both], hi[both], owner[both], ia[both], ib[both]
+            sa, oa = xa[2][ia], xa[3][ia] + (lo - xa[0][ia])
+            sb, ob = xb[2][ib], xb[3][ib] + (lo - xb[0][ib])
+            same = oa == ob
+            if same.any():
+                if idents is None:
+                    idents = self._idents(np, ca.sources, cb.sources)
+                same &= idents[0][sa] == idents[1][sb]
+                if same.any():
+                    self.bytes_skipped_same_file += int((hi - lo)[same].sum())
+                    keep = ~same
+                    lo, hi, owner, sa, oa, sb, ob = (x[keep] for x in (lo, hi, owner, sa, oa, sb, ob))
+            if len(lo):
+                at, nbytes = self._compare_pieces(ca.sources, cb.sources, lo, hi - lo, sa, oa, sb, ob, owner, tallies)
+                if len(at):
+                    differ_pages += np.bincount(at, minlength=nt)
+                    differ_bytes += np.bincount(at, weights=nbytes, minlength=nt).astype(np.int64)
+        for t in np.flatnonzero(added | removed | differ_pages).tolist():
+            tally = tallies[t]
+            tally.pages_added += int(added[t])
+            tally.pages_removed += int(removed[t])
+            tally.pages_differ += int(differ_pages[t])
+            tally.bytes_differ += int(differ_bytes[t])
+        return True
+
+    def _idents(self, np, sources_a: list, sources_b: list):
+        """A number per pages file of each side; equal numbers: the same file (device and inode)."""
+        seen: dict = {}
+        return tuple(np.asarray([seen.setdefault(self._identity(pf), len(seen)) for pf in srcs], dtype=np.int64)
+                     for srcs in (sources_a, sources_b))  # fmt: skip
+
+    def _compare_pieces(self, sources_a, sources_b, lo, length, sa, oa, sb, ob, owner, tallies):
+        """Compare pieces present on both sides; returns (owner index, differing bytes) of each differing page.
+
+        Pieces that follow each other in both files make one span. A span of
+        SMALL_SPAN bytes or more is compared in chunks, each one memcmp; runs of
+        shorter spans (a fragmented layout on one side only) are gathered a
+        chunk's worth of pages at a time into two arrays and compared at once.
+        """
+        np = self.np
+        stream_start = np.cumsum(length) - length  # of each piece, in all pieces end to end
+        brk = np.ones(len(lo), dtype=bool)
+        brk[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (oa[1:] != oa[:-1] + length[:-1]) | \
+                  (ob[1:] != ob[:-1] + length[:-1])  # fmt: skip
+        first = np.flatnonzero(brk)
+        span_len = np.add.reduceat(length, first)
+        sp = (stream_start[first], sa[first], oa[first], sb[first], ob[first], span_len)
+        where = _Where(lo, stream_start, owner, tallies)
+        found_pos: list = []
+        found_bytes: list = []
+        big = np.flatnonzero(span_len >= SMALL_SPAN).tolist()
+        prev = 0
+        for j in [*big, len(first)]:
+            if j > prev:
+                self._gather_spans(sources_a, sources_b, tuple(x[prev:j] for x in sp), where, found_pos, found_bytes)
+            if j < len(first):
+                pos0, a, o_a, b, o_b, n = (int(x[j]) for x in sp)
+                self._memcmp_span(sources_a[a], o_a, sources_b[b], o_b, n, pos0, where, found_pos, found_bytes)
+            prev = j + 1
+        if not found_pos:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        pos = np.concatenate(found_pos)
+        return owner[np.searchsorted(stream_start, pos, side="right") - 1], np.concatenate(found_bytes)
+
+    def _memcmp_span(self, pa, oa, pb, ob, length, pos0, where, found_pos, found_bytes) -> None:
+        """A long span, read a chunk at a time into two reused buffers (pread: no page faults of a
+        mapping to pay for, nothing mapped to drop) and compared with one memcmp."""
+        if self._buffers is None:
+            self._buffers = memoryview(bytearray(self.chunk)), memoryview(bytearray(self.chunk))
+        buf_a, buf_b = self._buffers
+        step = self.chunk
+        for off in range(0, length, step):
+            k = min(step, length - off)
+            sa = self._pread(pa, buf_a[:k], oa + off)
+            sb = self._pread(pb, buf_b[:k], ob + off)
+            if sa != sb:
+                rows, counts = self._differing_rows(sa, sb)
+                found_pos.append(pos0 + off + rows * PAGE_SIZE)
+                found_bytes.append(counts)
+                if self.hunks_left > 0:
+                    at = rows[: self.hunks_left] * PAGE_SIZE + off
+                    self._hunks_at(where, pos0 + at, pa, oa + at, pb, ob + at)
+            self.bytes_compared += k
+
+    def _pread(self, pf: PagesFile, into: memoryview, offset: int) -> memoryview:
+        """Fill ``into`` from ``offset`` of the pages file; a file that shrank since it was sized is an error."""
+        fd = self._fds.get(id(pf))
+        try:
+            if fd is None:
+                fd = self._fds[id(pf)] = os.open(pf.path, os.O_RDONLY)
+            got = 0
+            while got < len(into):
+                n = os.preadv(fd, [into[got:]], offset + got)
+                if n <= 0:
+                    raise InspectError(pf.path, "file shrank while being read", offset + got)
+                got += n
+        except OSError as exc:
+            raise InspectError(pf.path, exc.strerror or str(exc), offset) from None
+        return into
+
+    def _differing_rows(self, sa: memoryview, sb: memoryview):
+        """(indices, differing bytes) of the pages that differ between two equal-length slices."""
+        np = self.np
+        a64 = np.frombuffer(sa, dtype=np.uint64).reshape(-1, PAGE_SIZE // 8)
+        b64 = np.frombuffer(sb, dtype=np.uint64).reshape(-1, PAGE_SIZE // 8)
+        rows = np.flatnonzero((a64 != b64).any(axis=1))
+        counts = self._count_bytes(a64[rows], b64[rows])
+        del a64, b64  # views of the buffer go before it is filled again (or the mmap's, released)
+        return rows, counts
+
+    def _count_bytes(self, a64, b64):
+        np = self.np
+        return np.count_nonzero(a64.view(np.uint8) != b64.view(np.uint8), axis=1).astype(np.int64)
+
+    def _gather_spans(self, sources_a, sources_b, sp, where, found_pos, found_bytes) -> None:
+        """Short spans, page by page, gathered a chunk at a time (fancy indexing of the mmapped files)."""
+        np = self.np
+        pos0, sa, oa, sb, ob, length = sp
+        npg = length // PAGE_SIZE
+        total = int(npg.sum())
+        base = np.cumsum(npg) - npg
+        per = self.chunk // PAGE_SIZE
+        for g0 in range(0, total, per):
+            g1 = min(total, g0 + per)
+            # pages g0..g1-1 of these spans: the span of each, and its page within the span
+            j0 = int(np.searchsorted(base, g0, side="right")) - 1
+            j1 = int(np.searchsorted(base, g1, side="left"))
+            span = np.repeat(np.arange(j0, j1), npg[j0:j1])[g0 - int(base[j0]) : g1 - int(base[j0])]
+            within = (np.arange(g0, g1) - base[span]) * PAGE_SIZE
+            page_pos, page_sa, page_oa = pos0[span] + within, sa[span], oa[span] + within
+            page_sb, page_ob = sb[span], ob[span] + within
+            rows_all, counts_all = [], []
+            pairs = np.flatnonzero(np.bincount(page_sa * len(sources_b) + page_sb))  # (np.unique imports numpy.ma)
+            for pair in pairs.tolist():
+                a, b = divmod(pair, len(sources_b))
+                sel = np.flatnonzero((page_sa == a) & (page_sb == b)) if len(pairs) > 1 else np.arange(g1 - g0)
+                fa, fb = self._pages_array(sources_a[a]), self._pages_array(sources_b[b])
+                ia, ib = page_oa[sel] // PAGE_SIZE, page_ob[sel] // PAGE_SIZE
+                a64, b64 = fa[ia], fb[ib]
+                hit = np.flatnonzero((a64 != b64).any(axis=1))
+                rows_all.append(sel[hit])
+                counts_all.append(self._count_bytes(a64[hit], b64[hit]))
+                del a64, b64
+                for m, idx in ((sources_a[a].view(), ia), (sources_b[b].view(), ib)):
+                    lo_page, hi_page = int(idx.min()), int(idx.max()) + 1
+                    _drop(m, lo_page * PAGE_SIZE, (hi_page - lo_page) * PAGE_SIZE)
+            rows = np.concatenate(rows_all)
+            counts = np.concatenate(counts_all)
+            if len(pairs) > 1:
+                order = np.argsort(rows)
+                rows, counts = rows[order], counts[order]
+            self.bytes_compared += (g1 - g0) * PAGE_SIZE
+            if len(rows):
+                found_pos.append(page_pos[rows])
+                found_bytes.append(counts)
+                if self.hunks_left > 0:
+                    for r in rows[: self.hunks_left].tolist():
+                        self._hunks_at(where, page_pos[r : r + 1], sources_a[int(page_sa[r])], page_oa[r : r + 1],
+                                       sources_b[int(page_sb[r])], page_ob[r : r + 1])  # fmt: skip
+
+    def _pages_array(self, pf: PagesFile):
+        """The whole pages file as an array of pages (rows of 512 uint64), over the mmap."""
+        arr = self._arrays.get(id(pf))
+        if arr is None:
+            v = self._view(pf)
+            arr = self._arrays[id(pf)] = self.np.frombuffer(v, dtype=self.np.uint64, count=pf.size // PAGE_SIZE *
+                                                            (PAGE_SIZE // 8)).reshape(-1, PAGE_SIZE // 8)  # fmt: skip
+        return arr
+
+    def _hunks_at(self, where: "_Where", positions, pa, offs_a, pb, offs_b) -> None:
+        """Hunks of differing pages at stream ``positions`` (file offsets ``offs_a``/``offs_b``), in order."""
+        va, vb = self._view(pa), self._view(pb)
+        for pos, oa, ob in zip(positions.tolist(), offs_a.tolist(), offs_b.tolist()):
+            if self.hunks_left <= 0:
+                return
+            addr, tally = where(pos)
+            self._add_hunk(tally, addr, bytes(va[oa : oa + PAGE_SIZE]), bytes(vb[ob : ob + PAGE_SIZE]))
 
     def _compare_span(self, span: "_Span") -> None:
         va, vb = self._view(span.pa), self._view(span.pb)
@@ -316,6 +546,20 @@ class PageDiffer:
 
 
 MAX_SPAN_SEGMENTS = 1 << 16  # bounds the bookkeeping of one span
+SMALL_SPAN = 16 * PAGE_SIZE  # shorter spans are gathered page by page, not compared one memcmp each
+
+
+class _Where:
+    """Stream position (pieces compared end to end) -> (address, tally), for hunks."""
+
+    __slots__ = ("lo", "stream_start", "owner", "tallies")
+
+    def __init__(self, lo, stream_start, owner, tallies):
+        self.lo, self.stream_start, self.owner, self.tallies = lo, stream_start, owner, tallies
+
+    def __call__(self, pos: int):
+        i = int(self.stream_start.searchsorted(pos, side="right")) - 1
+        return int(self.lo[i]) + pos - int(self.stream_start[i]), self.tallies[int(self.owner[i])]
 
 
 class _Span:
@@ -376,6 +620,36 @@ class VmaIndex:
         self.a_starts = [s[0] for s in self.a]
         self.b_starts = [s[0] for s in self.b]
         self.outside = outside
+        self.tallies = [t for _, _, t in self.a] + [t for _, _, t in self.b] + [outside]
+        self._arrays = None
+
+    def cut_array(self, np):
+        """``cuts()`` below ADDRESS_LIMIT as int64 (no page of the array path lies above it), or None if
+        a boundary is not page-aligned."""
+        from .pagearrays import ADDRESS_LIMIT
+
+        cuts = [c for c in self.cuts() if c < ADDRESS_LIMIT]
+        if any(c % PAGE_SIZE for c in cuts):
+            return None
+        return np.asarray(cuts, dtype=np.int64)
+
+    def owner_indices(self, np, addrs):
+        """``self(addr)`` for an array of addresses, as indices into ``self.tallies``."""
+        if self._arrays is None:
+            from .pagearrays import ADDRESS_LIMIT
+
+            # clipped, so [vsyscall] fits in int64: no address asked about reaches ADDRESS_LIMIT
+            self._arrays = tuple(np.asarray([min(s[k], ADDRESS_LIMIT) for s in spans], dtype=np.int64).reshape(-1)
+                                 for spans in (self.a, self.b) for k in (0, 1))  # fmt: skip
+        a_starts, a_ends, b_starts, b_ends = self._arrays
+        out = np.full(len(addrs), len(self.tallies) - 1, dtype=np.int64)
+        for starts, ends, base in ((b_starts, b_ends, len(self.a)), (a_starts, a_ends, 0)):  # A wins: written last
+            if not len(starts):
+                continue
+            i = np.searchsorted(starts, addrs, side="right") - 1
+            held = (i >= 0) & (addrs < ends[np.maximum(i, 0)])
+            out[held] = base + i[held]
+        return out
 
     def cuts(self) -> list[int]:
         out = set()

@@ -7,6 +7,7 @@ from ...model import names
 from ...model.types import Process, Vma
 from ..context import Context
 from ..fields import compare_values
+from ..pagearrays import Chain
 from ..pagediff import PageDiffer, Tally, VmaIndex, resolved_extents
 from ..result import ADDED, CHANGED, REMOVED, SAME, VmaDiff
 
@@ -84,14 +85,31 @@ def compare_pages(ctx: Context, differ: PageDiffer, pd, a: Process | None, b: Pr
             spans_b.append((vb.start, vb.end, t))
     outside = Tally()
     index = VmaIndex(spans_a, spans_b, outside)
-    xa = _extents(ctx.a, a)
-    xb = _extents(ctx.b, b)
-    differ.compare(xa, xb, index.cuts(), index)
+    if not _compare_arrays(ctx, differ, a, b, index):
+        xa = _extents(ctx.a, a)
+        xb = _extents(ctx.b, b)
+        differ.compare(xa, xb, index.cuts(), index)
     for vd, t in tallies:
         vd.pages_differ, vd.pages_added, vd.pages_removed = t.pages_differ, t.pages_added, t.pages_removed
         vd.bytes_differ = t.bytes_differ
         vd.hunks = t.hunks
     pd.pages_outside_vmas = outside.pages_differ + outside.pages_added + outside.pages_removed
+
+
+def _compare_arrays(ctx: Context, differ: PageDiffer, a, b, index: VmaIndex) -> bool:
+    """The page diff over whole arrays (numpy), if both sides are plain enough for it; else False."""
+    if differ.np is None:
+        return False
+    chains = []
+    for side, proc in ((ctx.a, a), (ctx.b, b)):
+        if proc is None or (f"pagemap-{proc.pid}.img" not in side.cp.files and not proc.vmas):
+            chains.append(Chain.empty(differ.np))
+            continue
+        chain = Chain.prepare(differ.np, side.cp, proc.pid)
+        if chain is None:
+            return False
+        chains.append(chain)
+    return differ.compare_chains(chains[0], chains[1], index)
 
 
 def _extents(side, proc):
