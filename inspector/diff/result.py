@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.names import PAGE_SIZE
+from ..textfmt import human_bytes  # noqa: F401  (re-exported for callers)
 
 DIFF_JSON_VERSION = 1
 
@@ -307,16 +308,6 @@ class DiffResult:
             **{name: [Item.from_dict(i) for i in d.get(name, [])] for name in ITEM_SECTIONS},
             version=d["version"],
         )  # fmt: skip
-
-
-def human_bytes(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        n /= 1024
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if n >= 10 or n == int(n) else f"{n:.1f} {unit}"
-    return f"{n} B"  # pragma: no cover
 
 
 def _plural(n: int, word: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..diff.result import ADDED, REMOVED, SAME, Change, DiffResult, Hunk, Item, ProcessDiff, VmaDiff, summary_line
 from .textout import Heading, emit
+from ..textfmt import printable
 
 MARK = {ADDED: "+", REMOVED: "-", "changed": "~", SAME: "="}
 
@@ -142,6 +143,6 @@ def hexdump_hunk(h: Hunk, pad: str) -> list[str]:
                 continue
             chunk = data[row : row + 16]
             hexes = " ".join(f"{x:02x}" for x in chunk)
-            text = "".join(chr(x) if 32 <= x < 127 else "." for x in chunk)
+            text = printable(chunk)
             out.append(f"{pad}{mark} 0x{h.addr + row:x}  {hexes:<47}  |{text}|")
     return out

@@ -5,16 +5,8 @@ from __future__ import annotations
 from ..model import names
 from ..model.checkpoint import Checkpoint
 from ..model.types import Fd, Process
+from ..textfmt import human_bytes
 from .textout import Block, Heading, Table, emit
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def fd_target(fd: Fd) -> str:
