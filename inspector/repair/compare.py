@@ -1,0 +1,71 @@
+"""What a repair removed: the checker run on the input and on the written output.
+
+The checker engine is imported lazily; without it (a build without rules)
+the comparison is skipped with a reason instead of failing the repair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CheckDelta:
+    removed: list = field(default_factory=list)  # Findings of the input the output no longer has
+    remaining: list = field(default_factory=list)  # Findings the output still has (present before)
+    added: list = field(default_factory=list)  # Findings new in the output
+    before_verdict: str = ""
+    after_verdict: str = ""
+    skipped: str | None = None  # why no comparison was made
+
+
+def finding_key(f) -> tuple:
+    return (f.code, f.pid, f.fd, f.vma_start)
+
+
+def load_engine():
+    """run_checks(checkpoint, target) or None when the checker is not part of this build."""
+    try:
+        from ..checks.engine import run_checks
+    except ImportError:
+        return None
+    return run_checks
+
+
+def target_for(target, hints: dict):
+    """The target the user named, completed by what the fixes know (new uid, restorer's bounding set)."""
+    changes = {}
+    if target.uid is None and "uid" in hints:
+        changes["uid"] = hints["uid"]
+    if target.gid is None and "gid" in hints:
+        changes["gid"] = hints["gid"]
+    if target.bounding_set is None and "bounding_set" in hints:
+        changes["bounding_set"] = hints["bounding_set"]
+    return dataclasses.replace(target, **changes) if changes else target
+
+
+def check_delta(before: str | os.PathLike, after: str | os.PathLike, target) -> CheckDelta:
+    run_checks = load_engine()
+    if run_checks is None:
+        return CheckDelta(skipped="the checker (inspector.checks.engine) is not in this build: findings not compared")
+    from ..model.checkpoint import Checkpoint
+
+    reports = []
+    for path in (before, after):
+        cp = Checkpoint(path)
+        try:
+            reports.append(run_checks(cp, target))
+        finally:
+            cp.close()
+    old, new = reports
+    new_keys = {finding_key(f) for f in new.findings}
+    old_keys = {finding_key(f) for f in old.findings}
+    return CheckDelta(
+        removed=[f for f in old.findings if finding_key(f) not in new_keys],
+        remaining=[f for f in new.findings if finding_key(f) in old_keys],
+        added=[f for f in new.findings if finding_key(f) not in old_keys],
+        before_verdict=old.verdict,
+        after_verdict=new.verdict,
+    )
