@@ -84,6 +84,7 @@ class CheckReport:
     rules: list[Rule]  # the rules that ran
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, reason)
     problems: list[str] = field(default_factory=list)  # images that could not be read
+    warnings: list[str] = field(default_factory=list)  # e.g. a suppression that matches no finding
     fail_on: str = "error"
 
     @property

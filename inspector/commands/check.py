@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ignore", metavar="CODE,..", help="skip these rules (codes or prefixes)")
     g.add_argument("--host", action="store_true", help="also run the checks that need this (the restoring) machine")
     g.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    g.add_argument("--config", metavar="FILE",
+                   help="suppressions file (default: the nearest .criu-inspect.toml, or pyproject.toml with "
+                        "[tool.criu-inspect], from the current directory upwards)")  # fmt: skip
 
 
 def target_of(args):
@@ -39,33 +42,26 @@ def target_of(args):
 
 def run(args) -> int:
     from ..checks.engine import run_checks
+    from ..checks.suppress import apply_suppressions, load_config
     from ..report.check_render import render
 
+    config = load_config(args.config)  # a broken config stops here, before any work
     report = run_checks(
         args.dir, target_of(args), select=args.select, ignore=args.ignore, fail_on=args.fail_on,
         include_host=args.host,
     )  # fmt: skip
-    apply = _suppressions()
-    if apply is not None:
-        report = apply(report, args.dir)
+    apply_suppressions(report, config.suppressions)
     if args.output:
         _write_atomic(args.output, lambda stream: render(report, args.format, stream))
     else:
         render(report, args.format, sys.stdout)
     for p in report.problems:
         sys.stderr.write(f"criu-inspect: error: {p}\n")
+    for w in report.warnings:
+        sys.stderr.write(f"criu-inspect: warning: {w}\n")
     if report.failed:
         return 1
     return 2 if report.problems else 0
-
-
-def _suppressions():
-    """checkfmt's suppressions (pyproject / .criu-inspect.toml), when that module is present."""
-    try:
-        from ..checks import suppress
-    except ImportError:
-        return None
-    return getattr(suppress, "apply_suppressions", None)
 
 
 def _write_atomic(path: str, write) -> None:

@@ -1,0 +1,99 @@
+"""CRI050: secrets in the memory of the dumped processes.
+
+Not a restore blocker: a leak. A checkpoint shipped in a container image
+carries every page the processes had, so an environment variable holding a
+password, a private key read from disk or a cloud token is readable by anyone
+who can read the image. Reported with pid, address and VMA, value masked.
+"""
+
+from __future__ import annotations
+
+from ...errors import InspectError
+from ..base import Finding, Rule
+
+MAX_PER_PROCESS = 50
+
+
+def check(cp, target):
+    from ...memsearch import vma_label
+    from ...model import names
+    from ...secrets import scan_process
+
+    for proc in cp.processes:
+        if proc.state in ("dead", "zombie"):
+            continue
+        try:
+            pm = cp.pagemap(proc.pid)
+        except InspectError:  # no pagemap: no memory to leak (the model reports the missing image)
+            continue
+        hits = list(scan_process(cp, proc.pid))
+        for hit in hits[:MAX_PER_PROCESS]:
+            vma = next((v for v in proc.vmas if v.start <= hit.start < v.end), None)
+            label = vma_label(proc, vma)
+            where = (
+                f"{label} {vma.start:x}-{vma.end:x} {names.prot_string(vma.prot)}" if vma is not None else label
+            )
+            what = f"{hit.title} {hit.name}" if hit.kind in ("env", "pem") else hit.title
+            image = f"pages-{pm.pages_id}.img" if hit.where == "present" else _parent_pages_image(cp, proc.pid)
+            yield Finding(
+                code=RULE.code,
+                title=RULE.title,
+                category=RULE.category,
+                severity=RULE.severity,
+                message=(
+                    f"pid {proc.pid} ({proc.comm}): {what} at 0x{hit.start:x} in {where}: value {hit.masked}"
+                    + (" (page from the pre-dump parent)" if hit.where == "parent" else "")
+                ),
+                fix=RULE.fix,
+                pid=proc.pid,
+                vma_start=vma.start if vma is not None else None,
+                image=image,
+                details={
+                    "kind": hit.kind,
+                    "name": hit.name,
+                    "address": hit.start,
+                    "address_hex": f"0x{hit.start:x}",
+                    "value_address": hit.value_start,
+                    "value_length": hit.value_length,
+                    "masked": hit.masked,
+                    "where": hit.where,
+                    "vma": label,
+                },
+            )
+        if len(hits) > MAX_PER_PROCESS:
+            yield Finding(
+                code=RULE.code, title=RULE.title, category=RULE.category, severity=RULE.severity,
+                message=f"pid {proc.pid} ({proc.comm}): {len(hits) - MAX_PER_PROCESS} more secrets not listed "
+                        f"({len(hits)} in all; `criu-inspect grep` finds them)",
+                fix=RULE.fix, pid=proc.pid, image=f"pages-{pm.pages_id}.img",
+                details={"more": len(hits) - MAX_PER_PROCESS},
+            )  # fmt: skip
+
+
+def _parent_pages_image(cp, pid: int) -> str:
+    """The pages file (relative to the checkpoint) a PE_PARENT page is read from: the first parent's."""
+    try:
+        return f"parent/pages-{cp.parent.pagemap(pid).pages_id}.img"
+    except Exception:
+        return f"pagemap-{pid}.img"
+
+
+RULE = Rule(
+    code="CRI050",
+    title="secret in process memory",
+    category="secrets",
+    severity="warning",
+    rationale=(
+        "The pages of a checkpoint hold everything the processes had in memory: environment variables named like "
+        "secrets (PASSWORD, TOKEN, SECRET, API_KEY, ...), PEM private keys, cloud keys (AWS AKIA..., GitHub ghp_..., "
+        "Slack xox..., Google AIza..., GCP service-account JSON). A checkpoint shipped in a container image leaks them "
+        "to anyone who can pull the image. The restore itself is not affected."
+    ),
+    fix=(
+        "Scrub the values from a copy (the `scrub-secrets` fix of `criu-inspect repair`: overwrites each value in "
+        "pages-N.img; the restored process then sees the overwritten bytes), or keep secrets out of the dumped "
+        "process (pass them as files read at need, unset them after use) and dump again; rotate any key that shipped."
+    ),
+    check=check,
+    criu_error=None,
+)

@@ -1,0 +1,236 @@
+"""Search process memory of a checkpoint, in bounded windows, through the page reader.
+
+What checkpointctl's memparse does, plus: the VMA each hit lies in, and pages
+that live in the pre-dump chain (PE_PARENT) searched like the rest. Used by
+``criu-inspect grep`` and (its windowing) by the secrets scanner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+
+from .model import names
+from .model.names import PAGE_SIZE
+
+if TYPE_CHECKING:
+    from .model.checkpoint import Checkpoint
+    from .model.types import Process, Vma
+
+WINDOW_PAGES = 64
+# A regex match longer than this that straddles two windows may be missed.
+MAX_REGEX_MATCH = 4096
+
+# find(buffer, base address, start position) -> [(start address, end address, payload)]
+Finder = Callable[[bytes, int, int], Sequence[tuple[int, int, object]]]
+
+
+def _windows(pages: Iterable[tuple[int, bytes, str]], window_pages: int) -> Iterator[tuple[int, bytes, bool, set[int]]]:
+    """Adjacent pages grouped into windows: (start, bytes, next window is adjacent, parent-chain page addresses)."""
+    start = None
+    chunks: list[bytes] = []
+    parent_pages: set[int] = set()
+    for addr, data, where in pages:
+        if start is not None and (addr != start + len(chunks) * PAGE_SIZE or len(chunks) >= window_pages):
+            yield start, b"".join(chunks), addr == start + len(chunks) * PAGE_SIZE, parent_pages
+            start, chunks, parent_pages = None, [], set()
+        if start is None:
+            start = addr
+        if where == "parent":
+            parent_pages.add(addr)
+        chunks.append(data)
+    if start is not None:
+        yield start, b"".join(chunks), False, parent_pages
+
+
+def windowed_matches(
+    pages: Iterable[tuple[int, bytes, str]], find: Finder, overlap: int, *, window_pages: int = WINDOW_PAGES
+) -> Iterator[tuple[int, int, object, str]]:
+    """Non-overlapping matches over a stream of (address, page, where), in address order.
+
+    Adjacent pages form one run. Each window is searched with the last
+    ``overlap`` bytes (+ a little context for boundary checks) of the previous
+    one in front; a match starting in a window's last ``overlap`` bytes is left
+    for the next window, which sees it whole. So a match no longer than
+    ``overlap`` is found exactly once wherever page or window boundaries fall,
+    and memory stays at one window plus the overlap. Yields (start, end,
+    payload, where) with where "parent" if the match starts in a page of the
+    pre-dump chain.
+    """
+    carry = b""
+    carry_start = 0
+    carry_parent: set[int] = set()
+    last_end = -1
+    for start, data, continues, parent_pages in _windows(pages, window_pages):
+        if carry and carry_start + len(carry) == start:
+            buf, base = carry + data, carry_start
+            parent_pages = parent_pages | carry_parent
+        else:
+            buf, base, last_end = data, start, -1
+        limit = base + len(buf) - overlap if continues else base + len(buf)
+        # one byte early, so a finder that consumes a delimiter before its match still sees it
+        pos = max(0, last_end - base - 1)
+        found = sorted((m for m in find(buf, base, pos) if m[0] < limit), key=lambda m: (m[0], -(m[1] - m[0])))
+        for s, e, payload in found:
+            if s < last_end:
+                continue
+            last_end = e
+            page = s - s % PAGE_SIZE
+            yield s, e, payload, ("parent" if page in parent_pages else "present")
+        if continues:
+            keep = min(len(buf), overlap + 256)
+            carry, carry_start = buf[-keep:], base + len(buf) - keep
+            carry_parent = {a for a in parent_pages if a + PAGE_SIZE > carry_start}
+            last_end = max(last_end, limit)
+        else:
+            carry, carry_parent = b"", set()
+
+
+# --- grep ------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    pid: int
+    addr: int
+    length: int
+    where: str  # present | parent
+    vma: "Vma | None"
+    vma_label: str
+    context_start: int
+    context: bytes
+
+    def to_dict(self) -> dict:
+        v = self.vma
+        return {
+            "pid": self.pid,
+            "address": self.addr,
+            "address_hex": f"0x{self.addr:x}",
+            "length": self.length,
+            "where": self.where,
+            "vma": None
+            if v is None
+            else {
+                "start": v.start,
+                "end": v.end,
+                "start_hex": f"0x{v.start:x}",
+                "end_hex": f"0x{v.end:x}",
+                "prot": names.prot_string(v.prot),
+                "path": v.path,
+                "label": self.vma_label,
+                "offset": self.addr - v.start,
+            },
+            "context_start": self.context_start,
+            "context_start_hex": f"0x{self.context_start:x}",
+            "context_hex": self.context.hex(),
+        }
+
+
+def compile_pattern(pattern: str | bytes, *, regex: bool = False, ignore_case: bool = False) -> re.Pattern:
+    """A bytes regex for a text pattern (literal unless ``regex``); non-ASCII text is matched as UTF-8."""
+    raw = pattern.encode("utf-8", "surrogateescape") if isinstance(pattern, str) else pattern
+    if not regex:
+        raw = re.escape(raw)
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    try:
+        return re.compile(raw, flags)
+    except re.error as exc:
+        from .errors import InspectError
+
+        raise InspectError(None, f"bad regular expression {pattern!r}: {exc}") from None
+
+
+def vma_of(process: "Process", addr: int) -> "Vma | None":
+    for vma in process.vmas:
+        if vma.start <= addr < vma.end:
+            return vma
+    return None
+
+
+def vma_label(process: "Process", vma: "Vma | None") -> str:
+    """What a VMA is, as /proc/PID/maps would name it."""
+    if vma is None:
+        return "(outside every VMA)"
+    if vma.path:
+        return vma.path
+    status = vma.status
+    stack = process.mm.get("mm_start_stack")
+    if status & (1 << 1) or (stack is not None and vma.start <= stack < vma.end):
+        return "[stack]"
+    if status & (1 << 5):
+        return "[heap]"
+    if status & (1 << 3):
+        return "[vdso]"
+    if status & (1 << 12):
+        return "[vvar]"
+    if status & (1 << 2):
+        return "[vsyscall]"
+    if status & names.VMA_AREA_SYSVIPC:
+        return "[sysvipc]"
+    if status & names.VMA_ANON_SHARED:
+        return "[anon shared]"
+    return "[anon]"
+
+
+def search_process(
+    checkpoint: "Checkpoint", pid: int, pattern: re.Pattern, *, context: int = 32, literal_length: int | None = None
+) -> Iterator[Hit]:
+    process = checkpoint.process(pid)
+    reader = checkpoint.page_reader(pid)
+    overlap = max(1, literal_length - 1) if literal_length is not None else MAX_REGEX_MATCH
+
+    def find(buf: bytes, base: int, pos: int):
+        return [(base + m.start(), base + max(m.end(), m.start() + 1), None) for m in pattern.finditer(buf, pos)]
+
+    for start, end, _, where in windowed_matches(reader.iter_present(), find, overlap):
+        vma = vma_of(process, start) if process is not None else None
+        lo = start - context
+        hi = end + context
+        if vma is not None:
+            lo, hi = max(lo, vma.start), min(hi, vma.end)
+        lo = max(lo, 0)
+        yield Hit(pid, start, end - start, where, vma, vma_label(process, vma) if process else "?", lo,
+                  reader.read(lo, hi - lo))  # fmt: skip
+
+
+def search(
+    checkpoint: "Checkpoint",
+    pattern: str | bytes,
+    *,
+    regex: bool = False,
+    ignore_case: bool = False,
+    pids: Iterable[int] | None = None,
+    context: int = 32,
+) -> Iterator[Hit]:
+    """Every occurrence of ``pattern`` in the memory of each process (or of ``pids``), in pid then address order."""
+    rx = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
+    literal_length = None
+    if not regex:
+        literal_length = len(pattern.encode("utf-8", "surrogateescape") if isinstance(pattern, str) else pattern)
+    wanted = set(pids) if pids else None
+    for proc in checkpoint.processes:
+        if wanted is not None and proc.pid not in wanted:
+            continue
+        yield from search_process(checkpoint, proc.pid, rx, context=context, literal_length=literal_length)
+
+
+def hexdump(data: bytes, start: int) -> list[str]:
+    """hexdump -C style lines, addresses absolute, rows aligned to 16 bytes."""
+    lines = []
+    row = start - start % 16
+    end = start + len(data)
+    while row < end:
+        cells, text = [], []
+        for a in range(row, row + 16):
+            if start <= a < end:
+                b = data[a - start]
+                cells.append(f"{b:02x}")
+                text.append(chr(b) if 32 <= b < 127 else ".")
+            else:
+                cells.append("  ")
+                text.append(" ")
+        hex_part = " ".join(cells[:8]) + "  " + " ".join(cells[8:])
+        lines.append(f"{row:016x}  {hex_part}  |{''.join(text)}|")
+        row += 16
+    return lines

@@ -1,0 +1,181 @@
+"""Find secrets in process memory: one scanner for the check rule and for repair.
+
+A checkpoint shipped in a container image carries whatever its memory held:
+environment variables named like secrets, PEM private keys, cloud access keys.
+``scan_process`` walks a process's pages through the page reader (present and
+parent-chain pages) in bounded windows that overlap by ``OVERLAP`` bytes, so a
+secret that straddles a page (or window) boundary is still found once. Every
+``SecretMatch`` carries the exact address range of the secret *value*, which is
+what ``repair``'s scrub-secrets fix overwrites; ``masked`` is the only form of
+the value meant for output.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from .model.names import PAGE_SIZE
+
+if TYPE_CHECKING:
+    from .model.checkpoint import Checkpoint
+    from .model.types import Process, Vma
+
+MAX_ENV_VALUE = 4096
+MAX_PEM_BODY = 12 * 1024
+# Longest match any pattern can produce (+ slack): windows overlap by this much.
+OVERLAP = 16 * 1024
+WINDOW_PAGES = 64
+
+# Names of environment variables that hold secrets. PASSWORD/PASSWD may be glued
+# to a prefix (PGPASSWORD); the other words must stand between '_' or the ends,
+# so TOKENIZERS_PARALLELISM or KEYBOARD are not secrets.
+_SECRET_NAME = re.compile(
+    r"PASSW(?:OR)?D|PASSPHRASE"
+    r"|(?:^|_)(?:SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|ACCESSKEY|PRIVATE_KEY|PRIVATEKEY"
+    r"|CREDENTIAL|CREDENTIALS|AUTH_KEY|SESSION_KEY|CLIENT_SECRET|ENCRYPTION_KEY|SIGNING_KEY)(?:_|$)"
+)
+# ...unless they only point at the secret (DB_PASSWORD_FILE=/run/secrets/db)
+_NOT_A_VALUE = re.compile(r"_(?:FILE|PATH|DIR|FD)$")
+
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_WORD = _ALNUM | {ord("_")}
+_TOKEN = _WORD | {ord("-")}
+
+# (kind, pattern, bytes that must not come right before the match). Every pattern
+# starts with a literal so the regex engine can skip ahead fast; the left word
+# boundary is checked in Python (a leading lookbehind would defeat that).
+_PATTERNS: list[tuple[str, bytes, frozenset]] = [
+    # NAME=value between NULs, as in the environment block (and its copies)
+    ("env", rb"\0(?P<name>[A-Za-z_][A-Za-z0-9_]{0,127})=(?P<value>[^\0]{1,%d})(?=\0)" % MAX_ENV_VALUE, frozenset()),
+    (
+        "pem",
+        rb"-----BEGIN (?P<name>(?:[A-Z0-9]+ ){0,3}PRIVATE KEY)-----(?P<value>[^\0]{16,%d}?)-----END (?P=name)-----"
+        % MAX_PEM_BODY,
+        frozenset(),
+    ),
+    ("aws", rb"(?P<value>A(?:KIA|SIA|BIA|CCA|IDA|ROA)[A-Z2-7]{16})(?![A-Za-z0-9])", _ALNUM),
+    ("github", rb"(?P<value>gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])", _WORD),
+    ("slack", rb"(?P<value>xox[abposr]-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9-])", _ALNUM),
+    ("google_api", rb"(?P<value>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])", _TOKEN),
+    ("stripe", rb"(?P<value>[sr]k_live_[0-9A-Za-z]{24,99})(?![A-Za-z0-9])", _ALNUM),
+    # GCP service-account JSON: "private_key": "-----BEGIN PRIVATE KEY-----\n..." (escaped newlines)
+    (
+        "gcp_sa",
+        rb'"private_key"\s*:\s*"(?P<value>-----BEGIN [A-Z ]*PRIVATE KEY-----[^"\0]{16,%d})"' % MAX_PEM_BODY,
+        frozenset(),
+    ),
+]
+_COMPILED = [(kind, re.compile(pattern, re.DOTALL), before) for kind, pattern, before in _PATTERNS]
+
+KIND_TITLES = {
+    "env": "environment variable named like a secret",
+    "pem": "PEM private key",
+    "aws": "AWS access key id",
+    "github": "GitHub token",
+    "slack": "Slack token",
+    "google_api": "Google API key",
+    "stripe": "Stripe live secret key",
+    "gcp_sa": "GCP service-account private key",
+}
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    """One secret: where the match lies and where its value lies (absolute addresses)."""
+
+    kind: str  # a key of KIND_TITLES
+    name: str  # env var name, PEM label or the kind's title
+    start: int  # whole match: [start, end)
+    end: int
+    value_start: int  # the secret itself: [value_start, value_end) -- what scrubbing overwrites
+    value_end: int
+    masked: str  # a short prefix, then stars and the length: never the whole value
+    pid: int | None = None
+    where: str = "present"  # present | parent (page found in the pre-dump chain)
+
+    @property
+    def value_length(self) -> int:
+        return self.value_end - self.value_start
+
+    @property
+    def title(self) -> str:
+        return KIND_TITLES[self.kind]
+
+
+def mask(value: bytes, keep: int = 4) -> str:
+    """A prefix of at most ``keep`` characters (and at most a quarter of the value), never the value."""
+    n = len(value)
+    k = min(keep, n // 4)
+    prefix = value[:k].decode("ascii", "backslashreplace")
+    return f"{prefix}{'*' * 8} ({n} bytes)"
+
+
+def is_secret_env_name(name: str) -> bool:
+    upper = name.upper()
+    return bool(_SECRET_NAME.search(upper)) and not _NOT_A_VALUE.search(upper)
+
+
+def _candidates(data: bytes, base: int, pos: int = 0) -> list[SecretMatch]:
+    out = []
+    for kind, rx, before in _COMPILED:
+        for m in rx.finditer(data, pos):
+            s, e = m.span()
+            if kind == "env":
+                s += 1  # the NUL before the name is context, not part of the match
+                name = m.group("name").decode("ascii")
+                if not is_secret_env_name(name):
+                    continue
+            elif kind == "pem":
+                name = m.group("name").decode("ascii")
+            else:
+                if s > 0 and data[s - 1] in before:
+                    continue
+                name = KIND_TITLES[kind]
+            vs, ve = m.span("value")
+            out.append(SecretMatch(kind, name, base + s, base + e, base + vs, base + ve, mask(data[vs:ve].strip())))
+    return out
+
+
+def scan_bytes(data: bytes, base: int = 0) -> list[SecretMatch]:
+    """Secrets in one contiguous buffer that starts at address ``base``."""
+    return _accept(_candidates(data, base), -1)[0]
+
+
+def _accept(cands: list[SecretMatch], last_end: int) -> tuple[list[SecretMatch], int]:
+    """Drop matches that overlap an earlier one (AKIA... inside AWS_ACCESS_KEY_ID=AKIA... is one secret)."""
+    out = []
+    for hit in sorted(cands, key=lambda h: (h.start, -(h.end - h.start))):
+        if hit.start >= last_end:
+            out.append(hit)
+            last_end = hit.end
+    return out, last_end
+
+
+def scan_pages(pages: Iterable[tuple[int, bytes, str]], *, window_pages: int = WINDOW_PAGES) -> Iterator[SecretMatch]:
+    """Secrets in a stream of (address, page bytes, where) in address order, in bounded memory.
+
+    Windows overlap by ``OVERLAP`` (longer than any secret a pattern can match),
+    so a secret across a page or window boundary is found once.
+    """
+    from .memsearch import windowed_matches
+
+    def find(buf: bytes, base: int, pos: int):
+        return [(h.start, h.end, h) for h in _candidates(buf, base, pos)]
+
+    for _, _, hit, where in windowed_matches(pages, find, OVERLAP, window_pages=window_pages):
+        yield hit if where == "present" else _with(hit, where=where)
+
+
+def _with(hit: SecretMatch, **changes) -> SecretMatch:
+    from dataclasses import replace
+
+    return replace(hit, **changes)
+
+
+def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
+    """Secrets in the memory of ``pid`` (its own pages and those of the pre-dump chain)."""
+    reader = checkpoint.page_reader(pid)
+    for hit in scan_pages(reader.iter_present(start, end)):
+        yield _with(hit, pid=pid)
