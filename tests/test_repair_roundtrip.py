@@ -49,3 +49,12 @@ def test_every_entry_reserialized_is_byte_identical(name):
         assert img.encode() == path.read_bytes(), fname
         checked += 1
     assert checked >= 10
+
+
+@pytest.mark.parametrize("name", ["ghost", "tcp"])  # ghost file contents and TCP queues: extra payloads
+def test_cli_repair_without_fixes(cli, name, tmp_path):
+    src = corpus_dir(name)
+    proc = cli("repair", str(src), "-o", str(tmp_path / "copy"), "--no-check")
+    assert proc.returncode == 0, proc.stderr
+    assert "no changes" in proc.stdout
+    assert differing_files(src, tmp_path / "copy") == (set(), set(), set())

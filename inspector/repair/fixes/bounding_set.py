@@ -110,5 +110,5 @@ FIX = Fix(
     "add to every task's bounding set the bits the restorer's set lacks (HEX, default: this machine's CapBnd)",
     apply,
     arg="HEX",
-    addresses=(),
+    addresses=("CRI007",),
 )

@@ -106,5 +106,5 @@ FIX = Fix(
     NAME,
     "delete cgroup.img and put every task in the inventory's root cgroup set (the restorer's own cgroups)",
     apply,
-    addresses=(),
+    addresses=("CRI004",),
 )

@@ -139,5 +139,5 @@ FIX = Fix(
     "rebind tty-bound fds to /dev/null (stdin) and PATH (stdout/stderr, default /dev/null); drop every tty entry",
     apply,
     arg="PATH",
-    addresses=(),
+    addresses=("CRI001", "CRI002"),
 )

@@ -41,5 +41,5 @@ FIX = Fix(
     NAME,
     "set no_new_privs on every task (explicit only: execve can no longer gain privileges)",
     apply,
-    addresses=(),
+    addresses=("CRI007",),
 )

@@ -167,5 +167,5 @@ FIX = Fix(
     apply,
     arg="UID[:GID]",
     arg_required=True,
-    addresses=(),
+    addresses=("CRI005", "CRI006", "CRI002"),
 )
