@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from inspector.model import names
 from inspector.model.checkpoint import Checkpoint
 

@@ -36,6 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--copy", action="store_true", help="copy pages files instead of hard-linking them")
     p.add_argument("--no-check", action="store_true", help="do not run the checker on input and output")
     p.add_argument("--list", action="store_true", help="list the fixes and exit")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (json: docs/repair.md)")
     try:
         from ..checks.targets import add_target_arguments
     except ImportError:
@@ -66,7 +67,6 @@ def _target(args):
 
 
 def run(args) -> int:
-    from ..report import repair_text
     from ..repair.plan import FixRefused, check_requests, plan_repair
 
     if args.list:
@@ -88,15 +88,28 @@ def run(args) -> int:
     except FixRefused as exc:
         raise InspectError(args.dir, f"fix {exc.fix} refused: {exc.reason}; nothing was written") from None
     try:
-        blocks = repair_text.plan_blocks(ws, args.fix, args.output, args.dry_run)
-        if args.dry_run:
-            repair_text.render(blocks)
-            return 0
+        return _write_and_report(args, ws)
+    finally:
+        ws.close()
+
+
+def _write_and_report(args, ws) -> int:
+    import os
+    import sys
+
+    from ..report import repair_json, repair_text
+
+    blocks = repair_text.plan_blocks(ws, args.fix, args.output, args.dry_run)
+    result = delta = target = None
+    code = 0
+    if args.dry_run:
+        if args.output and os.path.lexists(args.output) and not args.force:
+            blocks.append(f"note: {args.output} exists: the real run needs --force to replace it")
+    else:
         from ..repair.writer import write_output
 
         result = write_output(ws, args.output, force=args.force, copy=args.copy)
         blocks += repair_text.written_blocks(result)
-        code = 0
         if not args.no_check:
             from ..repair.compare import check_delta, target_for
 
@@ -105,10 +118,12 @@ def run(args) -> int:
             blocks += repair_text.delta_blocks(delta, target)
             if not delta.skipped and delta.after_verdict == "blocked":
                 code = 1
+    if args.format == "json":
+        repair_json.render(repair_json.repair_dict(ws, args.fix, args.output, args.dry_run, result, delta, target),
+                           sys.stdout)  # fmt: skip
+    else:
         repair_text.render(blocks)
-        return code
-    finally:
-        ws.close()
+    return code
 
 
 def _list() -> int:

@@ -10,7 +10,7 @@ while fixes edit. Every edit goes through a method here that records a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..codec.image import Entry, Image, open_image
 from ..errors import InspectError

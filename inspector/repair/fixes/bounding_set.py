@@ -17,7 +17,7 @@ from ...model import names
 from ..workspace import FixRefused, Workspace
 from . import Fix
 from .common import cap_list, cap_words
-from .uid import creds_location, creds_of
+from .uid import all_creds, creds_of
 
 NAME = "bounding-set"
 CAP_WORDS = 2  # CRIU's CR_CAP_SIZE
@@ -64,7 +64,7 @@ def apply(ws: Workspace, arg: str | None) -> None:
 
     plans = []
     conflicts = []
-    for pid, tid, image, prefix in [(p, t, *creds_location(ws, p, t)) for p, t in ws.task_ids()]:
+    for pid, tid, image, prefix in all_creds(ws, NAME):
         creds = creds_of(ws, image, prefix)
         bnd = names.caps_from_words(creds.cap_bnd)
         extra = restorer & ~bnd
@@ -83,11 +83,7 @@ def apply(ws: Workspace, arg: str | None) -> None:
                       ", or pass --fix no-new-privs (CRIU then only warns, but the process can never again gain "
                       "privileges through execve)"),
         )  # fmt: skip
-    done = set()
     for pid, tid, image, prefix, bnd in plans:
-        if image in done:
-            continue
-        done.add(image)
         entry = ws.image(image).entries[0]
         words = list(creds_of(ws, image, prefix).cap_bnd)
         new = bnd | lacks

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..workspace import FixRefused, Workspace
 from . import Fix
-from .uid import creds_location, creds_of
+from .uid import all_creds, creds_of
 
 NAME = "no-new-privs"
 
@@ -18,12 +18,7 @@ NAME = "no-new-privs"
 def apply(ws: Workspace, arg: str | None) -> None:
     if arg:
         raise FixRefused(NAME, "takes no argument")
-    done = set()
-    for pid, tid in ws.task_ids():
-        image, prefix = creds_location(ws, pid, tid)
-        if image in done:
-            continue
-        done.add(image)
+    for pid, tid, image, prefix in all_creds(ws, NAME):
         creds = creds_of(ws, image, prefix)
         if "no_new_privs" not in creds.DESCRIPTOR.fields_by_name:
             raise FixRefused(NAME, "the installed schemas know no no_new_privs field")

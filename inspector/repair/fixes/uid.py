@@ -36,16 +36,34 @@ def parse(arg: str | None) -> tuple[int, int]:
     return uid, gid
 
 
-def creds_location(ws: Workspace, pid: int, tid: int) -> tuple[str, str]:
-    """(image, field prefix) holding a thread's creds: core-TID.img (CRIU >= 3) or creds-PID.img (older)."""
+def creds_location(ws: Workspace, pid: int, tid: int, fix: str = NAME) -> tuple[str, str] | None:
+    """(image, field prefix) holding a thread's creds: core-TID.img (CRIU >= 3) or creds-PID.img (older).
+
+    None for a zombie or dead task (CRIU records no creds for it); refused for a live one without.
+    """
     core_name = f"core-{tid}.img"
+    core = None
     if ws.has(core_name):
         core = ws.image(core_name).entries[0].message
         if core.HasField("thread_core") and core.thread_core.HasField("creds"):
             return core_name, "thread_core.creds."
     if ws.has(f"creds-{pid}.img"):
         return f"creds-{pid}.img", ""
-    raise FixRefused(NAME, f"no credentials recorded for thread {tid} of pid {pid}")
+    if core is not None and core.HasField("tc") and names.TASK_STATE.get(core.tc.task_state) in ("zombie", "dead"):
+        return None
+    raise FixRefused(fix, f"no credentials recorded for thread {tid} of pid {pid}")
+
+
+def all_creds(ws: Workspace, fix: str) -> list[tuple[int, int, str, str]]:
+    """(pid, tid, image, prefix) of every live thread's creds, each image once."""
+    out, seen = [], set()
+    for pid, tid in ws.task_ids():
+        loc = creds_location(ws, pid, tid, fix)
+        if loc is None or loc[0] in seen:
+            continue
+        seen.add(loc[0])
+        out.append((pid, tid, *loc))
+    return out
 
 
 def creds_of(ws: Workspace, image: str, prefix: str):
@@ -59,13 +77,8 @@ def apply(ws: Workspace, arg: str | None) -> None:
     except ValueError as exc:
         raise FixRefused(NAME, str(exc)) from None
     ws.target_hints.update(uid=uid, gid=gid)
-    locations = [(pid, tid, *creds_location(ws, pid, tid)) for pid, tid in ws.task_ids()]
-    seen_images = set()
     losses: dict[int, list[int]] = {}
-    for pid, tid, image, prefix in locations:
-        if image in seen_images:
-            continue  # creds-PID.img: one per process, not per thread
-        seen_images.add(image)
+    for pid, tid, image, prefix in all_creds(ws, NAME):
         entry = ws.image(image).entries[0]
         creds = creds_of(ws, image, prefix)
         label = f"#0 tid {tid}" if prefix else f"#0 pid {pid}"
