@@ -19,7 +19,7 @@ from ..errors import InspectError
 from .workspace import Workspace
 
 COPY_CHUNK = 1 << 20
-# files at least this large are hard-linked rather than copied, when unchanged
+# unchanged raw data (pages) and other files at least this large are hard-linked rather than copied
 LINK_MIN_SIZE = 64 * 1024
 
 
@@ -105,7 +105,7 @@ def _fill(ws: Workspace, tmp: str, result: WriteResult, copy: bool) -> None:
             _write_bytes(dst, data, src)
             result.written.append(name)
             continue
-        if not copy and os.path.getsize(src) >= LINK_MIN_SIZE:
+        if not copy and (img is not None and img.raw or os.path.getsize(src) >= LINK_MIN_SIZE):
             try:
                 os.link(src, dst)
                 result.linked.append(name)
