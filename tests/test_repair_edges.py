@@ -128,3 +128,31 @@ def test_fixes_apply_in_registry_order_whatever_the_command_line(tmp_path):
     write_output(ws, tmp_path / "out")
     ws.close()
     assert differing_files(corpus_dir("tty"), tmp_path / "out")[1] == {"tty-info.img"}
+
+
+def test_cgroup_root_on_an_older_layout_edits_task_core_cg_set(cli, writable_copy, tmp_path):
+    """cgroup with its core rewritten as CRIU < 4 wrote it: cg_set in tc, none in thread_core."""
+    src = writable_copy("cgroup")
+    img = open_image(src / "core-17862.img")
+    entry = img.entries[0]
+    core = entry.message
+    core.tc.cg_set = core.thread_core.cg_set
+    core.thread_core.ClearField("cg_set")
+    entry.set_message(core)
+    write_image(img, src / "core-17862.img")
+    assert Checkpoint(src).root.cg_set == 2
+    proc = cli("repair", str(src), "-o", str(tmp_path / "out"), "--fix", "cgroup-root", "--no-check")
+    assert proc.returncode == 0, proc.stderr
+    out_core = decoded(tmp_path / "out", "core-17862.img")[0]
+    assert out_core.tc.cg_set == 1 and not out_core.thread_core.HasField("cg_set")
+    assert "core-17862.img #0 tid 17862 tc.cg_set: 2 -> 1" in proc.stdout
+
+
+def test_without_the_checker_the_comparison_is_skipped_with_a_note(monkeypatch, tmp_path):
+    from inspector.checks.base import Target
+    from inspector.repair import compare
+
+    monkeypatch.setattr(compare, "load_engine", lambda: None)
+    delta = compare.check_delta(corpus_dir("plain"), corpus_dir("plain"), Target())
+    assert delta.skipped and "not in this build" in delta.skipped
+    assert delta.removed == delta.remaining == []

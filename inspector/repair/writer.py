@@ -51,7 +51,7 @@ def check_output_path(src: str, out: str, force: bool) -> None:
 
 
 def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, copy: bool = False) -> WriteResult:
-    out = os.fspath(out)
+    out = os.path.normpath(os.fspath(out))  # "out/" names the same directory as "out"
     check_output_path(ws.path, out, force)
     parent = os.path.dirname(os.path.abspath(out))
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-", dir=parent)
