@@ -55,7 +55,7 @@ def apply(ws: Workspace, arg: str | None) -> None:
                 )
 
     # fds on a tty, across every fdinfo image
-    targets: list[tuple[str, object]] = []
+    targets = []  # (fdinfo image, entry)
     for name in ws.images_of_kind("FDINFO"):
         for entry in ws.image(name).entries:
             if entry.message.id in tty_ids:
@@ -85,11 +85,9 @@ def apply(ws: Workspace, arg: str | None) -> None:
         ws.set_field(name, entry, "type", reg_type, label)
 
     # every TTY entry goes, and the REG entries only they used
-    dropped = set()
     for e in tty_entries:
         t = e.message.tty
         ws.delete_entry("files.img", e, file_label(e), f"tty (tty_info {t.tty_info_id})")
-        dropped.add(e.message.id)
     for e in tty_entries:
         t = e.message.tty
         if not t.HasField("regf_id") or t.regf_id not in by_id:
@@ -107,10 +105,10 @@ def apply(ws: Workspace, arg: str | None) -> None:
         if ws.has(image):
             ws.delete_image(image, "no tty entry is left to use it")
 
-    _report(ws, path, targets, input_id, output_id)
+    _report(ws, path, input_id, output_id)
 
 
-def _report(ws: Workspace, path: str, targets, input_id, output_id) -> None:
+def _report(ws: Workspace, path: str, input_id, output_id) -> None:
     cp = ws.checkpoint
     if input_id is not None:
         ws.note("info", f"fds that read the tty now read {STDIN_PATH} (end of file at once)")

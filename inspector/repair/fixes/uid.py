@@ -114,8 +114,9 @@ def apply(ws: Workspace, arg: str | None) -> None:
         for entry in img.entries:
             info = entry.message
             label = f"#{entry.index} tty_info {info.id}"
-            ws.set_field("tty-info.img", entry, "uid", uid, label)
-            ws.set_field("tty-info.img", entry, "gid", gid, label)
+            for key, value in (("uid", uid), ("gid", gid)):
+                if info.HasField(key):  # CRIU fchowns the tty only to an owner it recorded
+                    ws.set_field("tty-info.img", entry, key, value, label)
 
     if not any(c.fix == NAME for c in ws.changes):
         raise FixRefused(NAME, f"nothing to change: every task already runs as {uid}:{gid} with no capabilities")
