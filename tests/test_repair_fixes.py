@@ -327,3 +327,23 @@ def test_every_fix_has_a_docs_page_and_is_listed(cli):
         assert page.is_file(), page
         assert page.read_text().startswith(f"# Fix `{fix.name}")
         assert fix.name in proc.stdout
+
+
+def test_uid_on_ghost_rewrites_the_ghost_owner_and_flags_inferred_findings(cli, tmp_path):
+    out = tmp_path / "out"
+    src, proc = repair(cli, "ghost", out, "uid=1001", "bounding-set=1fffeffffff", extra=("--format", "json"))
+    import json
+
+    data = json.loads(proc.stdout)
+    head = decoded(out, "ghost-file-1.img")[0]
+    assert (head.uid, head.gid) == (1001, 1001)
+    assert decoded(src, "ghost-file-1.img")[0].uid == 0
+    assert differing_files(src, out) == ({"core-19763.img", "ghost-file-1.img"}, set(), set())
+    # the ghost's contents (the bytes after its head entry) are kept
+    assert (out / "ghost-file-1.img").read_bytes().endswith(b"this file is deleted while open (ghost file)\n")
+    removed = {f["code"] for f in data["check"]["removed"]}
+    assert {"CRI005", "CRI007"} <= removed
+    # the root-owned out file is still root's: its finding vanished only by inference, and is listed apart
+    assert "CRI008" not in removed and "CRI008" in {f["code"] for f in data["check"]["unaddressed"]}
+    assert proc.returncode == 1
+    assert any("ghost.txt.cr.N.ghost in /tmp/criu-work/data/ghost" in n["text"] for n in data["notes"])

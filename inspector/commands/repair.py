@@ -3,7 +3,8 @@
 Writes a corrected copy of a checkpoint (never into DIR), prints every change,
 then runs the checker on the input and the output and shows what the repair
 removed. Exit 0: written (and the output is not blocked for the target);
-1: written but the checker still finds blockers; 2: refused or an error.
+1: written but the checker still finds blockers (or error findings vanished
+that no applied fix addresses); 2: refused or an error.
 """
 
 from __future__ import annotations
@@ -114,9 +115,13 @@ def _write_and_report(args, ws) -> int:
             from ..repair.compare import check_delta, target_for
 
             target = target_for(_target(args), ws.target_hints)
-            delta = check_delta(args.dir, args.output, target)
+            from ..repair import fixes
+
+            addressed = {code for req in args.fix for code in fixes.get(req.name).addresses}
+            delta = check_delta(args.dir, args.output, target, addressed)
             blocks += repair_text.delta_blocks(delta, target)
-            if not delta.skipped and delta.after_verdict == "blocked":
+            unverified = [f for f in delta.unaddressed if f.severity == "error"]
+            if not delta.skipped and (delta.after_verdict == "blocked" or unverified):
                 code = 1
     if args.format == "json":
         repair_json.render(repair_json.repair_dict(ws, args.fix, args.output, args.dry_run, result, delta, target),

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 @dataclass
 class CheckDelta:
     removed: list = field(default_factory=list)  # Findings of the input the output no longer has
+    # of those, the ones no applied fix addresses: the checker's inference changed (e.g. it assumes files
+    # belong to the task's user, and the uid fix changed the user), the files themselves did not
+    unaddressed: list = field(default_factory=list)
     remaining: list = field(default_factory=list)  # Findings the output still has (present before)
     added: list = field(default_factory=list)  # Findings new in the output
     before_verdict: str = ""
@@ -46,7 +49,8 @@ def target_for(target, hints: dict):
     return dataclasses.replace(target, **changes) if changes else target
 
 
-def check_delta(before: str | os.PathLike, after: str | os.PathLike, target) -> CheckDelta:
+def check_delta(before: str | os.PathLike, after: str | os.PathLike, target, addressed: set[str] | None = None) -> CheckDelta:
+    """Findings on ``before`` vs ``after``; ``addressed``: rule codes the applied fixes are meant to remove."""
     run_checks = load_engine()
     if run_checks is None:
         return CheckDelta(skipped="the checker (inspector.checks.engine) is not in this build: findings not compared")
@@ -62,8 +66,11 @@ def check_delta(before: str | os.PathLike, after: str | os.PathLike, target) -> 
     old, new = reports
     new_keys = {finding_key(f) for f in new.findings}
     old_keys = {finding_key(f) for f in old.findings}
+    removed = [f for f in old.findings if finding_key(f) not in new_keys]
+    unaddressed = [f for f in removed if addressed is not None and f.code not in addressed]
     return CheckDelta(
-        removed=[f for f in old.findings if finding_key(f) not in new_keys],
+        removed=[f for f in removed if f not in unaddressed],
+        unaddressed=unaddressed,
         remaining=[f for f in new.findings if finding_key(f) in old_keys],
         added=[f for f in new.findings if finding_key(f) not in old_keys],
         before_verdict=old.verdict,

@@ -31,6 +31,7 @@ def repair_dict(ws, requests, out: str | None, dry_run: bool, result=None, delta
             "before": delta.before_verdict or None,
             "after": delta.after_verdict or None,
             "removed": [finding_dict(f) for f in delta.removed],
+            "unaddressed": [finding_dict(f) for f in delta.unaddressed],
             "remaining": [finding_dict(f) for f in delta.remaining],
             "added": [finding_dict(f) for f in delta.added],
         }

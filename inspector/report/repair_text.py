@@ -83,8 +83,13 @@ def delta_blocks(delta, target) -> list[Block]:
         return [f"check: skipped ({delta.skipped})"]
     who = target.kind + (f", uid {target.uid}" if target.uid is not None else "")
     blocks: list[Block] = [Heading(f"check ({who}): {delta.before_verdict} -> {delta.after_verdict}")]
-    for title, items in (("removed by the repair", delta.removed), ("remaining", delta.remaining),
-                         ("new after the repair", delta.added)):  # fmt: skip
+    for title, items in (("removed by the repair", delta.removed),
+                         ("no longer reported, but no fix addresses them (the checker infers them from what "
+                          "the repair changed, e.g. file owners from the task's uid): verify on the restoring "
+                          "host (check --host)", delta.unaddressed),
+                         ("remaining", delta.remaining), ("new after the repair", delta.added)):  # fmt: skip
+        if not items and title.startswith("no longer"):
+            continue
         t = Table(["severity", "code", "pid", "fd", "finding"], title=f"{title} ({len(items)})")
         for f in items:
             t.add(f.severity, f.code, f.pid, f.fd, f.message)

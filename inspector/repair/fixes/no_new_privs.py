@@ -36,5 +36,5 @@ FIX = Fix(
     NAME,
     "set no_new_privs on every task (explicit only: execve can no longer gain privileges)",
     apply,
-    addresses=("CRI007",),
+    addresses=("CRI007", "CRI018"),
 )

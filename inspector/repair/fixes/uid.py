@@ -9,6 +9,9 @@ plain-devnull (and, with detach-tty, tty) restored as uid 1001.
 
 from __future__ import annotations
 
+import os
+import re
+
 from ...model import names
 from ..refs import file_uses
 from ..workspace import FixRefused, Workspace
@@ -118,6 +121,8 @@ def apply(ws: Workspace, arg: str | None) -> None:
                 if info.HasField(key):  # CRIU fchowns the tty only to an owner it recorded
                     ws.set_field("tty-info.img", entry, key, value, label)
 
+    _rewrite_ghost_owners(ws, uid, gid)
+
     if not any(c.fix == NAME for c in ws.changes):
         raise FixRefused(NAME, f"nothing to change: every task already runs as {uid}:{gid} with no capabilities")
     ws.note("action", f"restore as uid {uid} (criu restore --unprivileged run by that user)")
@@ -157,16 +162,31 @@ def _users_text(users) -> str:
     return ", ".join(parts)
 
 
+def _rewrite_ghost_owners(ws: Workspace, uid: int, gid: int) -> None:
+    """CRIU re-creates a deleted file and chowns it to the recorded owner: only the restorer itself works."""
+    cp = ws.checkpoint
+    ghost_paths = {}
+    for remap in cp.remaps.values():
+        fe = cp.files_by_id.get(remap.orig_id)
+        if fe is not None and fe.HasField("reg"):
+            ghost_paths[remap.remap_id] = fe.reg.name
+    for name in ws.images_of_kind("GHOST_FILE"):
+        entry = ws.image(name).entries[0]
+        ws.set_field(name, entry, "uid", uid, "#0")
+        ws.set_field(name, entry, "gid", gid, "#0")
+        number = re.fullmatch(r"ghost-file-(\d+)\.img", name)
+        path = ghost_paths.get(int(number.group(1))) if number else None
+        if path is None:
+            ws.note("action", f"{name}: CRIU re-creates the deleted file in its original directory, which must be "
+                              f"writable by {uid}:{gid}")  # fmt: skip
+            continue
+        where = os.path.dirname(path)
+        ws.note("action", f"{name}: CRIU re-creates the deleted file {path} as {os.path.basename(path)}.cr.N.ghost "
+                          f"in {where}, which must be writable by {uid}:{gid}; {host_file_state(where)}")  # fmt: skip
+
+
 def _report_owners(ws: Workspace, uid: int, gid: int) -> None:
     cp = ws.checkpoint
-    for name in ws.images_of_kind("GHOST_FILE"):
-        head = ws.image(name).entries[0].message
-        if (head.uid, head.gid) != (uid, gid):
-            ws.note(
-                "warning",
-                f"{name}: the deleted file is re-created with owner {head.uid}:{head.gid}, "
-                f"which uid {uid} cannot chown to; its directory must also be writable by {uid}",
-            )
     for fe in cp.files_by_id.values():
         for f, value in fe.ListFields():
             fown = getattr(value, "fown", None) if f.message_type is not None else None
@@ -181,5 +201,5 @@ FIX = Fix(
     apply,
     arg="UID[:GID]",
     arg_required=True,
-    addresses=("CRI005", "CRI006", "CRI002"),
+    addresses=("CRI005", "CRI006", "CRI002", "CRI009"),
 )
