@@ -156,3 +156,17 @@ def test_without_the_checker_the_comparison_is_skipped_with_a_note(monkeypatch, 
     delta = compare.check_delta(corpus_dir("plain"), corpus_dir("plain"), Target())
     assert delta.skipped and "not in this build" in delta.skipped
     assert delta.removed == delta.remaining == []
+
+
+def test_relocate_twice_and_a_bad_spec(cli, tmp_path):
+    src = corpus_dir("tree")
+    out = tmp_path / "out"
+    proc = cli("repair", str(src), "-o", str(out), "--no-check",
+               "--fix", "relocate=/tmp/criu-work/bin:/usr/local/bin", "--fix", "relocate=/tmp/criu-work/data:/srv/data")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    cp = Checkpoint(out)
+    assert {p.exe for p in cp.processes} == {"/usr/local/bin/tree"}
+    assert {f.path for p in cp.processes for f in p.fds if f.fd == 1} == {"/srv/data/tree/out"}
+    assert cp.root.cwd == "/tmp/criu-work"  # not under either OLD
+    proc = cli("repair", str(src), "-o", str(tmp_path / "o2"), "--fix", "relocate=relative:/x")
+    assert proc.returncode == 2 and "absolute" in proc.stderr and not (tmp_path / "o2").exists()
