@@ -118,7 +118,7 @@ def _write_and_report(args, ws) -> int:
             from ..repair import fixes
 
             addressed = {code for req in args.fix for code in fixes.get(req.name).addresses}
-            delta = check_delta(args.dir, args.output, target, addressed)
+            delta = check_delta(args.dir, args.output, target, addressed, memory_changed=bool(ws.pages_patches))
             blocks += repair_text.delta_blocks(delta, target)
             unverified = [f for f in delta.unaddressed if f.severity == "error"]
             if not delta.skipped and (delta.after_verdict == "blocked" or unverified):

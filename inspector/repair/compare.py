@@ -22,6 +22,7 @@ class CheckDelta:
     before_verdict: str = ""
     after_verdict: str = ""
     skipped: str | None = None  # why no comparison was made
+    note: str | None = None  # what the comparison left out, and why
 
 
 def finding_key(f) -> tuple:
@@ -37,6 +38,15 @@ def load_engine():
     return run_checks
 
 
+def memory_rule_codes() -> list[str]:
+    """Rules that read only process memory: their findings cannot change unless the pages do."""
+    try:
+        from ..checks.engine import all_rules
+    except ImportError:
+        return []
+    return [r.code for r in all_rules() if r.category == "secrets"]
+
+
 def target_for(target, hints: dict):
     """The target the user named, completed by what the fixes know (new uid, restorer's bounding set)."""
     changes = {}
@@ -49,18 +59,26 @@ def target_for(target, hints: dict):
     return dataclasses.replace(target, **changes) if changes else target
 
 
-def check_delta(before: str | os.PathLike, after: str | os.PathLike, target, addressed: set[str] | None = None) -> CheckDelta:
-    """Findings on ``before`` vs ``after``; ``addressed``: rule codes the applied fixes are meant to remove."""
+def check_delta(
+    before: str | os.PathLike, after: str | os.PathLike, target, addressed: set[str] | None = None,
+    memory_changed: bool = True,
+) -> CheckDelta:  # fmt: skip
+    """Findings on ``before`` vs ``after``; ``addressed``: rule codes the applied fixes are meant to remove.
+
+    With ``memory_changed`` False the memory-scanning rules are left out of both runs (the pages are the
+    input's, so their findings are too; scanning gigabytes twice would dominate the repair).
+    """
     run_checks = load_engine()
     if run_checks is None:
         return CheckDelta(skipped="the checker (inspector.checks.engine) is not in this build: findings not compared")
     from ..model.checkpoint import Checkpoint
 
+    ignore = [] if memory_changed else memory_rule_codes()
     reports = []
     for path in (before, after):
         cp = Checkpoint(path)
         try:
-            reports.append(run_checks(cp, target))
+            reports.append(run_checks(cp, target, ignore=ignore or None))
         finally:
             cp.close()
     old, new = reports
@@ -75,4 +93,5 @@ def check_delta(before: str | os.PathLike, after: str | os.PathLike, target, add
         added=[f for f in new.findings if finding_key(f) not in old_keys],
         before_verdict=old.verdict,
         after_verdict=new.verdict,
+        note=f"{', '.join(ignore)} (memory) not re-run: no fix changed the pages; `check` reports them" if ignore else None,
     )

@@ -27,6 +27,7 @@ def repair_dict(ws, requests, out: str | None, dry_run: bool, result=None, delta
 
         data["check"] = {
             "skipped": delta.skipped,
+            "note": delta.note,
             "target": target_dict(target) if target is not None else None,
             "before": delta.before_verdict or None,
             "after": delta.after_verdict or None,

@@ -83,6 +83,8 @@ def delta_blocks(delta, target) -> list[Block]:
         return [f"check: skipped ({delta.skipped})"]
     who = target.kind + (f", uid {target.uid}" if target.uid is not None else "")
     blocks: list[Block] = [Heading(f"check ({who}): {delta.before_verdict} -> {delta.after_verdict}")]
+    if delta.note:
+        blocks.append(f"note: {delta.note}")
     for title, items in (("removed by the repair", delta.removed),
                          ("no longer reported, but no fix addresses them (the checker infers them from what "
                           "the repair changed, e.g. file owners from the task's uid): verify on the restoring "
