@@ -100,6 +100,7 @@ def test_json_output(cli, tmp_path):
     assert (cg["old"], cg["new"]) == (2, 1)
     assert data["written"]["deleted"] == ["cgroup.img"] and data["written"]["changed"] == ["core-17862.img"]
     assert "CRI004" in {f["code"] for f in data["check"]["removed"]}
+    assert "CRI050" in data["check"]["note"]  # memory unchanged: the secrets scan is not run twice
     assert any(n["level"] == "warning" and "pids.max=64" in n["text"] for n in data["notes"])
 
 

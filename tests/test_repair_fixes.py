@@ -306,6 +306,8 @@ def test_scrub_secrets(writable_copy, tmp_path, cli):
     diff = [i for i in range(len(a)) if a[i] != b[i]]
     assert diff and len(diff) <= sum(h.value_length for h in hits)
     assert_check_no_longer_reports(src, out, ["CRI050"], kind="root")
+    removed = proc.stdout.split("removed by the repair")[1].split("remaining")[0]
+    assert "CRI050" in removed and "not re-run" not in proc.stdout
 
 
 def test_scrub_secrets_refuses_a_clean_checkpoint(cli, tmp_path):
