@@ -79,6 +79,10 @@ def apply(ws: Workspace, arg: str | None) -> None:
         uid, gid = parse(arg)
     except ValueError as exc:
         raise FixRefused(NAME, str(exc)) from None
+    userns = ws.images_of_kind("USERNS")
+    if userns:
+        raise FixRefused(NAME, f"the tree has its own user namespace ({', '.join(userns)}): its ids are namespace "
+                               "ids mapped by uid_map/gid_map, which this fix does not rewrite")  # fmt: skip
     ws.target_hints.update(uid=uid, gid=gid)
     losses: dict[int, list[int]] = {}
     for pid, tid, image, prefix in all_creds(ws, NAME):
