@@ -171,3 +171,22 @@ def test_relocate_twice_and_a_bad_spec(cli, tmp_path):
     assert cp.root.cwd == "/tmp/criu-work"  # not under either OLD
     proc = cli("repair", str(src), "-o", str(tmp_path / "o2"), "--fix", "relocate=relative:/x")
     assert proc.returncode == 2 and "absolute" in proc.stderr and not (tmp_path / "o2").exists()
+
+
+def test_uid_refuses_a_tree_with_its_own_user_namespace(cli, writable_copy, tmp_path):
+    """plain plus a userns-11.img (built with the codec's schema: IMG_COMMON, USERNS magic, one entry
+    mapping 0 -> 100000), as CRIU writes it for a tree dumped with its own user namespace."""
+    import struct
+
+    from inspector.codec import schema
+
+    src = writable_copy("plain")
+    msg = schema.message_class("userns_pb2", "userns_entry")()
+    m = msg.uid_map.add()
+    m.first, m.lower_first, m.count = 0, 100000, 65536
+    payload = msg.SerializeToString()
+    header = struct.pack("<II", schema.magic_value("IMG_COMMON"), schema.magic_value("USERNS"))
+    (src / "userns-11.img").write_bytes(header + struct.pack("<I", len(payload)) + payload)
+    proc = cli("repair", str(src), "-o", str(tmp_path / "out"), "--fix", "uid=1001")
+    assert proc.returncode == 2 and "user namespace" in proc.stderr and "userns-11.img" in proc.stderr
+    assert not (tmp_path / "out").exists()
