@@ -31,7 +31,17 @@ def _windows(pages: Iterable[tuple[int, bytes, str]], window_pages: int) -> Iter
     start = None
     chunks: list[bytes] = []
     parent_pages: set[int] = set()
-    for addr, data, where in pages:
+    it = iter(pages)
+    while True:
+        try:
+            addr, data, where = next(it)
+        except StopIteration:
+            break
+        except Exception:
+            # a page that cannot be read (a short pages file): search what was read before it, then fail
+            if start is not None:
+                yield start, b"".join(chunks), False, parent_pages
+            raise
         if start is not None and (addr != start + len(chunks) * PAGE_SIZE or len(chunks) >= window_pages):
             yield start, b"".join(chunks), addr == start + len(chunks) * PAGE_SIZE, parent_pages
             start, chunks, parent_pages = None, [], set()
@@ -85,6 +95,40 @@ def windowed_matches(
             last_end = max(last_end, limit)
         else:
             carry, carry_parent = b"", set()
+
+
+RELEASE_EVERY = 32 << 20
+
+
+def _release(reader) -> None:
+    """Drop the page-table entries of the pages files' mmaps (clean, shared: they refault from the page cache).
+
+    Slices are copies, so nothing refers into the mapping; without this the
+    mapped pages of a scanned file count toward RSS until the scan ends.
+    """
+    import mmap
+
+    while reader is not None:
+        pf = reader._pages
+        m = pf._map if pf is not None else None
+        if m is not None and hasattr(m, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                m.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass
+        reader = reader._parent
+
+
+def bounded_pages(reader, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
+    """``reader.iter_present`` whose memory stays flat however large the pages files are."""
+    seen = 0
+    for item in reader.iter_present(start, end):
+        yield item
+        seen += PAGE_SIZE
+        if seen >= RELEASE_EVERY:
+            _release(reader)
+            seen = 0
+    _release(reader)
 
 
 # --- grep ------------------------------------------------------------------------
@@ -183,7 +227,7 @@ def search_process(
     def find(buf: bytes, base: int, pos: int):
         return [(base + m.start(), base + max(m.end(), m.start() + 1), None) for m in pattern.finditer(buf, pos)]
 
-    for start, end, _, where in windowed_matches(reader.iter_present(), find, overlap):
+    for start, end, _, where in windowed_matches(bounded_pages(reader), find, overlap):
         vma = vma_of(process, start) if process is not None else None
         lo = start - context
         hi = end + context

@@ -60,6 +60,10 @@ _PATTERNS: list[tuple[str, bytes, frozenset]] = [
     ("slack", rb"(?P<value>xox[abposr]-[A-Za-z0-9-]{10,250})(?![A-Za-z0-9-])", _ALNUM),
     ("google_api", rb"(?P<value>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])", _TOKEN),
     ("stripe", rb"(?P<value>[sr]k_live_[0-9A-Za-z]{24,99})(?![A-Za-z0-9])", _ALNUM),
+    ("gitlab", rb"(?P<value>glpat-[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])", _TOKEN),
+    ("npm", rb"(?P<value>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9])", _WORD),
+    # Azure storage connection strings: ...;AccountKey=<base64 of 64 bytes>;...
+    ("azure_storage", rb"AccountKey=(?P<value>[A-Za-z0-9+/]{86}==)", frozenset()),
     # GCP service-account JSON: "private_key": "-----BEGIN PRIVATE KEY-----\n..." (escaped newlines)
     (
         "gcp_sa",
@@ -78,6 +82,9 @@ KIND_TITLES = {
     "google_api": "Google API key",
     "stripe": "Stripe live secret key",
     "gcp_sa": "GCP service-account private key",
+    "gitlab": "GitLab personal access token",
+    "npm": "npm access token",
+    "azure_storage": "Azure storage account key",
 }
 
 
@@ -176,6 +183,8 @@ def _with(hit: SecretMatch, **changes) -> SecretMatch:
 
 def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
     """Secrets in the memory of ``pid`` (its own pages and those of the pre-dump chain)."""
+    from .memsearch import bounded_pages
+
     reader = checkpoint.page_reader(pid)
-    for hit in scan_pages(reader.iter_present(start, end)):
+    for hit in scan_pages(bounded_pages(reader, start, end)):
         yield _with(hit, pid=pid)

@@ -96,3 +96,63 @@ def test_unknown_format_module_is_a_clear_error(monkeypatch):
     report = run_checks(corpus_dir("pair-1"), UNPRIV)
     with pytest.raises(InspectError, match="not available"):
         check_render.render(report, "sarif", io.StringIO())
+
+
+def test_every_rule_has_its_docs_page():
+    from inspector.checks.docs import doc_path
+
+    missing = [r.code for r in all_rules() if not r.host and doc_path(r.code) is None]
+    assert not missing, missing
+    for r in all_rules():
+        path = doc_path(r.code)
+        if path is not None:
+            text = path.read_text()
+            assert text.startswith(f"# {r.code}") and "## How to fix" in text and "## Example" in text
+
+
+def test_a_failing_rule_does_not_hide_the_others(monkeypatch):
+    import dataclasses
+
+    from inspector.checks import engine
+
+    def broken(cp, target):
+        raise KeyError("surprise")
+        yield  # pragma: no cover
+
+    rules = list(engine._discover())
+    rules[0] = dataclasses.replace(rules[0], check=broken)
+    monkeypatch.setattr(engine, "_discover", lambda: tuple(rules))
+    monkeypatch.delenv("CRIU_INSPECT_DEBUG", raising=False)
+    report = run_checks(corpus_dir("plain-devnull"), UNPRIV)
+    assert any(p.startswith(f"{rules[0].code}: internal error: KeyError") for p in report.problems)
+    assert any(f.code == "CRI005" for f in report.findings)
+
+
+def test_unknown_select_code_is_an_error(cli):
+    bad = cli("check", str(corpus_dir("pair-1")), "--select", "CRI9")
+    assert bad.returncode == 2 and "--select CRI9: no such rule" in bad.stderr
+    ok = cli("check", str(corpus_dir("pair-1")), "--uid", "1001", "--select", "CRI00", "--ignore", "CRI007")
+    assert ok.returncode == 0 and "CRI007" not in ok.stdout
+
+
+def test_text_on_a_terminal_colours_only_the_severity(monkeypatch):
+    import io
+
+    from inspector.report import check_text
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    report = run_checks(corpus_dir("unixsock"), UNPRIV)
+    plain = io.StringIO()
+    check_text.render(report, plain)
+    monkeypatch.delenv("CRIU_INSPECT_PLAIN", raising=False)
+    coloured = Tty()
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    check_text.render(report, coloured)
+    assert "\x1b[1;31merror\x1b[0m  CRI005" in coloured.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    no_colour = Tty()
+    check_text.render(report, no_colour)
+    assert no_colour.getvalue() == plain.getvalue()

@@ -81,3 +81,16 @@ def test_cli_not_found_and_errors(cli):
     assert r.returncode == 2 and "no process 1" in r.stderr
     r = cli("grep", d + "-missing", "x")
     assert r.returncode == 2 and "no such directory" in r.stderr
+
+
+def test_cli_truncated_pages_file_is_one_line_error(cli, writable_copy):
+    """pages-1.img cut short (a copy): the search cannot read what the pagemap promises -> exit 2, one line."""
+    d = writable_copy("plain")
+    with open(d / "pages-1.img", "r+b") as fh:
+        fh.truncate(4096)
+    r = cli("grep", str(d), "/tmp/criu-work/bin/ticker")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines and all(line.startswith("criu-inspect: error: ") for line in lines)
+    assert "pages-1.img" in r.stderr and "shorter" in r.stderr
+    assert "Traceback" not in r.stderr

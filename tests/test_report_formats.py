@@ -88,6 +88,10 @@ def test_sarif_secret_finding_has_address_and_masked_value(writable_copy):
     phys = api.locations[0].physical_location
     assert phys.artifact_location.uri == "pages-1.img"
     assert phys.address.absolute_address == where["env_start"]
+    # the region is the value's byte range in pages-1.img: reading it there gives the key
+    with open(cp_dir / "pages-1.img", "rb") as fh:
+        fh.seek(phys.region.byte_offset)
+        assert fh.read(phys.region.byte_length) == FAKE_AWS
     assert FAKE_AWS.decode() not in json.dumps(raw)
     assert "AKIA******** (20 bytes)" in api.message.text
 

@@ -184,6 +184,8 @@ def test_patterns_and_names():
         b"\0PATH=/bin\0TOKENIZERS_PARALLELISM=false\0DB_PASSWORD_FILE=/run/secrets/db\0GITHUB_TOKEN=abc\0"
         b'{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n"}'
         b" AIzaSyA-1234567890abcdefghijklmnopqrstu sk_live_abcdefghijklmnopqrstuvwx XAKIAIOSFODNN7EXAMPLE\0"
+        b"glpat-abcdefghij0123456789 npm_" + b"a1B2" * 9 + b" DefaultEndpointsProtocol=https;AccountName=x;AccountKey="
+        + b"Zm9v" * 21 + b"ab==;EndpointSuffix=core.windows.net\0"
     )
     hits = scan_bytes(data)
     assert [(h.kind, h.name) for h in hits] == [
@@ -191,8 +193,38 @@ def test_patterns_and_names():
         ("gcp_sa", "GCP service-account private key"),
         ("google_api", "Google API key"),
         ("stripe", "Stripe live secret key"),
+        ("gitlab", "GitLab personal access token"),
+        ("npm", "npm access token"),
+        ("azure_storage", "Azure storage account key"),
     ]
     assert is_secret_env_name("PGPASSWORD") and is_secret_env_name("AWS_SECRET_ACCESS_KEY")
     assert not is_secret_env_name("KEYBOARD") and not is_secret_env_name("TOKENIZERS_PARALLELISM")
     assert mask(b"abc") == "******** (3 bytes)"
     assert mask(b"hunter2hunter2") == "hun******** (14 bytes)"
+
+
+def test_short_pages_file_keeps_what_was_found(writable_copy):
+    """The secrets case with its pages file cut right after the anonymous mapping's pages: the PEM key (found
+    before the cut) is still reported, the environment (on the stack, past the cut) is not, and the rule then
+    raises the read error, which the engine records as a problem."""
+    import pytest
+
+    from inspector.checks.engine import run_checks
+    from inspector.errors import InspectError
+
+    cp_dir, pid, where = make_secrets_case(writable_copy)
+    cp = Checkpoint(cp_dir)
+    anon = where["anon"]
+    path, last_off = file_offset(cp, pid, anon.end - 1)
+    cp.close()
+    with open(path, "r+b") as fh:
+        fh.truncate(last_off - last_off % PAGE_SIZE + PAGE_SIZE)
+    cp = Checkpoint(cp_dir)
+    found = []
+    with pytest.raises(InspectError, match="shorter"):
+        for f in secrets_in_memory.RULE.check(cp, Target()):
+            found.append(f)
+    assert [f.details["kind"] for f in found] == ["pem"]
+    report = run_checks(cp_dir, Target(), select=["CRI050"])
+    assert [f.details["kind"] for f in report.findings] == ["pem"]
+    assert any(p.startswith("CRI050: ") and "shorter" in p for p in report.problems)

@@ -30,6 +30,9 @@ class Target:
     inherit_fds: tuple[str, ...] = ()  # criu --inherit-fd fd[N]:RES specs
     bounding_set: int | None = None  # restorer's CapBnd; None: a full set
     allow_uprobes: bool = False  # criu restore --allow-uprobes
+    skip_file_rwx_check: bool = False  # criu restore --skip-file-rwx-check (mode checks ignore rwx bits)
+    file_validation: str = "buildid"  # criu restore --file-validation buildid|filesize
+    root: str | None = None  # criu restore --root DIR: where the checkpoint's paths are looked up
 
     @property
     def privileged(self) -> bool:

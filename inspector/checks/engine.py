@@ -97,6 +97,10 @@ def run_checks(
             findings.extend(rule.check(cp, target))
         except InspectError as exc:
             problems.append(f"{rule.code}: {exc.one_line()}")
+        except Exception as exc:  # an image shape no rule foresaw: the other rules still report
+            if os.environ.get("CRIU_INSPECT_DEBUG"):
+                raise
+            problems.append(f"{rule.code}: internal error: {type(exc).__name__}: {exc}")
     for exc in cp.problems:
         line = exc.one_line()
         if not any(line in p for p in problems):

@@ -51,6 +51,11 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
                    help="criu restore --manage-cgroups[=MODE] (" + ", ".join(MANAGE_CGROUPS_MODES) + ")")  # fmt: skip
     g.add_argument("--inherit-fd", action="append", default=[], metavar="SPEC",
                    help="criu restore --inherit-fd fd[N]:RESOURCE (repeatable)")  # fmt: skip
+    g.add_argument("--skip-file-rwx-check", action="store_true",
+                   help="criu restore --skip-file-rwx-check (reopened files may differ in rwx bits)")  # fmt: skip
+    g.add_argument("--root", metavar="DIR", help="criu restore --root DIR (host checks look up file paths under DIR)")
+    g.add_argument("--file-validation", choices=("buildid", "filesize"), default="buildid",
+                   help="criu restore --file-validation METHOD (default buildid: ELF build-ids must match)")  # fmt: skip
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
@@ -67,4 +72,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
         ext_unix_sk=bool(args.ext_unix_sk),
         manage_cgroups=args.manage_cgroups,
         inherit_fds=tuple(args.inherit_fd or ()),
+        skip_file_rwx_check=bool(getattr(args, "skip_file_rwx_check", False)),
+        file_validation=getattr(args, "file_validation", None) or "buildid",
+        root=getattr(args, "root", None),
     )

@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_check_arguments(p)
     p.set_defaults(host=True)
+    host_flag = p._option_string_actions.get("--host")  # always on here: keep it out of the help
+    if host_flag is not None:
+        host_flag.help = argparse.SUPPRESS
 
 
 def run(args) -> int:

@@ -46,6 +46,7 @@ def report_dict(report: CheckReport) -> dict:
         "findings": [finding_dict(f) for f in report.findings],
         "suppressed": [dict(finding_dict(f), reason=reason) for f, reason in report.suppressed],
         "problems": list(report.problems),
+        "warnings": list(getattr(report, "warnings", [])),
         "rules": [r.code for r in report.rules],
     }
 

@@ -92,6 +92,9 @@ def _location(f: Finding) -> dict:
         address = f.vma_start
     if address is not None:
         physical["address"] = {"absoluteAddress": address, "kind": "data"}
+    offset = f.details.get("file_offset") if isinstance(f.details, dict) else None
+    if offset is not None:  # a binary artifact: the region is a byte range of the image file
+        physical["region"] = {"byteOffset": offset, "byteLength": f.details.get("file_length", 0)}
     loc: dict = {"physicalLocation": physical}
     logical = []
     if f.pid is not None:

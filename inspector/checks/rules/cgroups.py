@@ -49,7 +49,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI004",
-    title="checkpoint carries cgroups that an unprivileged restore cannot set up",
+    title="cgroups recorded in the checkpoint (cgroup.img)",
     category="cgroups",
     severity="error",
     rationale=(

@@ -22,12 +22,17 @@ def allowed_bits(mode: int, owner_guess: int | None, group_guess: int | None, ui
 
 
 def _opens(cp):
-    """(process, fd or None, path, mode, access, what) for every regular file criu reopens."""
+    """(process, fd or None, path, mode, access, what) for every file or directory criu reopens by path."""
     for proc in cp.processes:
         for fd in proc.fds:
             if fd.type != "REG" or fd.deleted or not fd.path or fd.mode is None:
                 continue
             yield proc, fd, fd.path, fd.mode, fd_accmode(fd.open_flags), f"fd {fd.fd}"
+        fs = cp.one(f"fs-{proc.pid}.img") if f"fs-{proc.pid}.img" in cp.files else None
+        for what, file_id in (("cwd", fs.cwd_id if fs else None), ("root", fs.root_id if fs else None)):
+            fe = cp.file_entry(file_id) if file_id is not None else None
+            if fe is not None and fe.HasField("reg") and fe.reg.HasField("mode"):
+                yield proc, None, fe.reg.name, fe.reg.mode, fd_accmode(fe.reg.flags), what
         seen = set()
         for vma in proc.vmas:
             key = (vma.shmid, bool(vma.status & names.VMA_FILE_SHARED and vma.prot & 0x2))
@@ -50,7 +55,7 @@ def check(cp, target):
     read_ok = has_cap(target, "DAC_READ_SEARCH")
     reported = set()
     for proc, fd, path, mode, access, what in _opens(cp):
-        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)):
+        if stat.S_ISLNK(mode) or stat.S_ISSOCK(mode):
             continue
         c = proc.creds
         owner = c.fsuid if c else None

@@ -63,7 +63,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI009",
-    title="deleted (ghost) file the restoring user cannot re-create",
+    title="deleted (ghost) file re-created at restore",
     category="files",
     severity="error",
     rationale=(

@@ -12,7 +12,8 @@ def check(cp, target):
     if "inventory.img" not in cp.files:
         yield make(RULE, "no inventory.img: this is not a complete checkpoint (criu writes it last; a failed "
                    "dump leaves images without it)", image="inventory.img",
-                   criu_error="Can't open image inventory.img: No such file or directory")  # fmt: skip
+                   criu_error="Can't open image inventory.img: No such file or directory",
+                   fix="the dump did not finish: look at its dump.log and dump again")  # fmt: skip
         return
     inv = cp.inventory
     if inv is None:

@@ -54,7 +54,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI019",
-    title="namespaces to create need CAP_SYS_ADMIN",
+    title="namespaces criu must create (CAP_SYS_ADMIN)",
     category="namespaces",
     severity="error",
     rationale=(

@@ -19,6 +19,7 @@ def check(cp, target):
     from ...model import names
     from ...secrets import scan_process
 
+    unreadable: InspectError | None = None
     for proc in cp.processes:
         if proc.state in ("dead", "zombie"):
             continue
@@ -26,14 +27,20 @@ def check(cp, target):
             pm = cp.pagemap(proc.pid)
         except InspectError:  # no pagemap: no memory to leak (the model reports the missing image)
             continue
-        hits = list(scan_process(cp, proc.pid))
+        hits = []
+        try:
+            for hit in scan_process(cp, proc.pid):
+                hits.append(hit)
+        except InspectError as exc:  # report what was found before the bad page, scan the other processes
+            unreadable = unreadable or exc
         for hit in hits[:MAX_PER_PROCESS]:
             vma = next((v for v in proc.vmas if v.start <= hit.start < v.end), None)
             label = vma_label(proc, vma)
             where = (
                 f"{label} {vma.start:x}-{vma.end:x} {names.prot_string(vma.prot)}" if vma is not None else label
             )
-            what = f"{hit.title} {hit.name}" if hit.kind in ("env", "pem") else hit.title
+            what = {"env": f"environment variable {hit.name} (named like a secret)",
+                    "pem": f"PEM private key ({hit.name})"}.get(hit.kind, hit.title)  # fmt: skip
             image = f"pages-{pm.pages_id}.img" if hit.where == "present" else _parent_pages_image(cp, proc.pid)
             yield Finding(
                 code=RULE.code,
@@ -58,6 +65,7 @@ def check(cp, target):
                     "masked": hit.masked,
                     "where": hit.where,
                     "vma": label,
+                    **_file_span(pm, hit),
                 },
             )
         if len(hits) > MAX_PER_PROCESS:
@@ -68,6 +76,16 @@ def check(cp, target):
                 fix=RULE.fix, pid=proc.pid, image=f"pages-{pm.pages_id}.img",
                 details={"more": len(hits) - MAX_PER_PROCESS},
             )  # fmt: skip
+    if unreadable is not None:
+        raise unreadable  # the engine records it as a problem: the scan was incomplete
+
+
+def _file_span(pm, hit) -> dict:
+    """Where the value lies in pages-N.img (file_offset, file_length), when its first page is present there."""
+    run = next(iter(pm.runs_in(hit.value_start, hit.value_start + 1)), None)
+    if hit.where != "present" or run is None or run.file_offset < 0:
+        return {}
+    return {"file_offset": run.file_offset + hit.value_start - run.start, "file_length": hit.value_length}
 
 
 def _parent_pages_image(cp, pid: int) -> str:
@@ -86,7 +104,7 @@ RULE = Rule(
     rationale=(
         "The pages of a checkpoint hold everything the processes had in memory: environment variables named like "
         "secrets (PASSWORD, TOKEN, SECRET, API_KEY, ...), PEM private keys, cloud keys (AWS AKIA..., GitHub ghp_..., "
-        "Slack xox..., Google AIza..., GCP service-account JSON). A checkpoint shipped in a container image leaks them "
+        "Slack xox..., Google AIza..., GitLab glpat-, npm_, Azure AccountKey=, GCP service-account JSON). A checkpoint shipped in a container image leaks them "
         "to anyone who can pull the image. The restore itself is not affected."
     ),
     fix=(

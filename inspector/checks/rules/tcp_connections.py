@@ -38,7 +38,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI012",
-    title="connected TCP socket",
+    title="connected TCP socket (--tcp-established)",
     category="network",
     severity="error",
     rationale=(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..base import Rule
 from ..facts import has_cap, make, proc_label, restoring_gid, restoring_uid
 
+DEVPTS_TTY_GID = 5  # devpts mounted with gid=5: every new pty belongs to group tty
+
 
 def check(cp, target):
     if target.privileged or has_cap(target, "CHOWN"):
@@ -20,7 +22,9 @@ def check(cp, target):
             if key in seen:
                 continue
             t_uid, t_gid = tty.get("uid"), tty.get("gid")
-            if t_uid == uid and (t_gid is None or t_gid == gid):
+            # fchown() by the owner may keep the file's group or pick one of its own groups; the
+            # restorer's terminal is its own, in the devpts group (tty) or its private group
+            if t_uid == uid and (t_gid is None or t_gid in (gid, DEVPTS_TTY_GID)):
                 continue
             seen.add(key)
             fds = [f for f in proc.fds if f.tty and f.tty.get("tty_info_id") == key]

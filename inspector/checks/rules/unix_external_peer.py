@@ -39,7 +39,7 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI016",
-    title="unix socket with a peer outside the tree",
+    title="unix socket with a peer outside the tree (--ext-unix-sk)",
     category="network",
     severity="error",
     rationale=(
