@@ -1,0 +1,170 @@
+"""Write a repaired copy: a temporary directory beside OUT, renamed into place at the end.
+
+Every image goes through the codec (``Image.encode``): untouched ones come
+out byte for byte as they were (checked here, a mismatch is a codec bug and
+aborts the write). Pages files are hard-linked when the filesystem allows
+(``copy=True`` forces copies), and copied then patched when a fix scrubs
+them. The input directory is only ever read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+
+from ..errors import InspectError
+from .workspace import Workspace
+
+COPY_CHUNK = 1 << 20
+# unchanged raw data (pages) and other files at least this large are hard-linked rather than copied
+LINK_MIN_SIZE = 64 * 1024
+
+
+@dataclass
+class WriteResult:
+    out: str
+    written: list[str] = field(default_factory=list)  # re-encoded images (changed or not)
+    changed: list[str] = field(default_factory=list)  # images whose bytes differ from the input
+    linked: list[str] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)
+    patched: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    symlinks: list[str] = field(default_factory=list)
+
+
+def check_output_path(src: str, out: str, force: bool) -> None:
+    """Refuse an OUT that is the input, inside it, contains it, or exists (without --force)."""
+    src_real = os.path.realpath(src)
+    out_real = os.path.realpath(out)
+    if out_real == src_real or out_real.startswith(src_real + os.sep):
+        raise InspectError(out, "the output must not be the input checkpoint or inside it (inputs are read-only)")
+    if src_real.startswith(out_real + os.sep):
+        raise InspectError(out, "the output contains the input checkpoint; choose another place")
+    if os.path.lexists(out) and not force:
+        raise InspectError(out, "already exists (pass --force to replace it)")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise InspectError(out, f"its directory {parent} does not exist")
+
+
+def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, copy: bool = False) -> WriteResult:
+    out = os.path.normpath(os.fspath(out))  # "out/" names the same directory as "out"
+    check_output_path(ws.path, out, force)
+    parent = os.path.dirname(os.path.abspath(out))
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-", dir=parent)
+    result = WriteResult(out)
+    try:
+        _fill(ws, tmp, result, copy)
+        src_mode = stat.S_IMODE(os.stat(ws.path).st_mode)
+        os.chmod(tmp, src_mode | stat.S_IRWXU)
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _fill(ws: Workspace, tmp: str, result: WriteResult, copy: bool) -> None:
+    from ..codec.image import open_image
+
+    for name in ws.files:
+        src = os.path.join(ws.path, name)
+        dst = os.path.join(tmp, name)
+        if name in ws.deleted:
+            result.deleted.append(name)
+            continue
+        if os.path.islink(src):
+            result.symlinks.append(_copy_symlink(ws.path, src, dst, tmp))
+            continue
+        if os.path.isdir(src):
+            shutil.copytree(src, dst, symlinks=True)
+            result.copied.append(name + "/")
+            continue
+        if name in ws.pages_patches:
+            _copy_file(src, dst)
+            _patch(dst, ws.pages_patches[name])
+            result.patched.append(name)
+            continue
+        img = ws.opened().get(name)
+        if img is None and (name.endswith(".img") or name.startswith("stats-")):
+            try:
+                img = open_image(src)
+            except InspectError:
+                img = None
+        if img is not None and not img.raw and img.known:
+            data = img.encode()  # raises InspectError on a broken image: no repair of what cannot be read
+            if name not in ws.dirty:
+                with open(src, "rb") as fh:
+                    if fh.read() != data:
+                        raise InspectError(src, "re-encoding an untouched image changed its bytes (a codec bug)")
+            else:
+                result.changed.append(name)
+            _write_bytes(dst, data, src)
+            result.written.append(name)
+            continue
+        if not copy and (img is not None and img.raw or os.path.getsize(src) >= LINK_MIN_SIZE):
+            try:
+                os.link(src, dst)
+                result.linked.append(name)
+                continue
+            except OSError:
+                pass  # another filesystem, or protected_hardlinks: copy instead
+        _copy_file(src, dst)
+        result.copied.append(name)
+
+
+def _write_bytes(dst: str, data: bytes, like: str) -> None:
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(os.stat(like).st_mode) | stat.S_IWUSR)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _copy_file(src: str, dst: str) -> None:
+    with open(src, "rb") as fin:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(os.fstat(fin.fileno()).st_mode) | stat.S_IWUSR)
+        with os.fdopen(fd, "wb") as fout:
+            shutil.copyfileobj(fin, fout, COPY_CHUNK)
+
+
+def _patch(dst: str, patches) -> None:
+    size = os.path.getsize(dst)
+    with open(dst, "r+b") as fh:
+        for p in patches:
+            if p.offset < 0 or p.offset + len(p.data) > size:
+                raise InspectError(dst, f"patch of {len(p.data)} bytes at {p.offset} is outside the file", p.offset)
+            fh.seek(p.offset)
+            fh.write(p.data)
+
+
+def _copy_symlink(src_dir: str, src: str, dst: str, tmp: str) -> str:
+    """Keep a (parent) link pointing at the same directory from the new place."""
+    target = os.readlink(src)
+    text = f"{os.path.basename(src)} -> {target}"
+    if not os.path.isabs(target):
+        resolved = os.path.realpath(os.path.join(src_dir, target))
+        if os.path.realpath(os.path.join(tmp, target)) != resolved:
+            text += f" (now {resolved}: the relative link would point elsewhere from the output)"
+            target = resolved
+    os.symlink(target, dst)
+    return text
+
+
+def _move_into_place(tmp: str, out: str) -> None:
+    if not os.path.lexists(out):
+        os.rename(tmp, out)
+        return
+    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(os.path.abspath(out)))
+    os.rmdir(aside)
+    os.rename(out, aside)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        os.rename(aside, out)
+        raise
+    if os.path.isdir(aside) and not os.path.islink(aside):
+        shutil.rmtree(aside)
+    else:
+        os.unlink(aside)
