@@ -1,0 +1,49 @@
+"""criu-inspect tui DIR [DIR_B]: browse a checkpoint, or two side by side (diff mode).
+
+Textual is imported only here, inside run(): every other command starts
+without it, and a build without the ``tui`` extra says so in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NO_TEXTUAL = (
+    "criu-inspect: error: the TUI needs Textual, which is not installed "
+    "(pip install 'criu-inspect[tui]' or pip install textual)\n"
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="checkpoint directory")
+    p.add_argument("dir_b", nargs="?", help="a second checkpoint: diff mode, marks what changed from DIR to DIR_B")
+    p.add_argument(
+        "--target",
+        choices=("unprivileged", "root"),
+        default="unprivileged",
+        help="restore the findings are checked for (default: criu restore --unprivileged)",
+    )
+    p.add_argument("--uid", type=int, help="uid of the restoring user (default: the uid the processes ran as)")
+    p.add_argument("--gid", type=int, help="gid of the restoring user")
+
+
+def run(args) -> int:
+    from ..model.checkpoint import Checkpoint
+
+    # bad input: one line and exit 2 before the screen is taken over
+    for path in filter(None, (args.dir, args.dir_b)):
+        Checkpoint(path).pstree
+    try:
+        import textual  # noqa: F401
+    except ImportError:
+        sys.stderr.write(NO_TEXTUAL)
+        return 2
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.stderr.write("criu-inspect: error: tui needs a terminal (use `criu-inspect show` in pipes)\n")
+        return 2
+    from ..checks.base import Target
+    from tui.app import run_app
+
+    target = Target(kind=args.target, uid=args.uid, gid=args.gid)
+    return run_app(args.dir, args.dir_b, target)

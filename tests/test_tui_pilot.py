@@ -1,0 +1,176 @@
+"""The TUI driven by keys (Textual Pilot) on real checkpoints; asserts on what the widgets show."""
+
+from __future__ import annotations
+
+import re
+
+from inspector.model.checkpoint import Checkpoint
+from tests.conftest import corpus_dir
+from tests.tui_driver import drive
+from tui.app import InspectorApp
+from tui.widgets.hexview import HexScreen, HexView
+from tui.widgets.overview import Overview
+from tui.widgets.process_tree import ProcessTree
+from tui.widgets.tables import FdTable, VmaTable
+
+
+def test_tree_moves_and_tabs_show_the_selected_process():
+    path = corpus_dir("tree")
+
+    async def script(app, pilot):
+        tree = app.query_one(ProcessTree)
+        assert tree.shown_pids == [15783, 15785, 15786, 15787]
+        assert str(tree.root.children[0].label) == "15783 tree (2t)"
+        assert app.pid == 15783
+        assert "pid 15783  ppid 0" in app.query_one(Overview).plain
+        await pilot.press("j", "down", "j")
+        assert app.pid == 15787
+        assert "threads 3: 15787 15789 15790" in app.query_one(Overview).plain
+        await pilot.press("k")
+        assert app.pid == 15786
+        await pilot.press("2")
+        assert app.query_one("#tabs").active == "files"
+        fds = app.query_one(FdTable)
+        assert fds.column_text(0) == ["0", "1", "2"]
+        assert fds.column_text(4) == ["/dev/null", "/tmp/criu-work/data/tree/out", "/tmp/criu-work/data/tree/out"]
+        assert fds.column_text(3)[1] == "158"
+        await pilot.press("3")
+        vmas = app.query_one(VmaTable)
+        expected = Checkpoint(path).process(15786).vmas
+        assert vmas.row_count == len(expected) == 23
+        assert vmas.column_text(0)[0] == f"{expected[0].start:x} +4K"
+        # Tab moves the focus from the tree to the tab bar, then into the table
+        app.query_one(ProcessTree).focus()
+        await pilot.press("tab", "tab")
+        assert app.focused is vmas
+
+    drive(InspectorApp(str(path)), script)
+
+
+def test_filter_tree_and_table():
+    async def script(app, pilot):
+        tree = app.query_one(ProcessTree)
+        await pilot.press("slash", *"15786")
+        assert tree.shown_pids == [15783, 15786]  # the match and its parent
+        await pilot.press("enter")
+        assert app.focused is tree
+        assert app.pid in (15783, 15786)
+        await pilot.press("escape")  # focus is back on the tree; escape outside the box changes nothing
+        await pilot.press("slash", "escape")  # Esc in the box clears the filter
+        assert tree.shown_pids == [15783, 15785, 15786, 15787]
+        await pilot.press("3", "tab", "tab")
+        vmas = app.query_one(VmaTable)
+        assert app.focused is vmas
+        total = vmas.row_count
+        await pilot.press("slash", *"libc")
+        assert 0 < vmas.row_count < total
+        assert all("libc" in backing for backing in vmas.column_text(5))
+        await pilot.press("enter")
+        assert app.focused is vmas and vmas.filter_text == "libc"
+
+    drive(InspectorApp(str(corpus_dir("tree"))), script)
+
+
+def _hex_bytes(lines: list[str]) -> list[tuple[int, bytes]]:
+    out = []
+    for line in lines:
+        m = re.match(r"^([0-9a-f]{12,16})  ((?:[0-9a-f]{2} ){15}[0-9a-f]{2})  ", line)
+        if m:
+            out.append((int(m[1], 16), bytes.fromhex(m[2].replace(" ", ""))))
+    return out
+
+
+def test_hex_view_shows_the_page_reader_bytes():
+    path = corpus_dir("tree")
+    cp = Checkpoint(path)
+    reader = cp.page_reader(15783)
+    vmas = cp.process(15783).vmas
+    index = next(i for i, v in enumerate(vmas) if v.pages_present >= 2)
+
+    async def script(app, pilot):
+        await pilot.press("3", "tab", "tab")
+        await pilot.press(*(["down"] * index), "enter")
+        assert isinstance(app.screen, HexScreen)
+        view = app.screen.query_one(HexView)
+        assert view.doc.vma.start == vmas[index].start
+        shown = _hex_bytes(view.visible_lines())
+        assert len(shown) >= 10
+        for addr, data in shown:
+            assert data == reader.read(addr, 16, fill=None)
+        assert any(data != bytes(16) for _, data in shown)  # real content, not a fill
+        await pilot.press("pagedown", "pagedown")
+        later = _hex_bytes(view.visible_lines())
+        assert later and later[0][0] > shown[-1][0]
+        for addr, data in later:
+            assert data == reader.read(addr, 16, fill=None)
+        assert view.doc.page_reads <= 2  # only the pages on screen were read
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HexScreen)
+        assert app.focused is app.query_one(VmaTable)
+
+    drive(InspectorApp(str(path)), script, size=(100, 30))
+
+
+def test_help_lists_every_key_and_q_quits():
+    async def script(app, pilot):
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-text").render())
+        for key in ("j k", "Tab", "/", "Enter", "?", "q", "mouse"):
+            assert key in text
+        await pilot.press("escape")
+        await pilot.press("q")
+        return app.return_code
+
+    assert drive(InspectorApp(str(corpus_dir("tree"))), script) in (0, None)
+
+
+def test_mouse_click_selects_a_process():
+    async def script(app, pilot):
+        tree = app.query_one(ProcessTree)
+        await pilot.click(ProcessTree, offset=(4, 3))  # fourth line: 15787
+        await pilot.pause()
+        assert app.pid == 15787
+        await pilot.click("Tab#--content-tab-files")
+        await pilot.pause()
+        assert app.query_one("#tabs").active == "files"
+        return tree
+
+    drive(InspectorApp(str(corpus_dir("tree"))), script)
+
+
+def test_loading_runs_in_a_worker_with_progress(monkeypatch):
+    """Decoding is slowed down (0.2 s a process): the screen still answers keys and shows the progress."""
+    import asyncio
+    import time
+
+    import tui.model
+    from textual.widgets import Label, ProgressBar
+
+    real = tui.model._warm_process
+
+    def slow(cp, pid):
+        time.sleep(0.2)
+        real(cp, pid)
+
+    monkeypatch.setattr(tui.model, "_warm_process", slow)
+    app = InspectorApp(str(corpus_dir("tree")))
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await asyncio.sleep(0.3)
+            await pilot.pause()
+            assert app.session is None
+            step = str(app.query_one("#load-step", Label).render())
+            assert step.startswith("decoding") and "pid 157" in step
+            bar = app.query_one("#load-progress", ProgressBar)
+            assert bar.total == 4 + 1 + 1 and 0 < bar.progress < bar.total
+            await pilot.press("question_mark")  # the event loop is free while the worker decodes
+            await pilot.pause()
+            assert app.screen.__class__.__name__ == "HelpScreen"
+            await pilot.press("escape")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.session is not None
+            assert app.query_one(ProcessTree).shown_pids == [15783, 15785, 15786, 15787]
+
+    asyncio.run(main())
