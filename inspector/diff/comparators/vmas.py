@@ -1,0 +1,107 @@
+"""VMAs (matched by start address; a stack that grew is matched by its end): added,
+removed, resized, protection or backing file changed; and the page diff inside each."""
+
+from __future__ import annotations
+
+from ...model import names
+from ...model.types import Process, Vma
+from ..context import Context
+from ..fields import compare_values
+from ..pagediff import PageDiffer, Tally, VmaIndex, resolved_extents
+from ..result import ADDED, CHANGED, REMOVED, SAME, VmaDiff
+
+
+def describe(v: Vma) -> str:
+    share = "s" if v.flags & 0x1 else "p"
+    kinds = [n for n in names.flag_names(v.status, names.VMA_STATUS) if n not in ("REGULAR", "ANON_PRIVATE", "FILE_PRIVATE", "FILE_SHARED")]  # fmt: skip
+    if v.flags & 0x100 and not kinds:  # MAP_GROWSDOWN
+        kinds = ["STACK"]
+    what = v.path or (f"[{kinds[0].lower()}]" if kinds else "[anon]")
+    return f"{names.prot_string(v.prot)}{share} {what}"
+
+
+def vma_facts(v: Vma) -> dict:
+    return {
+        "start": f"0x{v.start:x}",
+        "end": f"0x{v.end:x}",
+        "prot": names.prot_string(v.prot),
+        "flags": "|".join(names.flag_names(v.flags, names.MAP_FLAGS)),
+        "status": "|".join(names.flag_names(v.status, names.VMA_STATUS)),
+        "path": v.path,
+        "pgoff": v.pgoff,
+    }
+
+
+def pair_vmas(a: list[Vma], b: list[Vma]) -> list[tuple[Vma | None, Vma | None]]:
+    by_start_b = {v.start: v for v in b}
+    pairs: list[tuple[Vma | None, Vma | None]] = []
+    used_b: set[int] = set()
+    left_a = []
+    for v in a:
+        w = by_start_b.get(v.start)
+        if w is not None and id(w) not in used_b:
+            pairs.append((v, w))
+            used_b.add(id(w))
+        else:
+            left_a.append(v)
+    left_b = {v.end: v for v in b if id(v) not in used_b}
+    for v in left_a:
+        w = left_b.pop(v.end, None)  # same end, other start: a grown-down stack
+        pairs.append((v, w))
+        if w is not None:
+            used_b.add(id(w))
+    pairs += [(None, w) for w in b if id(w) not in used_b]
+    pairs.sort(key=lambda p: (p[0] or p[1]).start)
+    return pairs
+
+
+def compare_vmas(ctx: Context, a: Process, b: Process, pairs: list) -> list[tuple[VmaDiff, Vma | None, Vma | None]]:
+    out = []
+    for va, vb in pairs:
+        base = va or vb
+        vd = VmaDiff(base.start, base.end, desc=describe(base))
+        if va is None:
+            vd.status = ADDED
+        elif vb is None:
+            vd.status = REMOVED
+        else:
+            vd.changes = ctx.kept(compare_values(vma_facts(va), vma_facts(vb)))
+            vd.status = CHANGED if vd.changes else SAME
+        out.append((vd, va, vb))
+    return out
+
+
+def compare_pages(ctx: Context, differ: PageDiffer, pd, a: Process | None, b: Process | None, vmas) -> None:
+    """Run the page diff of one process pair and put what it found into its VMAs."""
+    spans_a, spans_b = [], []
+    tallies = []
+    for vd, va, vb in vmas:
+        t = Tally()
+        tallies.append((vd, t))
+        if va is not None:
+            spans_a.append((va.start, va.end, t))
+        if vb is not None:
+            spans_b.append((vb.start, vb.end, t))
+    outside = Tally()
+    index = VmaIndex(spans_a, spans_b, outside)
+    xa = _extents(ctx.a, a)
+    xb = _extents(ctx.b, b)
+    differ.compare(xa, xb, index.cuts(), index)
+    for vd, t in tallies:
+        vd.pages_differ, vd.pages_added, vd.pages_removed = t.pages_differ, t.pages_added, t.pages_removed
+        vd.bytes_differ = t.bytes_differ
+        vd.hunks = t.hunks
+    pd.pages_outside_vmas = outside.pages_differ + outside.pages_added + outside.pages_removed
+
+
+def _extents(side, proc):
+    if proc is None:
+        return []
+    with side.guard():
+        if f"pagemap-{proc.pid}.img" not in side.cp.files and not proc.vmas:
+            return []
+        xs = resolved_extents(side.cp, proc.pid)
+        for x in xs:  # open (and so blame) each pages file under its side
+            x.source.view()
+        return xs
+
