@@ -50,3 +50,13 @@ def test_findings_120x36(snap_compare):
 
 def test_overview_120x36(snap_compare):
     assert snap_compare(_app("sample-images/unpriv-plain-nnp"), terminal_size=(120, 36), run_before=wait_loaded)
+
+
+def test_diff_memory_80x24(snap_compare):
+    assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), press=["3"], terminal_size=(80, 24),
+                        run_before=wait_loaded)  # fmt: skip
+
+
+def test_diff_overview_120x36(snap_compare):
+    assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), terminal_size=(120, 36),
+                        run_before=wait_loaded)  # fmt: skip

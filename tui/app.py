@@ -46,10 +46,11 @@ class InspectorApp(App):
 
     # --- layout ----------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("criu-inspect: loading " + self.path_a + (f" vs {self.path_b}" if self.path_b else ""), id="summary")
-        yield Static("", id="verdict")
+        yield Static("criu-inspect: loading " + self.path_a + (f" vs {self.path_b}" if self.path_b else ""), id="summary", markup=False)
+        yield Static("", id="verdict", markup=False)
+        yield Static("", id="diff-summary", markup=False)
         with Vertical(id="loading"):
-            yield Label("decoding the checkpoint", id="load-step")
+            yield Label("decoding the checkpoint", id="load-step", markup=False)
             yield ProgressBar(total=None, show_eta=False, id="load-progress")
         with Horizontal(id="body"):
             yield ProcessTree(id="tree")
@@ -98,8 +99,10 @@ class InspectorApp(App):
         self.query_one("#body").display = True
         self.query_one("#summary", Static).update(session.summary())
         text, kind = session.verdict()
+        diff_line = self.query_one("#diff-summary", Static)
+        diff_line.display = session.diff_mode
         if session.diff_mode:
-            text += "  |  " + (session.diff_summary() if session.diff is not None else session.diff_note)
+            diff_line.update(session.diff_summary())
         problems = session.problems()
         if problems:
             text += f"  |  {len(problems)} unreadable: {problems[0]}"

@@ -9,6 +9,7 @@ checker and the diff library.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import os
 from collections import OrderedDict
@@ -268,8 +269,6 @@ class HexDocument:
         return value
 
     def line(self, index: int) -> HexLine:
-        import bisect
-
         if not 0 <= index < self.line_count:
             raise IndexError(index)
         seg = self.segments[bisect.bisect_right(self._firsts, index) - 1]
@@ -293,6 +292,36 @@ class HexDocument:
                 theirs = other_data[off : off + self.BYTES_PER_LINE]
                 differs = tuple(i for i, (x, y) in enumerate(zip(chunk, theirs)) if x != y)
         return HexLine(addr, chunk, where, differs=differs)
+
+    def next_difference(self, from_line: int, backwards: bool = False) -> int | None:
+        """The first line after (or before) ``from_line`` with a byte that differs on the other side.
+
+        Walks page by page through the cache, so a jump over unchanged pages
+        reads them once each and keeps at most ``cache_pages`` of them.
+        """
+        if self.other is None:
+            return None
+        step = -1 if backwards else 1
+        index = from_line + step
+        while 0 <= index < self.line_count:
+            seg = self.segments[bisect.bisect_right(self._firsts, index) - 1]
+            if seg.where != "content":
+                index = seg.first_line - 1 if backwards else seg.first_line + seg.lines
+                continue
+            addr = seg.start + (index - seg.first_line) * self.BYTES_PER_LINE
+            page_addr = addr - addr % names.PAGE_SIZE
+            _, mine = self._page(0, page_addr)
+            _, theirs = self._page(1, page_addr)
+            lines_per_page = names.PAGE_SIZE // self.BYTES_PER_LINE
+            first_of_page = index - (addr - page_addr) // self.BYTES_PER_LINE
+            if mine != theirs:
+                offsets = range(index - first_of_page, -1, -1) if backwards else range(index - first_of_page, lines_per_page)
+                for k in offsets:
+                    lo = k * self.BYTES_PER_LINE
+                    if mine is None or theirs is None or mine[lo : lo + self.BYTES_PER_LINE] != theirs[lo : lo + self.BYTES_PER_LINE]:
+                        return first_of_page + k
+            index = first_of_page - 1 if backwards else first_of_page + lines_per_page
+        return None
 
     def line_of_addr(self, addr: int) -> int:
         for seg in self.segments:
@@ -323,7 +352,7 @@ class Session:
     target: object | None = None
     report: object | None = None  # inspector.checks.base.CheckReport
     findings_note: str = ""  # why there are no findings to show
-    diff: object | None = None
+    diff: object | None = None  # tui.diffview.DiffView
     diff_note: str = ""
     _findings_by_pid: dict = field(default_factory=dict)
 
@@ -397,7 +426,7 @@ class Session:
     def process_status(self, pid: int) -> str | None:
         if self.diff is None:
             return None
-        return diff_adapter(self.diff).process_status(pid)
+        return self.diff.process_status(pid)
 
     def fd_rows(self, pid: int) -> list[tuple[Fd, str | None]]:
         proc = self.process(pid)
@@ -405,7 +434,7 @@ class Session:
             return []
         if self.diff is None:
             return [(fd, None) for fd in proc.fds]
-        return diff_adapter(self.diff).fd_rows(self, pid)
+        return self.diff.fd_rows(pid)
 
     def vma_rows(self, pid: int) -> list[tuple[Vma, str | None, int | None]]:
         """(vma, diff status, pages that differ)"""
@@ -414,16 +443,16 @@ class Session:
             return []
         if self.diff is None:
             return [(v, None, None) for v in proc.vmas]
-        return diff_adapter(self.diff).vma_rows(self, pid)
+        return self.diff.vma_rows(pid)
 
     def overview_extra(self, pid: int) -> list[tuple[str, list[str]]]:
         """Diff mode: what changed in this process, shown above its overview."""
         if self.diff is None:
             return []
-        return diff_adapter(self.diff).overview_extra(pid)
+        return self.diff.overview_extra(pid)
 
     def diff_summary(self) -> str:
-        return diff_adapter(self.diff).summary() if self.diff is not None else self.diff_note
+        return self.diff.summary() if self.diff is not None else self.diff_note
 
     def reader_for(self, pid: int, side: str = "a") -> PageReader | None:
         cp = self.a if side == "a" else self.b
@@ -446,12 +475,6 @@ class Session:
         if self.b is not None and side == "a":
             other = self.reader_for(pid, "b")
         return HexDocument(reader, vma, other)
-
-
-def diff_adapter(diff):
-    from . import diffview
-
-    return diffview.Adapter.for_result(diff)
 
 
 def load_session(path_a: str, path_b: str | None = None, target=None, progress: Progress | None = None) -> Session:

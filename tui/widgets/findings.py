@@ -11,7 +11,7 @@ from .tables import SEVERITY_STYLE, FindingsTable
 
 class FindingsPane(Vertical):
     def compose(self):
-        yield Static("", id="findings-note")
+        yield Static("", id="findings-note", markup=False)
         yield FindingsTable(id="findings-table")
         yield Static("", id="finding-detail")
 

@@ -68,7 +68,22 @@ class HexScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),
+        Binding("n", "difference", "Next difference"),
+        Binding("N", "difference(True)", "Previous difference"),
     ]
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "difference":
+            return self.doc.other is not None  # only in diff mode
+        return True
+
+    def action_difference(self, backwards: bool = False) -> None:
+        view = self.query_one(HexView)
+        line = self.doc.next_difference(view.scroll_offset.y, backwards)
+        if line is None:
+            self.notify("no more differences in this VMA", timeout=2)
+            return
+        view.scroll_to(y=line, animate=False)
 
     def __init__(self, pid: int, doc: HexDocument, side_note: str = "") -> None:
         super().__init__()
@@ -84,7 +99,7 @@ class HexScreen(Screen):
         )
         if self.side_note:
             title += f"  {self.side_note}"
-        yield Static(title, id="hex-title")
+        yield Static(title, id="hex-title", markup=False)
         yield HexView(self.doc, id="hex")
         yield Footer()
 
