@@ -29,6 +29,7 @@ class Target:
     manage_cgroups: str | None = None  # criu --manage-cgroups MODE (ignore, none, props, soft, full, strict)
     inherit_fds: tuple[str, ...] = ()  # criu --inherit-fd fd[N]:RES specs
     bounding_set: int | None = None  # restorer's CapBnd; None: a full set
+    allow_uprobes: bool = False  # criu restore --allow-uprobes
 
     @property
     def privileged(self) -> bool:

@@ -74,6 +74,10 @@ TCP_STATE = {
     11: "CLOSING",
 }
 IP_PROTO = {0: "IP", 6: "TCP", 17: "UDP", 136: "UDPLITE"}
+# inventory.network_lock_method (criu --network-lock)
+NETWORK_LOCK_METHOD = {0: "iptables", 1: "nftables", 2: "skip"}
+# TCP states of a socket that has (or is getting) a peer: restored with TCP_REPAIR
+TCP_CONNECTED_STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSE_WAIT", "LAST_ACK", "CLOSING")
 USK_EXTERN = 1 << 0
 USK_SERVICE = 1 << 1
 USK_CALLBACK = 1 << 2
@@ -85,6 +89,19 @@ TASK_STATE = {1: "alive", 2: "dead", 3: "zombie", 6: "stopped"}
 FL_KIND = {1: "POSIX", 2: "FLOCK", 4: "DELEG", 8: "ACCESS", 32: "LEASE", 1024: "OFD"}
 FL_POSIX, FL_FLOCK, FL_LEASE, FL_OFD = 1, 2, 32, 1024
 LOCK_TYPES = {0: "READ", 1: "WRITE", 2: "UNLOCK", 32: "MAND", 64: "READ(mand)", 128: "WRITE(mand)", 192: "RW(mand)"}
+
+# device numbers (linux/major.h): pty slaves /dev/pts/N, masters via /dev/ptmx
+UNIX98_PTY_SLAVE_MAJOR = 136
+PTY_MASTER_MAJORS = (2, 5, 128, 129, 130, 131, 132, 133, 134, 135)
+
+
+def dev_major(dev: int) -> int:
+    return (dev & 0xFFF00) >> 8
+
+
+def dev_minor(dev: int) -> int:
+    return (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
+
 
 TTY_TYPE = {0: "UNKNOWN", 1: "PTY", 2: "CONSOLE", 3: "VT", 4: "CTTY", 5: "EXT_TTY", 6: "SERIAL"}
 

@@ -1,0 +1,116 @@
+"""Discover the rules and run them against a checkpoint for one target.
+
+Rules are the modules of ``inspector/checks/rules/``: each defines
+``RULE = Rule(...)``; adding a rule means adding a module, nothing else.
+A rule that meets a broken image (``InspectError``) becomes a problem in the
+report, so one bad image does not hide what the other rules found.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import pkgutil
+from typing import Iterable
+
+from ..errors import InspectError
+from .base import SEVERITIES, SEVERITY_RANK, CheckReport, Finding, Rule, Target
+
+RULES_PACKAGE = "inspector.checks.rules"
+
+
+@functools.lru_cache(maxsize=1)
+def _discover() -> tuple[Rule, ...]:
+    package = importlib.import_module(RULES_PACKAGE)
+    found: dict[str, Rule] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{RULES_PACKAGE}.{info.name}")
+        rule = getattr(module, "RULE", None)
+        if not isinstance(rule, Rule):
+            continue
+        if rule.code in found:
+            raise RuntimeError(f"rule code {rule.code} defined twice ({info.name})")
+        if rule.severity not in SEVERITIES:
+            raise RuntimeError(f"rule {rule.code}: unknown severity {rule.severity!r}")
+        found[rule.code] = rule
+    return tuple(sorted(found.values(), key=lambda r: r.code))
+
+
+def all_rules(*, include_host: bool = True) -> list[Rule]:
+    """Every rule, by code; ``include_host=False`` leaves out those needing the restoring host."""
+    return [r for r in _discover() if include_host or not r.host]
+
+
+def rule_by_code(code: str) -> Rule | None:
+    code = code.strip().upper()
+    return next((r for r in _discover() if r.code == code), None)
+
+
+def _matches(code: str, patterns: Iterable[str]) -> bool:
+    # ruff-style: "CRI0" selects CRI001..CRI009; "ALL" selects everything
+    return any(p == "ALL" or code.startswith(p) for p in patterns)
+
+
+def _normalize_codes(codes) -> list[str] | None:
+    if codes is None:
+        return None
+    if isinstance(codes, str):
+        codes = codes.split(",")
+    return [c.strip().upper() for c in codes if c and c.strip()]
+
+
+def selected_rules(select=None, ignore=None, include_host: bool = False) -> list[Rule]:
+    select, ignore = _normalize_codes(select), _normalize_codes(ignore)
+    rules = all_rules(include_host=include_host)
+    if select:
+        rules = [r for r in rules if _matches(r.code, select)]
+    if ignore:
+        rules = [r for r in rules if not _matches(r.code, ignore)]
+    return rules
+
+
+def run_checks(
+    checkpoint,
+    target: Target | None = None,
+    *,
+    select=None,
+    ignore=None,
+    fail_on: str = "error",
+    include_host: bool = False,
+) -> CheckReport:
+    """Run the selected rules; ``checkpoint`` is a Checkpoint or a directory path."""
+    from ..model.checkpoint import Checkpoint
+
+    if fail_on not in SEVERITY_RANK:
+        raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}")
+    target = target or Target()
+    cp = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
+    cp.pstree  # no process tree: nothing to check, the check cannot run (raises InspectError)
+    rules = selected_rules(select, ignore, include_host)
+    findings: list[Finding] = []
+    problems: list[str] = []
+    for rule in rules:
+        try:
+            findings.extend(rule.check(cp, target))
+        except InspectError as exc:
+            problems.append(f"{rule.code}: {exc.one_line()}")
+        except Exception as exc:  # an image shape no rule foresaw: the other rules still report
+            if os.environ.get("CRIU_INSPECT_DEBUG"):
+                raise
+            problems.append(f"{rule.code}: internal error: {type(exc).__name__}: {exc}")
+    for exc in cp.problems:
+        line = exc.one_line()
+        if not any(line in p for p in problems):
+            problems.append(line)
+    findings.sort(key=_finding_order)
+    return CheckReport(
+        checkpoint=os.fspath(cp.path), target=target, findings=findings, rules=rules, problems=problems,
+        fail_on=fail_on,
+    )  # fmt: skip
+
+
+def _finding_order(f: Finding):
+    return (-SEVERITY_RANK[f.severity], f.code, f.pid if f.pid is not None else -1, f.fd if f.fd is not None else -1)

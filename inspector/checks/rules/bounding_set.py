@@ -1,0 +1,62 @@
+"""A capability bounding set narrower than full: the restorer must drop bits (CAP_SETPCAP)."""
+
+from __future__ import annotations
+
+from ...model import names
+from ..base import Rule
+from ..facts import has_cap, make, proc_label
+
+
+def check(cp, target):
+    if target.privileged or has_cap(target, "SETPCAP"):
+        return
+    full = names.full_cap_mask()
+    for proc in cp.processes:
+        c = proc.creds
+        if c is None:
+            continue
+        dropped = ~c.cap_bnd & full
+        if not dropped:
+            continue
+        caps = names.cap_names(dropped)
+        first = (dropped & -dropped).bit_length() - 1
+        text = ", ".join(f"{names.CAP_BY_NAME[n]} (CAP_{n})" if n in names.CAP_BY_NAME else n for n in caps)
+        if c.no_new_privs:
+            yield make(
+                RULE,
+                f"{proc_label(proc)}: bounding set lacks {text}; PR_CAPBSET_DROP will fail without CAP_SETPCAP, "
+                "but the task has no_new_privs, so criu only warns",
+                severity="info", pid=proc.pid, image=f"core-{proc.pid}.img",
+                criu_error=f"Unable to drop capability {first} from bset: -1 (but NO_NEW_PRIVS will drop it)",
+                fix="nothing to do", details={"dropped": caps, "no_new_privs": True},
+            )  # fmt: skip
+        else:
+            yield make(
+                RULE,
+                f"{proc_label(proc)}: bounding set lacks {text} and no_new_privs is not set: the restorer drops "
+                "each missing bit with PR_CAPBSET_DROP, which needs CAP_SETPCAP",
+                pid=proc.pid, image=f"core-{proc.pid}.img",
+                criu_error=f"Unable to drop capability {first}: -1", details={"dropped": caps, "no_new_privs": False},
+            )  # fmt: skip
+
+
+RULE = Rule(
+    code="CRI007",
+    title="capability bounding set narrower than full (CAP_SETPCAP)",
+    category="credentials",
+    severity="error",
+    rationale=(
+        "core-N.img keeps each task's capability bounding set. The restorer calls "
+        "prctl(PR_CAPBSET_DROP) for every capability missing from it, even when the restorer's own "
+        "bounding set already lacks it, and the kernel refuses that without CAP_SETPCAP. criu "
+        "tolerates the failure only for a task with no_new_privs (which keeps the capability from "
+        "coming back anyway). Hosts and container runtimes that drop a capability from every "
+        "bounding set (CAP_SYS_RESOURCE, CAP_SYS_ADMIN ...) make every unprivileged dump carry this."
+    ),
+    fix=(
+        "grant the restorer CAP_SETPCAP (--cap SETPCAP), run the task with no_new_privs, or "
+        "criu-inspect repair --fix bounding-set (record a full set) or --fix no-new-privs"
+    ),
+    criu_error="Unable to drop capability 24: -1",
+    check=check,
+)

@@ -1,0 +1,64 @@
+"""Task uids/gids differ from the restoring user's."""
+
+from __future__ import annotations
+
+from ..base import Rule
+from ..facts import has_cap, make, proc_label, restoring_gid, restoring_uid
+
+
+def check(cp, target):
+    if target.privileged:
+        return
+    uid, gid = restoring_uid(cp, target), restoring_gid(cp, target)
+    for proc in cp.processes:
+        c = proc.creds
+        if c is None:
+            continue
+        uids = {"uid": c.uid, "euid": c.euid, "suid": c.suid}
+        gids = {"gid": c.gid, "egid": c.egid, "sgid": c.sgid}
+        bad_u = {k: v for k, v in uids.items() if v != uid}
+        bad_g = {k: v for k, v in gids.items() if v != gid}
+        if bad_u and not has_cap(target, "SETUID"):
+            yield make(
+                RULE,
+                f"{proc_label(proc)} ran as " + " ".join(f"{k}={v}" for k, v in uids.items())
+                + f"; restoring user {uid} cannot setresuid() to that without CAP_SETUID",
+                pid=proc.pid, image=f"core-{proc.pid}.img", details={"ids": c.ids, "restoring_uid": uid},
+            )  # fmt: skip
+        elif bad_g and not has_cap(target, "SETGID"):
+            yield make(
+                RULE,
+                f"{proc_label(proc)} ran as " + " ".join(f"{k}={v}" for k, v in gids.items())
+                + f"; restoring group {gid} cannot setresgid() to that without CAP_SETGID",
+                pid=proc.pid, image=f"core-{proc.pid}.img", details={"ids": c.ids, "restoring_gid": gid},
+                criu_error="Unable to set real, effective and saved group ID: -1",
+                fix="restore as that group (--gid), grant CAP_SETGID, or criu-inspect repair --fix uid=UID:GID",
+            )  # fmt: skip
+        groups = [g for g in c.groups]
+        if groups and sorted(groups) != [gid] and not has_cap(target, "SETGID") and not bad_u:
+            yield make(
+                RULE,
+                f"{proc_label(proc)} had supplementary groups {groups}; criu calls setgroups() unless the "
+                "restorer already has exactly these groups, which needs CAP_SETGID",
+                severity="warning", pid=proc.pid, image=f"core-{proc.pid}.img",
+                criu_error="Can't setup supplementary group IDs: -1",
+                fix="restore as a user with the same supplementary groups, or grant CAP_SETGID",
+                details={"groups": groups},
+            )  # fmt: skip
+
+
+RULE = Rule(
+    code="CRI005",
+    title="task credentials differ from the restoring user",
+    category="credentials",
+    severity="error",
+    rationale=(
+        "The restorer blob gives every task its dumped uid/euid/suid and gid/egid/sgid back with "
+        "setresuid()/setresgid() as its last step. Without CAP_SETUID (CAP_SETGID) a user can only "
+        "switch among its own ids, so a tree dumped as root, or as another user, fails to restore "
+        "unprivileged, after all its memory and files were set up."
+    ),
+    fix="restore as that user (--uid), grant the restorer CAP_SETUID/CAP_SETGID, or criu-inspect repair --fix uid=UID[:GID]",
+    criu_error="Unable to set real, effective and saved user ID: -1",
+    check=check,
+)

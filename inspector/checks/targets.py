@@ -1,0 +1,70 @@
+"""The restore-target options shared by ``check`` and ``preflight``.
+
+One definition of the flags (``add_target_arguments``) and one translation to a
+``Target`` (``target_from_args``), so the two commands cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .base import Target
+
+MANAGE_CGROUPS_MODES = ("ignore", "none", "props", "soft", "full", "strict")
+
+
+def normalize_cap(name: str) -> str:
+    """'net_admin', 'CAP_NET_ADMIN' and 'NET_ADMIN' all mean NET_ADMIN."""
+    from ..model.names import CAP_BY_NAME
+
+    upper = name.strip().upper()
+    if upper.startswith("CAP_"):
+        upper = upper[4:]
+    if upper not in CAP_BY_NAME:
+        raise argparse.ArgumentTypeError(f"unknown capability {name!r}")
+    return upper
+
+
+def add_target_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("restore target (where and how `criu restore` will run)")
+    g.add_argument(
+        "--target", choices=("unprivileged", "root"), default="unprivileged",
+        help="unprivileged: criu restore --unprivileged by a user holding CAP_CHECKPOINT_RESTORE (default); root",
+    )  # fmt: skip
+    g.add_argument("--uid", type=int, help="restoring user (default: the uid the dumped processes ran as)")
+    g.add_argument("--gid", type=int, help="restoring group (default: the gid the dumped processes ran as)")
+    g.add_argument(
+        "--cap", action="append", type=normalize_cap, default=[], metavar="NAME",
+        help="a capability the restorer holds besides CHECKPOINT_RESTORE (repeatable: --cap NET_ADMIN)",
+    )  # fmt: skip
+    term = g.add_mutually_exclusive_group()
+    term.add_argument("--terminal", dest="terminal", action="store_true", default=False,
+                      help="criu will run on a terminal it can hand to a --shell-job tree")  # fmt: skip
+    term.add_argument("--no-terminal", dest="terminal", action="store_false",
+                      help="criu runs detached, as in a container (default)")  # fmt: skip
+    g.add_argument("--shell-job", action="store_true", help="criu restore --shell-job")
+    g.add_argument("--file-locks", action="store_true", help="criu restore --file-locks")
+    g.add_argument("--tcp-established", action="store_true", help="criu restore --tcp-established")
+    g.add_argument("--tcp-close", action="store_true", help="criu restore --tcp-close")
+    g.add_argument("--ext-unix-sk", action="store_true", help="criu restore --ext-unix-sk")
+    g.add_argument("--manage-cgroups", nargs="?", const="soft", choices=MANAGE_CGROUPS_MODES, metavar="MODE",
+                   help="criu restore --manage-cgroups[=MODE] (" + ", ".join(MANAGE_CGROUPS_MODES) + ")")  # fmt: skip
+    g.add_argument("--inherit-fd", action="append", default=[], metavar="SPEC",
+                   help="criu restore --inherit-fd fd[N]:RESOURCE (repeatable)")  # fmt: skip
+
+
+def target_from_args(args: argparse.Namespace) -> Target:
+    return Target(
+        kind=args.target,
+        uid=args.uid,
+        gid=args.gid,
+        caps=frozenset(args.cap or ()),
+        terminal=bool(args.terminal),
+        shell_job=bool(args.shell_job),
+        file_locks=bool(args.file_locks),
+        tcp_established=bool(args.tcp_established),
+        tcp_close=bool(args.tcp_close),
+        ext_unix_sk=bool(args.ext_unix_sk),
+        manage_cgroups=args.manage_cgroups,
+        inherit_fds=tuple(args.inherit_fd or ()),
+    )

@@ -1,0 +1,83 @@
+"""criu-inspect check DIR [target options] [--format ...] [--fail-on ...] [--select/--ignore CODES] [--host]
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the check could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+FORMATS = ("text", "json", "sarif", "junit")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..checks.targets import add_target_arguments
+
+    p.add_argument("dir", help="checkpoint directory")
+    add_target_arguments(p)
+    p.add_argument("--allow-uprobes", action="store_true", help="criu restore --allow-uprobes")
+    g = p.add_argument_group("output and gate")
+    g.add_argument("--format", choices=FORMATS, default="text")
+    g.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
+                   help="lowest severity that makes the exit code 1 (default: error)")  # fmt: skip
+    g.add_argument("--select", metavar="CODE,..", help="run only these rules (codes or prefixes, e.g. CRI00)")
+    g.add_argument("--ignore", metavar="CODE,..", help="skip these rules (codes or prefixes)")
+    g.add_argument("--host", action="store_true", help="also run the checks that need this (the restoring) machine")
+    g.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def target_of(args):
+    from ..checks.targets import target_from_args
+
+    target = target_from_args(args)
+    if getattr(args, "allow_uprobes", False):
+        target = dataclasses.replace(target, allow_uprobes=True)
+    return target
+
+
+def run(args) -> int:
+    from ..checks.engine import run_checks
+    from ..report.check_render import render
+
+    report = run_checks(
+        args.dir, target_of(args), select=args.select, ignore=args.ignore, fail_on=args.fail_on,
+        include_host=args.host,
+    )  # fmt: skip
+    apply = _suppressions()
+    if apply is not None:
+        report = apply(report, args.dir)
+    if args.output:
+        _write_atomic(args.output, lambda stream: render(report, args.format, stream))
+    else:
+        render(report, args.format, sys.stdout)
+    for p in report.problems:
+        sys.stderr.write(f"criu-inspect: error: {p}\n")
+    if report.failed:
+        return 1
+    return 2 if report.problems else 0
+
+
+def _suppressions():
+    """checkfmt's suppressions (pyproject / .criu-inspect.toml), when that module is present."""
+    try:
+        from ..checks import suppress
+    except ImportError:
+        return None
+    return getattr(suppress, "apply_suppressions", None)
+
+
+def _write_atomic(path: str, write) -> None:
+    import os
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".criu-inspect-")
+    try:
+        with os.fdopen(fd, "w") as stream:
+            write(stream)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,64 @@
+"""CheckReport -> text for people: grouped by severity, what each finding concerns, why, the fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+from ..checks.base import CheckReport, Finding
+
+_ORDER = ("error", "warning", "info")
+_WIDTH = 100
+_INDENT = " " * 7
+
+
+def _wrap(text: str, first: str = _INDENT, rest: str = _INDENT) -> list[str]:
+    return textwrap.wrap(text, _WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False) or [first]
+
+
+def finding_lines(f: Finding) -> list[str]:
+    lines = [f"{f.severity:<6} {f.code}  {f.title}"]
+    lines += _wrap(f.message)
+    if f.criu_error:
+        lines += _wrap(f'(criu: "{f.criu_error}")')
+    fix_lines = _wrap(f.fix, first=_INDENT + "fix: ", rest=_INDENT + "     ")
+    lines += fix_lines
+    return lines
+
+
+def target_line(report: CheckReport) -> str:
+    t = report.target
+    who = "root" if t.privileged else f"unprivileged (uid {t.uid if t.uid is not None else 'as dumped'})"
+    opts = [name for name, on in (("--shell-job", t.shell_job), ("--file-locks", t.file_locks),
+                                  ("--tcp-established", t.tcp_established), ("--tcp-close", t.tcp_close),
+                                  ("--ext-unix-sk", t.ext_unix_sk),
+                                  ("--allow-uprobes", getattr(t, "allow_uprobes", False))) if on]  # fmt: skip
+    if t.manage_cgroups:
+        opts.append(f"--manage-cgroups={t.manage_cgroups}")
+    opts += [f"--inherit-fd {spec}" for spec in t.inherit_fds]
+    caps = f", caps {','.join(sorted(t.caps))}" if t.caps and not t.privileged else ""
+    term = "on a terminal" if t.terminal else "no terminal"
+    return f"target: {who}{caps}, {term}" + (f", criu restore {' '.join(opts)}" if opts else "")
+
+
+def render(report: CheckReport, stream) -> None:
+    out = [f"{report.checkpoint}: {report.verdict}", target_line(report), ""]
+    for severity in _ORDER:
+        group = [f for f in report.findings if f.severity == severity]
+        if not group:
+            continue
+        out.append(f"{severity.upper()}S ({len(group)})" if severity != "info" else f"INFO ({len(group)})")
+        for f in group:
+            out += finding_lines(f)
+            out.append("")
+    for f, reason in report.suppressed:
+        out.append(f"suppressed {f.code} ({f.severity}): {reason}")
+    if report.suppressed:
+        out.append("")
+    for p in report.problems:
+        out.append(f"problem: {p}")
+    counts = {s: sum(1 for f in report.findings if f.severity == s) for s in _ORDER}
+    out.append(
+        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "
+        f"{len(report.rules)} rules; verdict {report.verdict}"
+    )
+    stream.write("\n".join(out) + "\n")

@@ -1,0 +1,128 @@
+"""The check engine: rule discovery, selection, broken images, exit codes, renderers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inspector.checks.base import CheckReport, Rule, Target
+from inspector.checks.engine import all_rules, rule_by_code, run_checks, selected_rules
+from inspector.errors import InspectError
+from tests.conftest import corpus_dir
+
+UNPRIV = Target(kind="unprivileged", uid=1001, caps=frozenset({"NET_ADMIN", "SYS_PTRACE"}))
+
+
+def test_rules_are_discovered_with_unique_codes_and_docs():
+    rules = all_rules()
+    codes = [r.code for r in rules]
+    assert len(codes) == len(set(codes)) and len(codes) >= 9
+    for r in rules:
+        assert isinstance(r, Rule) and r.severity in ("error", "warning", "info")
+        assert r.title and r.rationale and r.fix and callable(r.check)
+    assert rule_by_code("cri001").code == "CRI001"
+
+
+def test_select_and_ignore_take_codes_and_prefixes():
+    assert [r.code for r in selected_rules(select="CRI001")] == ["CRI001"]
+    assert all(r.code.startswith("CRI00") for r in selected_rules(select=["CRI00"]))
+    assert "CRI005" not in [r.code for r in selected_rules(ignore="CRI005,CRI006")]
+
+
+def test_plain_unprivileged_is_blocked_and_root_is_restorable():
+    report = run_checks(corpus_dir("plain"), UNPRIV)
+    assert isinstance(report, CheckReport) and report.verdict == "blocked" and report.failed
+    assert {"CRI005", "CRI008"} <= {f.code for f in report.findings if f.severity == "error"}
+    root = run_checks(corpus_dir("plain"), Target(kind="root"))
+    assert root.verdict == "restorable" and not root.failed
+
+
+def test_fail_on_warning_counts_warnings(writable_copy):
+    report = run_checks(corpus_dir("unpriv-flock"), Target(uid=1001), fail_on="warning")
+    # unpriv-flock without --file-locks: the locks would be lost silently (a warning, not a blocker)
+    assert report.verdict == "restorable"
+    assert report.failed == any(f.severity == "warning" for f in report.findings)
+
+
+def test_broken_image_is_a_problem_not_a_crash(writable_copy):
+    """A copy of plain whose core image is cut short: the check still runs and says what it could not read."""
+    cp_dir = writable_copy("plain")
+    core = cp_dir / "core-14055.img"
+    core.write_bytes(core.read_bytes()[:40])
+    report = run_checks(cp_dir, UNPRIV)
+    assert any("core-14055.img" in p for p in report.problems)
+
+
+def test_not_a_checkpoint_raises(tmp_path):
+    with pytest.raises(InspectError):
+        run_checks(tmp_path, UNPRIV)
+
+
+def test_cli_exit_codes_and_json(cli, tmp_path):
+    blocked = cli("check", str(corpus_dir("plain-devnull")), "--uid", "1001", "--format", "json")
+    assert blocked.returncode == 1, blocked.stderr
+    data = json.loads(blocked.stdout)
+    assert data["version"] == 1 and data["verdict"] == "blocked" and data["target"]["uid"] == 1001
+    f = next(f for f in data["findings"] if f["code"] == "CRI005")
+    assert f["pid"] == 14171 and f["severity"] == "error" and "setresuid" in f["message"] and f["fix"]
+    ok = cli("check", str(corpus_dir("plain-devnull")), "--target", "root")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "restorable" in ok.stdout.splitlines()[0]
+    missing = cli("check", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and missing.stderr.startswith("criu-inspect: error:")
+
+
+def test_text_report_groups_by_severity_with_fix(cli):
+    out = cli("check", str(corpus_dir("tty")), "--uid", "1001").stdout
+    assert out.index("ERRORS") < out.index("error  CRI001")
+    assert "fd 0,1,2 -> /dev/pts/0" in out and "fix: " in out and "(criu: " in out
+
+
+def test_rules_and_rule_commands(cli):
+    listing = cli("rules")
+    assert listing.returncode == 0 and "CRI001" in listing.stdout and "severity" in listing.stdout
+    page = cli("rule", "CRI005")
+    assert page.returncode == 0 and page.stdout.startswith("# CRI005")
+    assert cli("rule", "CRI999").returncode == 2
+
+
+def test_unknown_format_module_is_a_clear_error(monkeypatch):
+    import io
+
+    from inspector.report import check_render
+
+    monkeypatch.setitem(check_render.FORMATS, "sarif", "inspector.report.no_such_module")
+    report = run_checks(corpus_dir("pair-1"), UNPRIV)
+    with pytest.raises(InspectError, match="not available"):
+        check_render.render(report, "sarif", io.StringIO())
+
+
+def test_every_rule_has_its_docs_page():
+    from inspector.checks.docs import doc_path
+
+    missing = [r.code for r in all_rules() if not r.host and doc_path(r.code) is None]
+    assert not missing, missing
+    for r in all_rules():
+        path = doc_path(r.code)
+        if path is not None:
+            text = path.read_text()
+            assert text.startswith(f"# {r.code}") and "## How to fix" in text and "## Example" in text
+
+
+def test_a_failing_rule_does_not_hide_the_others(monkeypatch):
+    import dataclasses
+
+    from inspector.checks import engine
+
+    def broken(cp, target):
+        raise KeyError("surprise")
+        yield  # pragma: no cover
+
+    rules = list(engine._discover())
+    rules[0] = dataclasses.replace(rules[0], check=broken)
+    monkeypatch.setattr(engine, "_discover", lambda: tuple(rules))
+    monkeypatch.delenv("CRIU_INSPECT_DEBUG", raising=False)
+    report = run_checks(corpus_dir("plain-devnull"), UNPRIV)
+    assert any(p.startswith(f"{rules[0].code}: internal error: KeyError") for p in report.problems)
+    assert any(f.code == "CRI005" for f in report.findings)

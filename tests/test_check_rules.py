@@ -1,0 +1,404 @@
+"""One test (at least) per rule, on a real corpus checkpoint or on a copy of one changed by
+decode -> change -> encode (each such test says so in its docstring)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspector.checks.base import Target
+from inspector.checks.engine import all_rules, run_checks
+from inspector.codec.image import open_image
+from inspector.model import names
+from tests.conftest import corpus_dir
+
+UNPRIV = Target(kind="unprivileged", uid=1001, caps=frozenset({"NET_ADMIN", "SYS_PTRACE"}))
+ROOT = Target(kind="root")
+
+
+def unpriv(**kw) -> Target:
+    base = dict(kind="unprivileged", uid=1001, caps=frozenset({"NET_ADMIN", "SYS_PTRACE"}))
+    base.update(kw)
+    return Target(**base)
+
+
+def found(path, target, code, severity=None):
+    report = run_checks(Path(path), target, select=[code])
+    return [f for f in report.findings if f.code == code and (severity is None or f.severity == severity)]
+
+
+def edit(directory: Path, image: str, change) -> None:
+    """Decode ``image``, let ``change(message)`` edit each entry (return False to leave it), encode it back."""
+    img = open_image(directory / image)
+    for entry in img.entries:
+        msg = entry.message
+        if change(msg) is not False:
+            entry.set_message(msg)
+    (directory / image).write_bytes(img.encode())
+
+
+def test_every_rule_has_a_test_here():
+    source = Path(__file__).read_text()
+    missing = [r.code for r in all_rules() if not r.host and f'"{r.code}"' not in source]
+    assert not missing, missing
+
+
+# --- tty and sessions -------------------------------------------------------------------------
+
+
+def test_cri001_tty_needs_shell_job_and_terminal():
+    tty = corpus_dir("unpriv-tty")
+    bare = found(tty, unpriv(), "CRI001", "error")
+    assert bare and bare[0].pid == 23334 and bare[0].details["fds"] == [0, 1, 2]
+    assert "without correspond master peer" in bare[0].criu_error
+    no_term = found(tty, unpriv(shell_job=True), "CRI001", "error")
+    assert no_term and "Don't have tty to inherit session from" in no_term[0].criu_error
+    assert not found(tty, unpriv(shell_job=True, terminal=True), "CRI001")
+    assert not found(corpus_dir("plain"), unpriv(), "CRI001")
+
+
+def test_cri002_tty_owner():
+    got = found(corpus_dir("tty"), unpriv(shell_job=True, terminal=True), "CRI002", "error")
+    assert got and got[0].details["tty_uid"] == 0
+    assert got[0].criu_error == "tty: Can't setup uid 0 gid 0 on 0x4: Operation not permitted"
+    assert not found(corpus_dir("tty"), unpriv(shell_job=True, terminal=True, caps=frozenset({"CHOWN"})), "CRI002")
+    assert not found(corpus_dir("unpriv-tty"), unpriv(shell_job=True, terminal=True), "CRI002")
+    assert not found(corpus_dir("tty"), Target(kind="root", shell_job=True, terminal=True), "CRI002")
+
+
+def test_cri003_foreign_session_and_tree_inside():
+    sj = corpus_dir("shelljob-foreign-sid")
+    got = found(sj, ROOT, "CRI003", "error")
+    assert got and got[0].pid == 16254 and got[0].details == {"sid": 16252, "pgid": 16252}
+    assert not found(sj, Target(kind="root", shell_job=True), "CRI003")
+    # tree: c1 has its own session, c2 its own group, all inside the tree: nothing to flag
+    assert not found(corpus_dir("tree"), ROOT, "CRI003")
+
+
+def test_cri003_child_session_led_from_outside(writable_copy):
+    """tree copy, pstree.img decoded, child 15785's sid set to 999 (not dumped), encoded again."""
+    d = writable_copy("tree")
+    edit(d, "pstree.img", lambda m: setattr(m, "sid", 999) if m.pid == 15785 else False)
+    got = found(d, Target(kind="root", shell_job=True), "CRI003", "error")
+    assert [(f.pid, f.details) for f in got] == [(15785, {"sid": 999})]
+
+
+# --- cgroups, credentials ---------------------------------------------------------------------
+
+
+def test_cri004_cgroups():
+    cg = corpus_dir("cgroup")
+    err = found(cg, UNPRIV, "CRI004", "error")
+    assert err and "pids:/criutest" in err[0].details["cgroups"] and ".criu.cgyard" in err[0].criu_error
+    assert found(cg, unpriv(manage_cgroups="ignore"), "CRI004", "warning")
+    assert not found(cg, unpriv(manage_cgroups="ignore"), "CRI004", "error")
+    assert found(cg, ROOT, "CRI004", "info")
+    assert not found(corpus_dir("plain"), UNPRIV, "CRI004")  # no cgroup.img
+
+
+def test_cri005_uids():
+    got = found(corpus_dir("plain-devnull"), UNPRIV, "CRI005", "error")
+    assert got and got[0].pid == 14171 and got[0].details["ids"]["uid"] == 0
+    assert not found(corpus_dir("plain-devnull"), unpriv(caps=frozenset({"SETUID", "SETGID"})), "CRI005")
+    assert not found(corpus_dir("unpriv-plain"), UNPRIV, "CRI005")
+
+
+def test_cri005_gid_only(writable_copy):
+    """unpriv-plain copy, core-20458.img decoded, gid/egid/sgid set to 2000, encoded again."""
+    d = writable_copy("unpriv-plain")
+
+    def change(core):
+        c = core.thread_core.creds
+        c.gid = c.egid = c.sgid = 2000
+
+    edit(d, "core-20458.img", change)
+    got = found(d, UNPRIV, "CRI005", "error")
+    assert got and "setresgid" in got[0].message and "group ID" in got[0].criu_error
+
+
+def test_cri006_capabilities_not_held(writable_copy):
+    """unpriv-plain copy, core-20458.img decoded, CAP_NET_RAW added to the permitted set, encoded again."""
+    d = writable_copy("unpriv-plain")
+    bit = names.CAP_BY_NAME["NET_RAW"]
+
+    def change(core):
+        core.thread_core.creds.cap_prm[0] |= 1 << bit
+
+    edit(d, "core-20458.img", change)
+    got = found(d, UNPRIV, "CRI006", "error")
+    assert got and got[0].details["missing"] == ["NET_RAW"]
+    assert not found(d, unpriv(caps=frozenset({"NET_RAW"})), "CRI006")
+    assert not found(corpus_dir("unpriv-plain"), UNPRIV, "CRI006")
+
+
+def test_cri007_bounding_set():
+    err = found(corpus_dir("unpriv-plain"), UNPRIV, "CRI007", "error")
+    assert err and err[0].criu_error == "Unable to drop capability 24: -1" and err[0].details["dropped"] == ["SYS_RESOURCE"]
+    nnp = found(corpus_dir("unpriv-plain-nnp"), UNPRIV, "CRI007")
+    assert nnp and {f.severity for f in nnp} == {"info"}
+    assert not found(corpus_dir("unpriv-plain"), unpriv(caps=frozenset({"SETPCAP"})), "CRI007")
+    assert not found(corpus_dir("unpriv-plain"), ROOT, "CRI007")
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def test_cri008_files_the_user_cannot_reopen():
+    got = found(corpus_dir("plain"), UNPRIV, "CRI008", "error")
+    assert {(f.fd, f.details["path"]) for f in got} == {
+        (1, "/tmp/criu-work/data/plain/out"), (2, "/tmp/criu-work/data/plain/err")}  # fmt: skip
+    assert all(f.details["access"] == "w" for f in got)
+    ghost = found(corpus_dir("ghost"), UNPRIV, "CRI008", "error")
+    assert any(f.details["path"].endswith("mapped.bin") and f.details["access"] == "rw" for f in ghost)
+    # the same kind of file, dumped by its owner uid 1001 and restored by uid 1001: fine
+    assert not found(corpus_dir("unpriv-plain"), UNPRIV, "CRI008")
+    assert not found(corpus_dir("plain"), ROOT, "CRI008")
+    assert not found(corpus_dir("plain"), unpriv(caps=frozenset({"DAC_OVERRIDE"})), "CRI008")
+
+
+def test_cri009_ghost_file():
+    got = found(corpus_dir("ghost"), UNPRIV, "CRI009", "error")
+    assert got and got[0].fd == 3 and got[0].details["ghost_path"] == "/tmp/criu-work/data/ghost/ghost.txt.cr.1.ghost"
+    assert {f.severity for f in found(corpus_dir("ghost"), ROOT, "CRI009")} == {"info"}
+    assert not found(corpus_dir("plain"), UNPRIV, "CRI009")
+
+
+def test_cri017_pipe_end_outside_tree(writable_copy):
+    """plain-devnull copy: fd 1/2 (file id 5) turned into the write end of pipe 4242 by decoding files.img and
+    fdinfo-2.img, changing the entry type and payload, and encoding them again."""
+    d = writable_copy("plain-devnull")
+
+    def to_pipe(fe):
+        if fe.id != 5:
+            return False
+        fown = type(fe.reg.fown)()
+        fown.CopyFrom(fe.reg.fown)
+        fe.ClearField("reg")
+        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["PIPE"].number
+        fe.pipe.id, fe.pipe.pipe_id, fe.pipe.flags = 5, 4242, 1
+        fe.pipe.fown.CopyFrom(fown)
+
+    edit(d, "files.img", to_pipe)
+    edit(d, "fdinfo-2.img", lambda fi: setattr(fi, "type", 2) if fi.id == 5 else False)
+    got = found(d, UNPRIV, "CRI017", "warning")
+    assert got and got[0].details == {"pipe": "pipe:[4242]", "missing_end": "read"}
+    assert not found(d, unpriv(inherit_fds=("fd[1]:pipe:[4242]",)), "CRI017")
+    assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI017")
+
+
+def test_cri020_linked_remap(writable_copy):
+    """ghost copy, remap-fpath.img decoded, remap_type GHOST changed to LINKED, encoded again."""
+    d = writable_copy("ghost")
+    edit(d, "remap-fpath.img", lambda m: setattr(m, "remap_type", 0))
+    got = found(d, UNPRIV, "CRI020", "warning")
+    assert got and got[0].details["remap"] == "LINKED" and got[0].details["path"].endswith("ghost.txt")
+    assert not found(corpus_dir("ghost"), UNPRIV, "CRI020")
+
+
+def test_cri021_memfd(writable_copy):
+    """plain-devnull copy: file id 5 (fds 1, 2) turned into a memfd by decode -> change -> encode of files.img;
+    no memfd-inode image exists, so its contents are missing from the checkpoint."""
+    d = writable_copy("plain-devnull")
+
+    def to_memfd(fe):
+        if fe.id != 5:
+            return False
+        fown = type(fe.reg.fown)()
+        fown.CopyFrom(fe.reg.fown)
+        fe.ClearField("reg")
+        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["MEMFD"].number
+        fe.memfd.id, fe.memfd.flags, fe.memfd.pos, fe.memfd.inode_id = 5, 2, 0, 77
+        fe.memfd.fown.CopyFrom(fown)
+
+    edit(d, "files.img", to_memfd)
+    got = found(d, UNPRIV, "CRI021")
+    assert got and got[0].severity == "error" and "memfd:77" in got[0].message
+    assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI021")
+
+
+# --- locks ------------------------------------------------------------------------------------
+
+
+def test_cri010_file_locks_lost_without_flag():
+    got = found(corpus_dir("unpriv-flock"), UNPRIV, "CRI010", "warning")
+    assert {(f.pid, f.details["kind"]) for f in got} == {(21166, "FLOCK"), (21168, "POSIX")}
+    assert not found(corpus_dir("unpriv-flock"), unpriv(file_locks=True), "CRI010")
+    assert not found(corpus_dir("plain"), UNPRIV, "CRI010")
+
+
+def test_cri011_lease(writable_copy):
+    """flock copy, filelocks.img decoded, the flock of pid 15441 turned into a write lease
+    (fl_flag FL_LEASE), encoded again."""
+    d = writable_copy("flock")
+    edit(d, "filelocks.img", lambda m: setattr(m, "flag", names.FL_LEASE) if m.pid == 15441 else False)
+    got = found(d, unpriv(file_locks=True), "CRI011", "error")
+    assert got and got[0].pid == 15441 and got[0].fd == 3 and got[0].details["assumed_owner"] == 0
+    assert not found(d, Target(kind="root", file_locks=True), "CRI011")
+    assert not found(corpus_dir("flock"), unpriv(file_locks=True), "CRI011")
+
+
+# --- network ----------------------------------------------------------------------------------
+
+
+def test_cri012_tcp_connection():
+    tcp = corpus_dir("tcp")
+    got = found(tcp, UNPRIV, "CRI012", "error")
+    assert got and got[0].fd == 3 and got[0].details["dst"] == "127.0.0.1:23456"
+    assert got[0].criu_error == "inet: Connected TCP socket in image"
+    no_admin = found(tcp, unpriv(caps=frozenset(), tcp_established=True), "CRI012", "error")
+    assert no_admin and "TCP repair" in no_admin[0].criu_error
+    assert {f.severity for f in found(tcp, unpriv(tcp_close=True), "CRI012")} == {"warning"}
+    assert {f.severity for f in found(tcp, Target(kind="root", tcp_established=True), "CRI012")} == {"info"}
+
+
+def test_cri013_inventory_tcp_close(writable_copy):
+    """plain-devnull copy, inventory.img decoded, tcp_close set (as a --tcp-close dump does), encoded again."""
+    d = writable_copy("plain-devnull")
+    edit(d, "inventory.img", lambda inv: setattr(inv, "tcp_close", True))
+    got = found(d, ROOT, "CRI013", "error")
+    assert got and got[0].criu_error == "Need to set the --tcp-close options."
+    assert {f.severity for f in found(d, Target(kind="root", tcp_close=True), "CRI013")} == {"info"}
+    assert not found(corpus_dir("plain-devnull"), ROOT, "CRI013")
+
+
+def test_cri014_listening_on_port_80(writable_copy):
+    """tcp copy, files.img decoded, the connected socket made a LISTEN socket on port 80, encoded again."""
+    d = writable_copy("tcp")
+
+    def listen80(fe):
+        if not fe.HasField("isk"):
+            return False
+        fe.isk.state, fe.isk.src_port, fe.isk.dst_port = 10, 80, 0
+        del fe.isk.dst_addr[:]
+
+    edit(d, "files.img", listen80)
+    got = found(d, unpriv(tcp_established=True), "CRI014", "error")
+    assert got and got[0].details == {"port": 80, "state": "LISTEN"}
+    assert not found(d, unpriv(caps=frozenset({"NET_BIND_SERVICE"})), "CRI014")
+    assert not found(d, ROOT, "CRI014")
+    assert not found(d, UNPRIV, "CRI012")  # a listening socket is no connection
+    assert not found(corpus_dir("tcp"), unpriv(tcp_established=True), "CRI014")  # port 47414
+
+
+def test_cri015_network_lock(writable_copy):
+    """tcp (real, iptables lock) and a copy whose inventory.img network_lock_method was decoded and set
+    to nftables (1) and to skip (2), encoded again."""
+    tcp = corpus_dir("tcp")
+    got = found(tcp, unpriv(tcp_established=True), "CRI015", "error")
+    assert got and got[0].details["method"] == "iptables"
+    assert not found(tcp, Target(kind="root", tcp_established=True), "CRI015")
+    assert not found(tcp, unpriv(tcp_close=True), "CRI015")
+    d = writable_copy("tcp")
+    edit(d, "inventory.img", lambda inv: setattr(inv, "network_lock_method", 1))
+    assert not found(d, unpriv(tcp_established=True), "CRI015")  # nftables + CAP_NET_ADMIN
+    assert found(d, unpriv(tcp_established=True, caps=frozenset()), "CRI015", "error")
+    edit(d, "inventory.img", lambda inv: setattr(inv, "network_lock_method", 2))
+    assert not found(d, unpriv(tcp_established=True, caps=frozenset()), "CRI015")
+
+
+def test_cri016_unix_peer_outside(writable_copy):
+    us = corpus_dir("unixsock")
+    warn = found(us, ROOT, "CRI016", "warning")
+    assert warn and warn[0].details["peer"] == "/tmp/criu-work/data/unixsock-peer/dgram.sock"
+    assert {f.severity for f in found(us, Target(kind="root", ext_unix_sk=True), "CRI016")} == {"info"}
+    d = writable_copy("unixsock")
+    edit(d, "files.img", lambda fe: setattr(fe.usk, "type", 1) if fe.HasField("usk") and fe.usk.peer else False)
+    assert found(d, Target(kind="root", ext_unix_sk=True), "CRI016", "error")  # stream: decoded, SOCK_STREAM, encoded
+
+
+# --- security, namespaces, inventory ----------------------------------------------------------
+
+
+def test_cri018_seccomp(writable_copy):
+    """unpriv-plain / unpriv-plain-nnp copies, core-N.img decoded, seccomp_mode set to filter (2), encoded again."""
+    d = writable_copy("unpriv-plain")
+    edit(d, "core-20458.img", lambda c: setattr(c.thread_core, "seccomp_mode", 2))
+    got = found(d, UNPRIV, "CRI018", "error")
+    assert got and got[0].details["mode"] == "filter" and got[0].details["no_new_privs"] is False
+    assert not found(d, ROOT, "CRI018", "error")
+    n = writable_copy("unpriv-plain-nnp")
+    edit(n, "core-20817.img", lambda c: setattr(c.thread_core, "seccomp_mode", 2))
+    assert {f.severity for f in found(n, UNPRIV, "CRI018")} == {"info"}
+    assert not found(corpus_dir("unpriv-plain"), UNPRIV, "CRI018")
+
+
+def test_cri019_foreign_namespace(writable_copy):
+    """tree copy, ids-15785.img decoded, net_ns_id changed to a namespace of its own, encoded again."""
+    d = writable_copy("tree")
+    edit(d, "ids-15785.img", lambda ids: setattr(ids, "net_ns_id", 99))
+    got = found(d, UNPRIV, "CRI019", "error")
+    assert got and got[0].pid == 15785 and got[0].details["namespaces"] == ["net"]
+    assert {f.severity for f in found(d, ROOT, "CRI019")} == {"info"}
+    assert not found(corpus_dir("tree"), UNPRIV, "CRI019")
+
+
+def test_cri022_inventory(writable_copy):
+    """plain-devnull copy, inventory.img decoded, img_version set to 3, encoded again; and a copy without it."""
+    d = writable_copy("plain-devnull")
+    edit(d, "inventory.img", lambda inv: setattr(inv, "img_version", 3))
+    got = found(d, ROOT, "CRI022", "error")
+    assert got and got[0].criu_error == "Not supported images version 3"
+    (d / "inventory.img").unlink()
+    assert found(d, ROOT, "CRI022", "error")
+    assert not found(corpus_dir("plain-devnull"), ROOT, "CRI022")
+
+
+def test_cri023_plugins(writable_copy):
+    """pair-1 copy, inventory.img decoded, amdgpu_plugin added to plugins_entry, encoded again."""
+    d = writable_copy("pair-1")
+    edit(d, "inventory.img", lambda inv: inv.plugins_entry.plugins.append("amdgpu_plugin"))
+    got = found(d, UNPRIV, "CRI023", "warning")
+    assert got and got[0].criu_error == "Missing required plugin: amdgpu_plugin"
+    assert not found(corpus_dir("pair-1"), UNPRIV, "CRI023")  # empty plugins_entry
+
+
+def test_cri024_uprobes(writable_copy):
+    """pair-2 copy, inventory.img decoded, allow_uprobes set, encoded again."""
+    d = writable_copy("pair-2")
+    edit(d, "inventory.img", lambda inv: setattr(inv, "allow_uprobes", True))
+    assert found(d, UNPRIV, "CRI024", "error")
+    assert {f.severity for f in found(d, unpriv(allow_uprobes=True), "CRI024")} == {"info"}
+    assert not found(corpus_dir("pair-2"), UNPRIV, "CRI024")
+
+
+def test_cri025_raw_socket(writable_copy):
+    """tcp copy, files.img decoded, the TCP socket turned into a raw ICMP socket (SOCK_RAW), encoded again."""
+    d = writable_copy("tcp")
+
+    def to_raw(fe):
+        if not fe.HasField("isk"):
+            return False
+        fe.isk.type, fe.isk.proto, fe.isk.state, fe.isk.dst_port, fe.isk.src_port = 3, 1, 7, 0, 0
+
+    edit(d, "files.img", to_raw)
+    got = found(d, UNPRIV, "CRI025", "error")
+    assert got and got[0].fd == 3
+    assert not found(d, unpriv(caps=frozenset({"NET_RAW"})), "CRI025")
+    assert not found(corpus_dir("tcp"), UNPRIV, "CRI025")
+
+
+def test_cri008_working_directory(writable_copy):
+    """plain-devnull copy, files.img decoded, the mode of its cwd (/tmp/criu-work, file id 6) set to 0700,
+    encoded again: criu reopens the cwd by path, so uid 1001 cannot."""
+    d = writable_copy("plain-devnull")
+    edit(d, "files.img", lambda fe: setattr(fe.reg, "mode", 0o40700) if fe.id == 6 else False)
+    got = found(d, UNPRIV, "CRI008", "error")
+    assert [(f.details["path"], f.details["mode"]) for f in got] == [("/tmp/criu-work", "0700")]
+    assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI008")
+
+
+def test_cri002_tty_group_tty_is_fine_other_owner_is_not(writable_copy):
+    """unpriv-tty copy, tty-info.img decoded, the tty's gid set to 5 (tty, as devpts gives every pty)
+    and then its uid set to 1002, encoded again each time."""
+    d = writable_copy("unpriv-tty")
+    edit(d, "tty-info.img", lambda t: setattr(t, "gid", 5))
+    assert not found(d, unpriv(shell_job=True, terminal=True), "CRI002")
+    edit(d, "tty-info.img", lambda t: setattr(t, "uid", 1002))
+    got = found(d, unpriv(shell_job=True, terminal=True), "CRI002", "error")
+    assert got and got[0].criu_error == "tty: Can't setup uid 1002 gid 5 on 0x4: Operation not permitted"
+
+
+def test_cri022_failed_dump_has_no_inventory():
+    """A real failed dump from the corpus (_failed-dumps/tty-noshelljob): images but no inventory.img."""
+    d = corpus_dir("_failed-dumps/tty-noshelljob")
+    got = found(d, ROOT, "CRI022", "error")
+    assert got and "did not finish" in got[0].fix
