@@ -72,7 +72,7 @@ class Tmux:
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
 def test_smoke_in_tmux():
-    """The real command in a real terminal: the tree is drawn, keys work, q quits with 0."""
+    """The real command in a real terminal: the tree, the verdict and a finding are drawn, keys work, q quits with 0."""
     # tmux exports the pane's first size as COLUMNS/LINES, which Textual would believe over the window's
     command = (
         f"cd {ROOT} && unset COLUMNS LINES && PYTHONPATH={ROOT} {sys.executable} -m inspector tui sample-images/tree; "
@@ -86,8 +86,11 @@ def test_smoke_in_tmux():
         assert "pid 15783  ppid 0" in screen
         tmux.keys("2")
         screen = tmux.wait_for("/tmp/criu-work/data/tree/out")
+        assert "BLOCKED for unprivileged restore" in screen  # the verdict of `criu-inspect check`
+        assert "15787 tree (3t) !1" in screen  # the mark of a process with a finding
         tmux.keys("4")
-        screen = tmux.wait_for("sev")
+        screen = tmux.wait_for("CRI007")
+        assert "pid 15787" in screen
         tmux.keys("q")
         tmux.wait_for("EXIT=0")
     finally:

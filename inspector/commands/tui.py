@@ -16,16 +16,12 @@ NO_TEXTUAL = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..checks.targets import add_target_arguments
+
     p.add_argument("dir", help="checkpoint directory")
     p.add_argument("dir_b", nargs="?", help="a second checkpoint: diff mode, marks what changed from DIR to DIR_B")
-    p.add_argument(
-        "--target",
-        choices=("unprivileged", "root"),
-        default="unprivileged",
-        help="restore the findings are checked for (default: criu restore --unprivileged)",
-    )
-    p.add_argument("--uid", type=int, help="uid of the restoring user (default: the uid the processes ran as)")
-    p.add_argument("--gid", type=int, help="gid of the restoring user")
+    add_target_arguments(p)  # the findings are those `criu-inspect check` reports for the same flags
+    p.add_argument("--allow-uprobes", action="store_true", help="criu restore --allow-uprobes")
 
 
 def run(args) -> int:
@@ -42,8 +38,8 @@ def run(args) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.stderr.write("criu-inspect: error: tui needs a terminal (use `criu-inspect show` in pipes)\n")
         return 2
-    from ..checks.base import Target
     from tui.app import run_app
 
-    target = Target(kind=args.target, uid=args.uid, gid=args.gid)
-    return run_app(args.dir, args.dir_b, target)
+    from .check import target_of
+
+    return run_app(args.dir, args.dir_b, target_of(args))

@@ -36,11 +36,11 @@ class FindingsPane(Vertical):
         text.append(f"{finding.severity} {finding.code}", style=SEVERITY_STYLE.get(finding.severity, ""))
         text.append(f"  {finding.title}\n", style="bold")
         text.append(finding.message + "\n")
-        if finding.criu_error:
-            text.append("criu: ", style="bold")
-            text.append(finding.criu_error + "\n", style="italic")
         text.append("fix: ", style="bold green")
         text.append(finding.fix)
+        if finding.criu_error:
+            text.append("\ncriu: ", style="bold")
+            text.append(finding.criu_error, style="italic")
         detail.update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
