@@ -397,7 +397,10 @@ class Session:
         who = getattr(target, "kind", "?") + (f" uid {target.uid}" if getattr(target, "uid", None) is not None else "")
         detail = ", ".join(f"{n} {s}{'s' * (n != 1)}" for s, n in counts.items() if n)
         verdict = self.report.verdict
-        return (f"{verdict.upper()} for {who} restore" + (f" ({detail})" if detail else ""), "blocked" if verdict == "blocked" else "ok")
+        text = f"{verdict.upper()} for {who} restore" + (f" ({detail})" if detail else "")
+        if self.b is not None:
+            text = "A: " + text
+        return text, "blocked" if verdict == "blocked" else "ok"
 
     def problems(self) -> list[str]:
         out = [p.one_line() for p in self.a.problems]
@@ -446,10 +449,19 @@ class Session:
         return self.diff.vma_rows(pid)
 
     def overview_extra(self, pid: int) -> list[tuple[str, list[str]]]:
-        """Diff mode: what changed in this process, shown above its overview."""
-        if self.diff is None:
-            return []
-        return self.diff.overview_extra(pid)
+        """Shown above a process's overview: its findings, and in diff mode what changed in it."""
+        out = []
+        mine = sorted(self.findings_for(pid), key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.code))
+        if mine:
+            lines = []
+            for f in mine:
+                where = " ".join(w for w in (f"fd {f.fd}" if f.fd is not None else "",
+                                             f"vma {f.vma_start:x}" if f.vma_start is not None else "") if w)  # fmt: skip
+                lines.append(f"{f.severity} {f.code}{' ' + where if where else ''}: {f.title}")
+            out.append(("findings (tab 4)", lines))
+        if self.diff is not None:
+            out += self.diff.overview_extra(pid)
+        return out
 
     def diff_summary(self) -> str:
         return self.diff.summary() if self.diff is not None else self.diff_note

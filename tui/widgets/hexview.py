@@ -26,6 +26,19 @@ class HexView(ScrollView, can_focus=True):
         Binding("space", "page_down", "Page down", show=False),
     ]
 
+    # no smooth scrolling: every frame of it would redraw a screen of hex lines
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
     def __init__(self, doc: HexDocument, **kwargs) -> None:
         super().__init__(**kwargs)
         self.doc = doc
