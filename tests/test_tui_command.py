@@ -95,3 +95,10 @@ def test_smoke_in_tmux():
         tmux.wait_for("EXIT=0")
     finally:
         tmux.close()
+
+
+def test_bad_second_directory_names_it(cli, tmp_path):
+    missing = tmp_path / "nope"
+    proc = cli("tui", str(SAMPLES / "pair-1"), str(missing))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"criu-inspect: error: {missing}: no such directory"

@@ -246,3 +246,54 @@ def test_jump_to_a_vma_named_by_a_finding():
         assert table.current_item() is not None and table.current_item().start == vma.start
 
     drive(InspectorApp(str(corpus_dir("tree"))), script)
+
+
+def test_bracketed_names_are_shown_verbatim():
+    """[heap], [stack], [vdso]: text from the images is never read as Rich markup."""
+    proc = Checkpoint(corpus_dir("tree")).process(15783)
+
+    async def script(app, pilot):
+        await pilot.press("3")
+        backing = app.query_one(VmaTable).column_text(5)
+        assert "[heap]" in backing and "[stack]" in backing and "[vdso]" in backing
+        assert len(backing) == len(proc.vmas)
+
+    drive(InspectorApp(str(corpus_dir("tree"))), script)
+
+
+def test_truncated_pages_file_is_shown_not_fatal(writable_copy):
+    """tree's pages-1.img (pid 15783's pages) cut to one page: the header names the problem, the
+    other processes browse normally and the hex view of a VMA past the cut says its pages are unreadable."""
+    from inspector.model.names import PAGE_SIZE
+
+    copy = writable_copy("tree")
+    cp = Checkpoint(copy)
+    pages_id = cp.pagemap(15783).pages_id
+    pages = copy / f"pages-{pages_id}.img"
+    with open(pages, "r+b") as fh:
+        fh.truncate(PAGE_SIZE)
+    later = [v for v in cp.process(15783).vmas if v.pages_present][-1]
+
+    async def script(app, pilot):
+        verdict = app.query_one("#verdict").render().plain
+        assert "unreadable" in verdict and f"pages-{pages_id}.img" in verdict
+        assert app.query_one(ProcessTree).shown_pids == [15783, 15785, 15786, 15787]
+        await pilot.press("3", "tab", "tab")
+        table = app.query_one(VmaTable)
+        table.cursor_to(table.key_of_vma(later.start))
+        await pilot.press("enter")
+        view = app.screen.query_one(HexView)
+        content = next(s.first_line for s in view.doc.segments if s.where == "content")
+        view.scroll_to(y=content, animate=False)
+        await pilot.pause()
+        first = view.visible_lines()[0]
+        assert first.startswith(f"{view.doc.line(content).addr:012x}  -- unreadable: ")
+        assert "pages file is shorter than its pagemap" in first
+        await pilot.press("slash", "2")  # main-screen keys do nothing under the hex view
+        assert isinstance(app.screen, HexScreen)
+        assert not app.query_one("#filter").has_class("-active")
+        assert app.query_one("#tabs").active == "memory"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HexScreen)
+
+    drive(InspectorApp(str(copy)), script, size=(120, 30))

@@ -152,6 +152,12 @@ class InspectorApp(App):
             self.jump_to(table.items.get(event.row_key.value))
 
     # --- actions -------------------------------------------------------------
+    def check_action(self, action: str, parameters) -> bool | None:
+        # the main screen's keys do nothing under the hex view or the help
+        if action in ("tab", "filter", "clear_filter") and len(self.screen_stack) > 1:
+            return False
+        return True
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 

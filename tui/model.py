@@ -74,13 +74,15 @@ def short_size(n: int) -> str:
     return str(n)
 
 
-VMA_COLUMNS = ("range", "prot", "present", "lazy", "parent", "backing")
+VMA_COLUMNS = ("range", "prot", "pres", "lazy", "par", "backing")  # pages present, lazy, in the parent
 
 
 def vma_backing(vma: Vma) -> str:
     if vma.path:
         return vma.path
     status = [s for s in names.flag_names(vma.status, names.VMA_STATUS) if s not in ("REGULAR", "ANON_PRIVATE")]
+    if not status and "MAP_GROWSDOWN" in names.flag_names(vma.flags, names.MAP_FLAGS):
+        status = ["STACK"]  # the main stack: CRIU marks it by its mapping flag, not its status
     return "[" + ",".join(status).lower() + "]" if status else "[anon]"
 
 

@@ -31,6 +31,8 @@ class FilterableTable(DataTable):
         self.add_columns(*columns)
 
     def set_rows(self, rows: list[tuple[str, tuple, object]]) -> None:
+        # plain Text: a str cell would be read as Rich markup ("[heap]" would vanish)
+        rows = [(key, tuple(Text(c) if isinstance(c, str) else c for c in cells), item) for key, cells, item in rows]
         self._rows = rows
         self.items = {key: item for key, _, item in rows}
         self._refill()
