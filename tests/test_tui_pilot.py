@@ -208,8 +208,8 @@ def test_findings_tab_and_jump_to_the_fd():
         assert app.query_one("#tabs").active == "files"
         fds = app.query_one(FdTable)
         assert app.focused is fds
-        assert fds.get_row_at(fds.cursor_row)[0] == "1"
-        assert fds.get_row_at(fds.cursor_row)[4] == "/tmp/criu-work/data/tree/out"
+        assert str(fds.get_row_at(fds.cursor_row)[0]) == "1"
+        assert str(fds.get_row_at(fds.cursor_row)[4]) == "/tmp/criu-work/data/tree/out"
         assert tree.cursor_node.data == 15787
 
     drive(InspectorApp(str(path), target=target), script, size=(100, 30))
