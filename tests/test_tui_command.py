@@ -102,3 +102,9 @@ def test_bad_second_directory_names_it(cli, tmp_path):
     proc = cli("tui", str(SAMPLES / "pair-1"), str(missing))
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"criu-inspect: error: {missing}: no such directory"
+
+
+def test_diff_flags_need_a_second_checkpoint(cli):
+    proc = cli("tui", str(SAMPLES / "tree"), "--match", "tree")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "criu-inspect: error: --match and --ignore need a second checkpoint (diff mode)"

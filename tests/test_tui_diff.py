@@ -155,3 +155,56 @@ def test_tree_marks_added_process_the_other_way(writable_copy):
         assert not any(re.match(r"[~+-]1578[357]", label) for label in labels)
 
     drive(InspectorApp(str(b), str(corpus_dir("tree"))), script)
+
+
+def test_match_tree_pairs_processes_of_another_pid_namespace():
+    """tree (dumped by root) vs unpriv-tree (the same program, other pids, dumped by uid 1001), --match tree:
+    every process is paired with its counterpart, none shows as added or removed."""
+    from inspector.diff import DiffOptions
+
+    a, b = corpus_dir("tree"), corpus_dir("unpriv-tree")
+    result = diff_checkpoints(a, b, DiffOptions(match="tree"))
+    pairs = {p.pid: p.pid_b for p in result.processes}
+    assert len(pairs) == 4 and all(pid_b and pid_b != pid for pid, pid_b in pairs.items())
+
+    async def script(app, pilot):
+        labels = [str(n.label).split(" !")[0] for n in _walk(app.query_one(ProcessTree).root)]
+        assert labels == ["~15783 tree (2t)", "~15785 tree (1t)", "~15786 tree (1t)", "~15787 tree (3t)"]
+        overview = app.query_one(Overview).plain
+        assert "creds.euid: 0 -> 1001" in overview
+        assert f"thread 15783 -> {pairs[15783]}: changed" in overview
+        await pilot.press("2")
+        fds = app.query_one(FdTable)
+        assert fds.column_text(0) == ["", "~", "~"]  # out file: same path, other owner/size on B's side
+
+    drive(InspectorApp(str(a), str(b), diff_options=DiffOptions(match="tree")), script, size=(120, 40))
+
+
+def test_secret_environment_stays_masked_in_the_diff(writable_copy):
+    """B's process environment (in its pages) gets a secret: pair-2's HOME=... value rewritten in place
+    to a same-length API_KEY entry (pages bytes changed at a known offset of pages-1.img)."""
+    from tui.model import load_session
+
+    a = corpus_dir("pair-1")
+    b = writable_copy("pair-2")
+    cp = Checkpoint(b)
+    proc = cp.process(24822)
+    home = next(e for e in proc.environ if e.startswith("HOME="))
+    secret = ("API_KEY=" + "s" * len(home))[: len(home)]
+    reader = cp.page_reader(24822)
+    start = proc.mm["mm_env_start"]
+    raw = reader.read(start, proc.mm["mm_env_end"] - start, fill=None)
+    addr = start + raw.index(home.encode())
+    run = next(r for r in reader.pagemap.runs_in(addr, addr + 1))
+    offset = run.file_offset + (addr - run.start)
+    pages = b / f"pages-{reader.pagemap.pages_id}.img"
+    data = bytearray(pages.read_bytes())
+    data[offset : offset + len(home)] = secret.encode()
+    pages.write_bytes(bytes(data))
+    assert secret in Checkpoint(b).process(24822).environ
+
+    session = load_session(str(a), str(b))
+    lines = [line for _, section in session.overview_extra(24822) for line in section]
+    env_lines = [line for line in lines if line.startswith("environ.")]
+    assert any(line.startswith("environ.API_KEY: None -> ********") for line in env_lines), env_lines
+    assert not any("sss" in line for line in lines)

@@ -297,3 +297,16 @@ def test_truncated_pages_file_is_shown_not_fatal(writable_copy):
         assert not isinstance(app.screen, HexScreen)
 
     drive(InspectorApp(str(copy)), script, size=(120, 30))
+
+
+def test_a_failed_load_is_shown_on_screen(monkeypatch, tmp_path):
+    """The loader raising (here: the directory vanished after the CLI checked it) leaves a one-line error."""
+    app = InspectorApp(str(tmp_path / "gone"))
+
+    async def script(app, pilot):
+        step = str(app.query_one("#load-step").render())
+        assert step == f"criu-inspect: error: {tmp_path / 'gone'}: no such directory"
+        assert app.session is None
+        await pilot.press("q")
+
+    drive(app, script)

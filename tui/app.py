@@ -35,11 +35,12 @@ class InspectorApp(App):
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
-    def __init__(self, path_a: str, path_b: str | None = None, target=None) -> None:
+    def __init__(self, path_a: str, path_b: str | None = None, target=None, diff_options=None) -> None:
         super().__init__()
         self.path_a = path_a
         self.path_b = path_b
         self.target = target
+        self.diff_options = diff_options
         self.session: Session | None = None
         self.pid: int | None = None
         self._filter_target = None
@@ -74,12 +75,16 @@ class InspectorApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         try:
-            session = load_session(self.path_a, self.path_b, self.target, progress=self._progress_from_thread)
+            session = load_session(self.path_a, self.path_b, self.target, progress=self._progress_from_thread,
+                                   diff_options=self.diff_options)  # fmt: skip
         except Exception as exc:  # shown on screen; the CLI has validated the directories before
             reason = exc.one_line() if hasattr(exc, "one_line") else f"{type(exc).__name__}: {exc}"
             self.call_from_thread(self._load_failed, reason)
             return
-        self.call_from_thread(self._loaded, session)
+        try:
+            self.call_from_thread(self._loaded, session)
+        except Exception as exc:  # a bug in laying it out: say so instead of a loading screen forever
+            self.call_from_thread(self._load_failed, f"internal error: {type(exc).__name__}: {exc}")
 
     def _progress_from_thread(self, done: int, total: int, what: str) -> None:
         self.call_from_thread(self._progress, done, total, what)
@@ -242,6 +247,6 @@ class InspectorApp(App):
             self.query_one(ProcessTree).focus()
 
 
-def run_app(path_a: str, path_b: str | None = None, target=None) -> int:
-    InspectorApp(path_a, path_b, target).run()
+def run_app(path_a: str, path_b: str | None = None, target=None, diff_options=None) -> int:
+    InspectorApp(path_a, path_b, target, diff_options).run()
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from inspector.model.types import Fd, Process, Vma
+from inspector.report.redact import mask_env_entry
 
 SAME = "same"
 
@@ -29,10 +30,10 @@ def unavailable_reason() -> str:
     return ""
 
 
-def compute(a, b) -> "DiffView":
-    """Diff checkpoints ``a`` and ``b`` (Checkpoint objects) with the diff library's defaults."""
+def compute(a, b, options=None) -> "DiffView":
+    """Diff checkpoints ``a`` and ``b`` (Checkpoint objects), with the diff command's options (or its defaults)."""
     diff = _diff_module()
-    return DiffView(diff.diff_checkpoints(a.path, b.path), a, b)
+    return DiffView(diff.diff_checkpoints(a.path, b.path, options), a, b)
 
 
 def _fd_number(key: str) -> int | None:
@@ -50,11 +51,18 @@ class DiffView:
     def __init__(self, result, a, b) -> None:
         self.result = result
         self.a, self.b = a, b
-        self.by_pid = {}
+        self.by_pid = {}  # A's pid -> its ProcessDiff; B's pid for processes only B has
+        self._added = set()
         for pd in result.processes:
-            self.by_pid[pd.pid] = pd
-            if pd.pid_b is not None and pd.pid_b not in self.by_pid:
-                self.by_pid[pd.pid_b] = pd
+            if pd.status == "added":
+                pid = pd.pid_b if pd.pid_b is not None else pd.pid
+                self._added.add(pid)
+                self.by_pid.setdefault(pid, pd)
+            else:
+                self.by_pid[pd.pid] = pd
+
+    def added_pids(self) -> set[int]:
+        return self._added
 
     def summary(self) -> str:
         from inspector.diff.result import summary_line
@@ -65,17 +73,19 @@ class DiffView:
         pd = self.by_pid.get(pid)
         return None if pd is None else _status(pd.status)
 
-    def _sides(self, pid: int) -> tuple[Process | None, Process | None]:
+    def sides(self, pid: int) -> tuple[Process | None, Process | None]:
+        """(A's process, its B counterpart) for a pid of the tree (B's pid for an added process)."""
         pd = self.by_pid.get(pid)
+        if pid in self._added:
+            return None, self.b.process(pid)
+        if pd is not None and pd.status == "removed":
+            return self.a.process(pid), None
         pid_b = pd.pid_b if pd is not None and pd.pid_b is not None else pid
-        pa = self.a.process(pid)
-        if pd is not None and pd.status == "added":
-            pa = None
-        return pa, self.b.process(pid_b)
+        return self.a.process(pid), self.b.process(pid_b)
 
     def fd_rows(self, pid: int) -> list[tuple[Fd, str | None]]:
         pd = self.by_pid.get(pid)
-        pa, pb = self._sides(pid)
+        pa, pb = self.sides(pid)
         if pa is None or pb is None or pd is None or pd.status in ("added", "removed"):
             only = pa or pb
             mark = "removed" if pb is None else "added"
@@ -95,7 +105,7 @@ class DiffView:
 
     def vma_rows(self, pid: int) -> list[tuple[Vma, str | None, int | None]]:
         pd = self.by_pid.get(pid)
-        pa, pb = self._sides(pid)
+        pa, pb = self.sides(pid)
         vds = {v.start: v for v in pd.vmas} if pd is not None else {}
         if pa is None or pb is None:
             only = pa or pb
@@ -119,8 +129,7 @@ class DiffView:
             return []
         if pd.status in ("added", "removed"):
             return [("diff", [f"process {pd.status} ({'only in B' if pd.status == 'added' else 'only in A'})"])]
-        lines = [f"{c.field}: {_short(c.a)} -> {_short(c.b)}" if c.note is None else f"{c.field}: {c.note}"
-                 for c in pd.changes]  # fmt: skip
+        lines = [_change_line(c) for c in pd.changes]
         for t in pd.threads:
             if t.status != SAME:
                 fields = ", ".join(c.field for c in t.changes[:6]) + (" ..." if len(t.changes) > 6 else "")
@@ -135,6 +144,16 @@ class DiffView:
         if pd.pages_outside_vmas:
             lines.append(f"{pd.pages_outside_vmas} changed pages outside every VMA")
         return [("diff (A -> B)", lines or ["same"])]
+
+
+def _change_line(change) -> str:
+    if change.note is not None:
+        return f"{change.field}: {change.note}"
+    a, b = change.a, change.b
+    if change.field.startswith("environ."):  # secret values stay masked in the diff too
+        name = change.field[len("environ."):]
+        a, b = (None if v is None else mask_env_entry(f"{name}={v}").partition("=")[2] for v in (a, b))
+    return f"{change.field}: {_short(a)} -> {_short(b)}"
 
 
 def _short(value, limit: int = 60) -> str:

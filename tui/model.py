@@ -405,27 +405,30 @@ class Session:
         return text, "blocked" if verdict == "blocked" else "ok"
 
     def problems(self) -> list[str]:
+        """What could not be read, from the model and from the checker, once each."""
         out = [p.one_line() for p in self.a.problems]
         if self.b is not None:
             out += [p.one_line() for p in self.b.problems]
-        return out
+        if self.report is not None:
+            out += [str(p) for p in self.report.problems]
+        return list(dict.fromkeys(out))
 
     # --- the tree -------------------------------------------------------
     def tree_rows(self) -> list[tuple[int, Process, str | None]]:
         """(depth, process, diff status) in tree order; removed processes (diff) come from B."""
         rows = [(depth, p, self.process_status(p.pid)) for depth, p in self.a.walk()]
-        if self.b is not None:
-            in_a = {p.pid for p in self.a.processes}
+        if self.diff is not None:
+            added = self.diff.added_pids()
             for depth, p in self.b.walk():
-                if p.pid not in in_a:
-                    rows.append((depth, p, self.process_status(p.pid)))
+                if p.pid in added:
+                    rows.append((depth, p, "added"))
         return rows
 
     def process(self, pid: int) -> Process | None:
-        proc = self.a.process(pid)
-        if proc is None and self.b is not None:
-            proc = self.b.process(pid)
-        return proc
+        """The process ``pid`` of A, or of B for a process only B has (diff mode)."""
+        if self.diff is not None and pid in self.diff.added_pids():
+            return self.b.process(pid)
+        return self.a.process(pid)
 
     # --- diff ------------------------------------------------------------
     def process_status(self, pid: int) -> str | None:
@@ -468,30 +471,29 @@ class Session:
     def diff_summary(self) -> str:
         return self.diff.summary() if self.diff is not None else self.diff_note
 
-    def reader_for(self, pid: int, side: str = "a") -> PageReader | None:
-        cp = self.a if side == "a" else self.b
-        if cp is None or cp.process(pid) is None:
-            return None
+    def _reader(self, cp: Checkpoint, pid: int) -> PageReader | None:
         try:
             return cp.page_reader(pid)
         except InspectError:
             return None
 
     def hex_document(self, pid: int, vma: Vma) -> HexDocument:
-        """Pages of ``vma``: read from A (or from B for a process or VMA only B has)."""
-        in_a = self.a.process(pid)
-        side = "a" if in_a is not None and any(v.start == vma.start for v in in_a.vmas) else "b"
-        reader = self.reader_for(pid, side)
+        """Pages of ``vma``: read from A (from B for what only B has); in diff mode compared with B's."""
+        pa, pb = self.diff.sides(pid) if self.diff is not None else (self.a.process(pid), None)
+        if pa is not None and any(v.start == vma.start for v in pa.vmas):
+            cp, proc, other = self.a, pa, (self._reader(self.b, pb.pid) if pb is not None else None)
+        elif pb is not None:
+            cp, proc, other = self.b, pb, None
+        else:
+            raise InspectError(self.a.path, f"VMA {vma.start:x} is not a VMA of pid {pid}")
+        reader = self._reader(cp, proc.pid)
         if reader is None:
-            cp = self.a if side == "a" else self.b
-            raise InspectError(os.path.join(cp.path, f"pagemap-{pid}.img"), "no pages for this process")
-        other = None
-        if self.b is not None and side == "a":
-            other = self.reader_for(pid, "b")
+            raise InspectError(os.path.join(cp.path, f"pagemap-{proc.pid}.img"), "no pages for this process")
         return HexDocument(reader, vma, other)
 
 
-def load_session(path_a: str, path_b: str | None = None, target=None, progress: Progress | None = None) -> Session:
+def load_session(path_a: str, path_b: str | None = None, target=None, progress: Progress | None = None,
+                 diff_options=None) -> Session:  # fmt: skip
     """Decode everything the screens show, process by process, reporting progress (run in a worker thread)."""
     paths = [p for p in (path_a, path_b) if p]
     checkpoints = []
@@ -518,7 +520,7 @@ def load_session(path_a: str, path_b: str | None = None, target=None, progress: 
     session = Session(checkpoints[0], checkpoints[1] if path_b else None, target)
     if path_b:
         tick("comparing the checkpoints, down to pages")
-        _run_diff(session)
+        _run_diff(session, diff_options)
         done += 1
     tick("checking restore blockers")
     _run_checks(session)
@@ -553,7 +555,7 @@ def _run_checks(session: Session) -> None:
         session.findings_note = f"check failed: {exc.one_line()}"
 
 
-def _run_diff(session: Session) -> None:
+def _run_diff(session: Session, options=None) -> None:
     from . import diffview
 
     note = diffview.unavailable_reason()
@@ -561,6 +563,6 @@ def _run_diff(session: Session) -> None:
         session.diff_note = note
         return
     try:
-        session.diff = diffview.compute(session.a, session.b)
+        session.diff = diffview.compute(session.a, session.b, options)
     except InspectError as exc:
         session.diff_note = f"diff failed: {exc.one_line()}"

@@ -22,6 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir_b", nargs="?", help="a second checkpoint: diff mode, marks what changed from DIR to DIR_B")
     add_target_arguments(p)  # the findings are those `criu-inspect check` reports for the same flags
     p.add_argument("--allow-uprobes", action="store_true", help="criu restore --allow-uprobes")
+    g = p.add_argument_group("diff mode (as criu-inspect diff)")
+    g.add_argument("--match", choices=("pid", "tree"), default="pid",
+                   help="pair processes by pid (default) or by position in the tree and comm")  # fmt: skip
+    g.add_argument("--ignore", action="append", default=[], metavar="CAT[,CAT]",
+                   help="leave out a category of differences (positions, registers, pages, ...)")  # fmt: skip
 
 
 def run(args) -> int:
@@ -30,6 +35,9 @@ def run(args) -> int:
     # bad input: one line and exit 2 before the screen is taken over
     for path in filter(None, (args.dir, args.dir_b)):
         Checkpoint(path).pstree
+    if not args.dir_b and (args.match != "pid" or args.ignore):
+        sys.stderr.write("criu-inspect: error: --match and --ignore need a second checkpoint (diff mode)\n")
+        return 2
     try:
         import textual  # noqa: F401
     except ImportError:
@@ -42,4 +50,10 @@ def run(args) -> int:
 
     from .check import target_of
 
-    return run_app(args.dir, args.dir_b, target_of(args))
+    diff_options = None
+    if args.dir_b:
+        from ..diff import DiffOptions
+        from .diff import _ignored
+
+        diff_options = DiffOptions(match=args.match, ignore=_ignored(args.ignore))
+    return run_app(args.dir, args.dir_b, target_of(args), diff_options)
