@@ -310,3 +310,36 @@ def test_a_failed_load_is_shown_on_screen(monkeypatch, tmp_path):
         await pilot.press("q")
 
     drive(app, script)
+
+
+def test_quit_while_loading_stops_the_loader(monkeypatch):
+    """q during a (slowed) load: the worker thread stops at its next process instead of decoding on unseen."""
+    import asyncio
+    import time
+
+    import tui.model
+
+    real = tui.model._warm_process
+    calls = []
+
+    def slow(cp, pid):
+        calls.append(pid)
+        time.sleep(0.3)
+        real(cp, pid)
+
+    monkeypatch.setattr(tui.model, "_warm_process", slow)
+    app = InspectorApp(str(corpus_dir("tree")))
+
+    async def main():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await asyncio.sleep(0.1)
+            await pilot.press("q")
+        worker = next(iter(app.workers), None)
+        deadline = time.monotonic() + 5
+        while worker is not None and not worker.is_finished and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    time.sleep(0.7)
+    assert len(calls) <= 2  # of the 4 processes
+    assert app.session is None

@@ -60,3 +60,15 @@ def test_diff_memory_80x24(snap_compare):
 def test_diff_overview_120x36(snap_compare):
     assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), terminal_size=(120, 36),
                         run_before=wait_loaded)  # fmt: skip
+
+
+def test_findings_80x24(snap_compare):
+    assert snap_compare(_app("sample-images/tty"), press=["4", "tab", "tab"], terminal_size=(80, 24),
+                        run_before=wait_loaded)  # fmt: skip
+
+
+def test_diff_hex_view_120x36(snap_compare):
+    """pair-1's heap against pair-2's, scrolled by `n` to the one byte that differs (red)."""
+    keys = ["3", "tab", "tab", *(["down"] * 6), "enter", "n"]
+    assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), press=keys, terminal_size=(120, 36),
+                        run_before=wait_loaded)  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -17,6 +18,10 @@ from .widgets.process_tree import ProcessTree
 from .widgets.tables import FdTable, FilterableTable, FindingsTable, VmaTable
 
 TABS = ("overview", "files", "memory", "findings")
+
+
+class LoadCancelled(Exception):
+    """The app is closing: the loader thread stops at its next step."""
 
 
 class InspectorApp(App):
@@ -77,6 +82,8 @@ class InspectorApp(App):
         try:
             session = load_session(self.path_a, self.path_b, self.target, progress=self._progress_from_thread,
                                    diff_options=self.diff_options)  # fmt: skip
+        except LoadCancelled:
+            return
         except Exception as exc:  # shown on screen; the CLI has validated the directories before
             reason = exc.one_line() if hasattr(exc, "one_line") else f"{type(exc).__name__}: {exc}"
             self.call_from_thread(self._load_failed, reason)
@@ -87,6 +94,8 @@ class InspectorApp(App):
             self.call_from_thread(self._load_failed, f"internal error: {type(exc).__name__}: {exc}")
 
     def _progress_from_thread(self, done: int, total: int, what: str) -> None:
+        if get_current_worker().is_cancelled:  # quit while loading: stop decoding instead of finishing unseen
+            raise LoadCancelled()
         self.call_from_thread(self._progress, done, total, what)
 
     def _progress(self, done: int, total: int, what: str) -> None:
