@@ -7,8 +7,6 @@ pairs each mark with the model object (from A, or from B for what B added).
 
 from __future__ import annotations
 
-import importlib
-
 from inspector.model.types import Fd, Process, Vma
 from inspector.report.redact import mask_env_entry
 
@@ -16,12 +14,9 @@ SAME = "same"
 
 
 def _diff_module():
-    try:
-        return importlib.import_module("inspector.diff")
-    except ModuleNotFoundError as exc:
-        if exc.name and "inspector.diff".startswith(exc.name):
-            return None
-        raise
+    from .model import optional_module
+
+    return optional_module("inspector.diff")
 
 
 def unavailable_reason() -> str:

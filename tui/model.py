@@ -27,17 +27,16 @@ from inspector.report.show_text import fd_target, human_bytes
 Progress = Callable[[int, int, str], None]  # (step done, steps, what is being done now)
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-SEVERITY_MARK = {"error": "E", "warning": "W", "info": "i"}
 DIFF_MARK = {"added": "+", "removed": "-", "changed": "~"}
 
 
-def _optional(module: str):
+def optional_module(module: str):
     """A module of a library part that may not be in this build (checks, diff)."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return None  # the part itself (or its package) is not in this build
         raise
 
 
@@ -356,7 +355,7 @@ class Session:
     findings_note: str = ""  # why there are no findings to show
     diff: object | None = None  # tui.diffview.DiffView
     diff_note: str = ""
-    _findings_by_pid: dict = field(default_factory=dict)
+    _findings_by_pid: dict = field(default_factory=dict, repr=False)
 
     @property
     def findings(self) -> list:
@@ -389,7 +388,7 @@ class Session:
         )
 
     def verdict(self) -> tuple[str, str]:
-        """(text, kind) where kind is ok / blocked / unknown / problems."""
+        """(text, kind): kind is ok, blocked or unknown (no check ran), a CSS class of the verdict line."""
         if self.report is None:
             return (self.findings_note or "no check run", "unknown")
         counts = {s: 0 for s in SEVERITY_ORDER}
@@ -415,7 +414,7 @@ class Session:
 
     # --- the tree -------------------------------------------------------
     def tree_rows(self) -> list[tuple[int, Process, str | None]]:
-        """(depth, process, diff status) in tree order; removed processes (diff) come from B."""
+        """(depth, process, diff status) in tree order: A's processes, then those only B has (diff mode)."""
         rows = [(depth, p, self.process_status(p.pid)) for depth, p in self.a.walk()]
         if self.diff is not None:
             added = self.diff.added_pids()
@@ -541,7 +540,7 @@ def _warm_process(cp: Checkpoint, pid: int) -> None:
 
 
 def _run_checks(session: Session) -> None:
-    engine = _optional("inspector.checks.engine")
+    engine = optional_module("inspector.checks.engine")
     if engine is None:
         session.findings_note = "findings are not available in this build (no inspector.checks.engine)"
         return
