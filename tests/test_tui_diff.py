@@ -159,7 +159,9 @@ def test_tree_marks_added_process_the_other_way(writable_copy):
 
 def test_match_tree_pairs_processes_of_another_pid_namespace():
     """tree (dumped by root) vs unpriv-tree (the same program, other pids, dumped by uid 1001), --match tree:
-    every process is paired with its counterpart, none shows as added or removed."""
+    every process is paired with its counterpart, none shows as added or removed. Checked for uid 1001, the
+    header gives both verdicts, as the real restores went (MANIFEST: tree rc 1, unpriv-tree rc 0)."""
+    from inspector.checks.base import Target
     from inspector.diff import DiffOptions
 
     a, b = corpus_dir("tree"), corpus_dir("unpriv-tree")
@@ -168,6 +170,9 @@ def test_match_tree_pairs_processes_of_another_pid_namespace():
     assert len(pairs) == 4 and all(pid_b and pid_b != pid for pid, pid_b in pairs.items())
 
     async def script(app, pilot):
+        verdict = app.query_one("#verdict").render().plain
+        assert verdict.startswith("A: BLOCKED for unprivileged uid 1001 restore (")
+        assert "; B: RESTORABLE" in verdict
         labels = [str(n.label).split(" !")[0] for n in _walk(app.query_one(ProcessTree).root)]
         assert labels == ["~15783 tree (2t)", "~15785 tree (1t)", "~15786 tree (1t)", "~15787 tree (3t)"]
         overview = app.query_one(Overview).plain
@@ -177,7 +182,8 @@ def test_match_tree_pairs_processes_of_another_pid_namespace():
         fds = app.query_one(FdTable)
         assert fds.column_text(0) == ["", "~", "~"]  # out file: same path, other owner/size on B's side
 
-    drive(InspectorApp(str(a), str(b), diff_options=DiffOptions(match="tree")), script, size=(120, 40))
+    app = InspectorApp(str(a), str(b), target=Target(uid=1001, gid=1001), diff_options=DiffOptions(match="tree"))
+    drive(app, script, size=(120, 40))
 
 
 def test_secret_environment_stays_masked_in_the_diff(writable_copy):

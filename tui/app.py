@@ -254,6 +254,9 @@ class InspectorApp(App):
         elif finding.pid is not None:
             tabs.active = "overview"
             self.query_one(ProcessTree).focus()
+        else:
+            self.notify(f"{finding.code} is about {finding.image or 'the checkpoint as a whole'}, not one process",
+                        timeout=4)  # fmt: skip
 
 
 def run_app(path_a: str, path_b: str | None = None, target=None, diff_options=None) -> int:

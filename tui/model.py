@@ -351,7 +351,8 @@ class Session:
     a: Checkpoint
     b: Checkpoint | None = None
     target: object | None = None
-    report: object | None = None  # inspector.checks.base.CheckReport
+    report: object | None = None  # inspector.checks.base.CheckReport of A
+    report_b: object | None = None  # and of B, in diff mode (its verdict only)
     findings_note: str = ""  # why there are no findings to show
     diff: object | None = None  # tui.diffview.DiffView
     diff_note: str = ""
@@ -391,16 +392,14 @@ class Session:
         """(text, kind): kind is ok, blocked or unknown (no check ran), a CSS class of the verdict line."""
         if self.report is None:
             return (self.findings_note or "no check run", "unknown")
-        counts = {s: 0 for s in SEVERITY_ORDER}
-        for f in self.report.findings:
-            counts[f.severity] = counts.get(f.severity, 0) + 1
         target = self.report.target
         who = getattr(target, "kind", "?") + (f" uid {target.uid}" if getattr(target, "uid", None) is not None else "")
-        detail = ", ".join(f"{n} {s}{'s' * (n != 1)}" for s, n in counts.items() if n)
         verdict = self.report.verdict
-        text = f"{verdict.upper()} for {who} restore" + (f" ({detail})" if detail else "")
+        text = f"{verdict.upper()} for {who} restore{_counts(self.report)}"
         if self.b is not None:
             text = "A: " + text
+            if self.report_b is not None:
+                text += f"; B: {self.report_b.verdict.upper()}{_counts(self.report_b)}"
         return text, "blocked" if verdict == "blocked" else "ok"
 
     def problems(self) -> list[str]:
@@ -491,6 +490,14 @@ class Session:
         return HexDocument(reader, vma, other)
 
 
+def _counts(report) -> str:
+    counts = {s: 0 for s in SEVERITY_ORDER}
+    for f in report.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    detail = ", ".join(f"{n} {s}{'s' * (n != 1)}" for s, n in counts.items() if n)
+    return f" ({detail})" if detail else ""
+
+
 def load_session(path_a: str, path_b: str | None = None, target=None, progress: Progress | None = None,
                  diff_options=None) -> Session:  # fmt: skip
     """Decode everything the screens show, process by process, reporting progress (run in a worker thread)."""
@@ -550,6 +557,8 @@ def _run_checks(session: Session) -> None:
     session.target = target
     try:
         session.report = engine.run_checks(session.a, target)
+        if session.b is not None:  # diff mode: is B (the other checkpoint) any better for the same target?
+            session.report_b = engine.run_checks(session.b, target)
     except InspectError as exc:
         session.findings_note = f"check failed: {exc.one_line()}"
 
