@@ -17,8 +17,6 @@ from .widgets.overview import Overview
 from .widgets.process_tree import ProcessTree
 from .widgets.tables import FdTable, FilterableTable, FindingsTable, VmaTable
 
-TABS = ("overview", "files", "memory", "findings")
-
 
 class LoadCancelled(Exception):
     """The app is closing: the loader thread stops at its next step."""
