@@ -126,3 +126,33 @@ def test_a_failing_rule_does_not_hide_the_others(monkeypatch):
     report = run_checks(corpus_dir("plain-devnull"), UNPRIV)
     assert any(p.startswith(f"{rules[0].code}: internal error: KeyError") for p in report.problems)
     assert any(f.code == "CRI005" for f in report.findings)
+
+
+def test_unknown_select_code_is_an_error(cli):
+    bad = cli("check", str(corpus_dir("pair-1")), "--select", "CRI9")
+    assert bad.returncode == 2 and "--select CRI9: no such rule" in bad.stderr
+    ok = cli("check", str(corpus_dir("pair-1")), "--uid", "1001", "--select", "CRI00", "--ignore", "CRI007")
+    assert ok.returncode == 0 and "CRI007" not in ok.stdout
+
+
+def test_text_on_a_terminal_colours_only_the_severity(monkeypatch):
+    import io
+
+    from inspector.report import check_text
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    report = run_checks(corpus_dir("unixsock"), UNPRIV)
+    plain = io.StringIO()
+    check_text.render(report, plain)
+    monkeypatch.delenv("CRIU_INSPECT_PLAIN", raising=False)
+    coloured = Tty()
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    check_text.render(report, coloured)
+    assert "\x1b[1;31merror\x1b[0m  CRI005" in coloured.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    no_colour = Tty()
+    check_text.render(report, no_colour)
+    assert no_colour.getvalue() == plain.getvalue()

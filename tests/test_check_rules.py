@@ -309,15 +309,20 @@ def test_cri016_unix_peer_outside(writable_copy):
 
 
 def test_cri018_seccomp(writable_copy):
-    """unpriv-plain / unpriv-plain-nnp copies, core-N.img decoded, seccomp_mode set to filter (2), encoded again."""
+    """unpriv-plain / unpriv-plain-nnp copies, core-N.img decoded, seccomp_mode set to filter (2) or strict (1),
+    encoded again. criu installs filters before the task's own no_new_privs is back, so nnp does not help."""
     d = writable_copy("unpriv-plain")
     edit(d, "core-20458.img", lambda c: setattr(c.thread_core, "seccomp_mode", 2))
     got = found(d, UNPRIV, "CRI018", "error")
     assert got and got[0].details["mode"] == "filter" and got[0].details["no_new_privs"] is False
+    assert got[0].criu_error == "seccomp: SECCOMP_SET_MODE_FILTER returned -13 on tid 20458"
     assert not found(d, ROOT, "CRI018", "error")
+    assert not found(d, unpriv(caps=frozenset({"SYS_ADMIN"})), "CRI018", "error")
     n = writable_copy("unpriv-plain-nnp")
     edit(n, "core-20817.img", lambda c: setattr(c.thread_core, "seccomp_mode", 2))
-    assert {f.severity for f in found(n, UNPRIV, "CRI018")} == {"info"}
+    assert found(n, UNPRIV, "CRI018", "error")
+    edit(n, "core-20817.img", lambda c: setattr(c.thread_core, "seccomp_mode", 1))
+    assert {f.severity for f in found(n, UNPRIV, "CRI018")} == {"info"}  # strict mode needs no privilege
     assert not found(corpus_dir("unpriv-plain"), UNPRIV, "CRI018")
 
 
@@ -402,3 +407,62 @@ def test_cri022_failed_dump_has_no_inventory():
     d = corpus_dir("_failed-dumps/tty-noshelljob")
     got = found(d, ROOT, "CRI022", "error")
     assert got and "did not finish" in got[0].fix
+
+
+def test_cri006_root_task_with_setuid_still_needs_its_capabilities():
+    """plain-devnull (root task, full capabilities): CAP_SETUID gets past the ids, not past capset()."""
+    got = found(corpus_dir("plain-devnull"), unpriv(caps=frozenset({"SETUID", "SETGID"})), "CRI006", "error")
+    assert got and "SYS_ADMIN" in got[0].details["missing"] and "CHECKPOINT_RESTORE" not in got[0].details["missing"]
+    assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI006")  # CRI005 already blocks
+
+
+def test_cri017_external_file_needs_inherit_fd(writable_copy):
+    """plain-devnull copy: file id 5 (fds 1, 2) turned into an external file (FileEntry EXT, as criu dump
+    --external writes) by decode -> change -> encode of files.img."""
+    d = writable_copy("plain-devnull")
+
+    def to_ext(fe):
+        if fe.id != 5:
+            return False
+        fown = type(fe.reg.fown)()
+        fown.CopyFrom(fe.reg.fown)
+        fe.ClearField("reg")
+        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["EXT"].number
+        fe.ext.id = 5
+        fe.ext.fown.CopyFrom(fown)
+
+    edit(d, "files.img", to_ext)
+    got = found(d, UNPRIV, "CRI017", "error")
+    assert sorted(f.fd for f in got) == [1, 2]
+    handed = found(d, unpriv(inherit_fds=("fd[1]:pipe:[1]", "fd[2]:pipe:[1]")), "CRI017")
+    assert not handed
+
+
+def test_cri007_no_new_privs_does_not_excuse_a_held_capability(writable_copy):
+    """unpriv-plain-nnp copy, core-20817.img decoded, CAP_SYS_RESOURCE (missing from its bounding set) added to
+    its permitted set, encoded again: criu forgives the failed drop only for capabilities the task does not hold."""
+    d = writable_copy("unpriv-plain-nnp")
+    edit(d, "core-20817.img", lambda c: c.thread_core.creds.cap_prm.__setitem__(0, c.thread_core.creds.cap_prm[0] | 1 << 24))
+    got = found(d, UNPRIV, "CRI007", "error")
+    assert got and got[0].criu_error == "Unable to drop capability 24: -1" and "permitted" in got[0].message
+
+
+def test_cri005_fsuid_alone(writable_copy):
+    """unpriv-plain copy, core-20458.img decoded, only fsuid changed to 0, encoded again."""
+    d = writable_copy("unpriv-plain")
+    edit(d, "core-20458.img", lambda c: setattr(c.thread_core.creds, "fsuid", 0))
+    got = found(d, UNPRIV, "CRI005", "error")
+    assert got and got[0].criu_error == "Unable to set fsuid"
+
+
+def test_cri001_hung_up_slave_needs_no_terminal(writable_copy):
+    """unpriv-tty copy, tty-info.img decoded, termios/termios_locked/winsize cleared (a hung-up pty, as criu
+    dumps a slave whose master was closed), encoded again: criu restores it with a fake master."""
+    d = writable_copy("unpriv-tty")
+
+    def hang_up(t):
+        for name in ("termios", "termios_locked", "winsize"):
+            t.ClearField(name)
+
+    edit(d, "tty-info.img", hang_up)
+    assert not found(d, unpriv(), "CRI001")

@@ -37,9 +37,25 @@ def target_of(args):
     return target
 
 
+def _check_codes(option: str, value: str | None) -> None:
+    """--select/--ignore must name rules that exist: a typo would silently check nothing."""
+    from ..checks.engine import all_rules
+    from ..errors import InspectError
+
+    if not value:
+        return
+    codes = [r.code for r in all_rules()]
+    for pattern in (p.strip().upper() for p in value.split(",") if p.strip()):
+        if pattern != "ALL" and not any(c.startswith(pattern) for c in codes):
+            raise InspectError(None, f"{option} {pattern}: no such rule (criu-inspect rules lists them)")
+
+
 def run(args) -> int:
     from ..checks.engine import run_checks
     from ..report.check_render import render
+
+    _check_codes("--select", args.select)
+    _check_codes("--ignore", args.ignore)
 
     report = run_checks(
         args.dir, target_of(args), select=args.select, ignore=args.ignore, fail_on=args.fail_on,

@@ -61,4 +61,32 @@ def render(report: CheckReport, stream) -> None:
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "
         f"{len(report.rules)} rules; verdict {report.verdict}"
     )
-    stream.write("\n".join(out) + "\n")
+    text = "\n".join(out) + "\n"
+    from .textout import use_rich
+
+    import os
+
+    if not use_rich(stream) or os.environ.get("NO_COLOR"):
+        stream.write(text)
+        return
+    _write_colored(text, stream)
+
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "blocked": "bold red", "restorable": "bold green"}
+
+
+def _write_colored(text: str, stream) -> None:
+    """On a terminal: the same lines, with the severity and the verdict coloured."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    for line in text.rstrip("\n").split("\n"):
+        word = line.split(" ", 1)[0]
+        last = line.rsplit(" ", 1)[-1]
+        if word in _STYLE and len(line) > len(word) and line[len(word)] == " ":
+            console.print(f"[{_STYLE[word]}]{escape(word)}[/]{escape(line[len(word):])}")
+        elif last in _STYLE and (line.endswith(": " + last) or line.endswith("verdict " + last)):
+            console.print(f"{escape(line[: -len(last)])}[{_STYLE[last]}]{last}[/]")
+        else:
+            console.print(escape(line))

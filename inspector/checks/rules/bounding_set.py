@@ -19,9 +19,11 @@ def check(cp, target):
         if not dropped:
             continue
         caps = names.cap_names(dropped)
-        first = (dropped & -dropped).bit_length() - 1
+        # criu forgives a failed drop only with no_new_privs and for a capability the task does not hold
+        fatal = dropped if not c.no_new_privs else dropped & c.cap_prm
+        first = ((fatal or dropped) & -(fatal or dropped)).bit_length() - 1
         text = ", ".join(f"{names.CAP_BY_NAME[n]} (CAP_{n})" if n in names.CAP_BY_NAME else n for n in caps)
-        if c.no_new_privs:
+        if not fatal:
             yield make(
                 RULE,
                 f"{proc_label(proc)}: bounding set lacks {text}; PR_CAPBSET_DROP will fail without CAP_SETPCAP, "
@@ -33,8 +35,9 @@ def check(cp, target):
         else:
             yield make(
                 RULE,
-                f"{proc_label(proc)}: bounding set lacks {text} and no_new_privs is not set: the restorer drops "
-                "each missing bit with PR_CAPBSET_DROP, which needs CAP_SETPCAP",
+                f"{proc_label(proc)}: bounding set lacks {text} and "
+                + ("no_new_privs is not set" if not c.no_new_privs else "the task holds it in its permitted set")
+                + ": the restorer drops each missing bit with PR_CAPBSET_DROP, which needs CAP_SETPCAP",
                 pid=proc.pid, image=f"core-{proc.pid}.img",
                 criu_error=f"Unable to drop capability {first}: -1", details={"dropped": caps, "no_new_privs": False},
             )  # fmt: skip
@@ -49,8 +52,8 @@ RULE = Rule(
         "core-N.img keeps each task's capability bounding set. The restorer calls "
         "prctl(PR_CAPBSET_DROP) for every capability missing from it, even when the restorer's own "
         "bounding set already lacks it, and the kernel refuses that without CAP_SETPCAP. criu "
-        "tolerates the failure only for a task with no_new_privs (which keeps the capability from "
-        "coming back anyway). Hosts and container runtimes that drop a capability from every "
+        "tolerates the failure only for a task with no_new_privs and only for capabilities outside "
+        "its permitted set (no_new_privs keeps those from coming back anyway). Hosts and container runtimes that drop a capability from every "
         "bounding set (CAP_SYS_RESOURCE, CAP_SYS_ADMIN ...) make every unprivileged dump carry this."
     ),
     fix=(

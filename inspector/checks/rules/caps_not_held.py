@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...model import names
 from ..base import Rule
-from ..facts import make, proc_label, restorer_cap_mask
+from ..facts import has_cap, make, proc_label, restorer_cap_mask
 
 
 def check(cp, target):
@@ -13,7 +13,7 @@ def check(cp, target):
     have = restorer_cap_mask(target)
     for proc in cp.processes:
         c = proc.creds
-        if c is None or c.uid == 0 and c.euid == 0:
+        if c is None or c.uid == 0 and c.euid == 0 and not has_cap(target, "SETUID"):
             continue  # a root task: CRI005 (credentials) already says why it cannot be restored unprivileged
         wanted = c.cap_prm | c.cap_inh | c.cap_amb
         missing = wanted & ~have & names.full_cap_mask()

@@ -14,16 +14,18 @@ def check(cp, target):
         c = proc.creds
         if c is None:
             continue
-        uids = {"uid": c.uid, "euid": c.euid, "suid": c.suid}
-        gids = {"gid": c.gid, "egid": c.egid, "sgid": c.sgid}
+        uids = {"uid": c.uid, "euid": c.euid, "suid": c.suid, "fsuid": c.fsuid}
+        gids = {"gid": c.gid, "egid": c.egid, "sgid": c.sgid, "fsgid": c.fsgid}
         bad_u = {k: v for k, v in uids.items() if v != uid}
         bad_g = {k: v for k, v in gids.items() if v != gid}
         if bad_u and not has_cap(target, "SETUID"):
+            only_fs = set(bad_u) == {"fsuid"}
             yield make(
                 RULE,
                 f"{proc_label(proc)} ran as " + " ".join(f"{k}={v}" for k, v in uids.items())
                 + f"; restoring user {uid} cannot setresuid() to that without CAP_SETUID",
                 pid=proc.pid, image=f"core-{proc.pid}.img", details={"ids": c.ids, "restoring_uid": uid},
+                criu_error="Unable to set fsuid" if only_fs else None,
             )  # fmt: skip
         elif bad_g and not has_cap(target, "SETGID"):
             yield make(
@@ -31,17 +33,18 @@ def check(cp, target):
                 f"{proc_label(proc)} ran as " + " ".join(f"{k}={v}" for k, v in gids.items())
                 + f"; restoring group {gid} cannot setresgid() to that without CAP_SETGID",
                 pid=proc.pid, image=f"core-{proc.pid}.img", details={"ids": c.ids, "restoring_gid": gid},
-                criu_error="Unable to set real, effective and saved group ID: -1",
+                criu_error="Unable to set fsgid" if set(bad_g) == {"fsgid"} else "Unable to set real, effective and saved group ID: -1",
                 fix="restore as that group (--gid), grant CAP_SETGID, or criu-inspect repair --fix uid=UID:GID",
             )  # fmt: skip
         groups = [g for g in c.groups]
-        if groups and sorted(groups) != [gid] and not has_cap(target, "SETGID") and not bad_u:
+        # the same user restoring usually has the same groups (criu skips setgroups() then)
+        if groups and sorted(groups) != [gid] and c.uid != uid and not has_cap(target, "SETGID") and not bad_u:
             yield make(
                 RULE,
                 f"{proc_label(proc)} had supplementary groups {groups}; criu calls setgroups() unless the "
                 "restorer already has exactly these groups, which needs CAP_SETGID",
                 severity="warning", pid=proc.pid, image=f"core-{proc.pid}.img",
-                criu_error="Can't setup supplementary group IDs: -1",
+                criu_error=f"Can't setgroups([{len(groups)} gids]): -1",
                 fix="restore as a user with the same supplementary groups, or grant CAP_SETGID",
                 details={"groups": groups},
             )  # fmt: skip
@@ -53,8 +56,9 @@ RULE = Rule(
     category="credentials",
     severity="error",
     rationale=(
-        "The restorer blob gives every task its dumped uid/euid/suid and gid/egid/sgid back with "
-        "setresuid()/setresgid() as its last step. Without CAP_SETUID (CAP_SETGID) a user can only "
+        "The restorer blob gives every task its dumped uid/euid/suid/fsuid and gid/egid/sgid/fsgid back "
+        "with setresuid()/setfsuid()/setresgid() as one of its last steps (skipped when they already "
+        "match the restorer's). Without CAP_SETUID (CAP_SETGID) a user can only "
         "switch among its own ids, so a tree dumped as root, or as another user, fails to restore "
         "unprivileged, after all its memory and files were set up."
     ),

@@ -7,7 +7,12 @@ from ..facts import fd_accmode, make, proc_label
 
 
 def _inherited(target, resource: str) -> bool:
-    return any(spec.split(":", 1)[-1] == resource or resource in spec for spec in target.inherit_fds)
+    """--inherit-fd fd[N]:RESOURCE hands the restore RESOURCE (e.g. pipe:[4242])."""
+    return any(spec.split(":", 1)[-1] == resource for spec in target.inherit_fds)
+
+
+def _inherited_fd(target, fd: int) -> bool:
+    return any(spec.startswith(f"fd[{fd}]:") for spec in target.inherit_fds)
 
 
 def check(cp, target):
@@ -18,13 +23,13 @@ def check(cp, target):
                 ends.setdefault(fd.pipe_id, []).append((proc, fd))
             elif fd.peer == "external file" or (fd.tty and fd.tty.get("type") == "EXT_TTY"):
                 resource = f"file id {fd.file_id:#x}"
-                if _inherited(target, f"{fd.file_id}") :
+                if _inherited_fd(target, fd.fd):
                     continue
                 yield make(
                     RULE,
                     f"{proc_label(proc)} fd {fd.fd}: an external file ({fd.path or resource}) that criu did not "
                     "dump; it must be handed in at restore",
-                    pid=proc.pid, fd=fd.fd, image="files.img", criu_error="",
+                    severity="error", pid=proc.pid, fd=fd.fd, image="files.img", criu_error="",
                     fix="restore with --inherit-fd fd[N]:RESOURCE for it (or a plugin that restores it)",
                 )  # fmt: skip
     for pipe_id, users in sorted(ends.items()):

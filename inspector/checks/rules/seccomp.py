@@ -7,19 +7,21 @@ from ..facts import has_cap, make, proc_label
 
 
 def check(cp, target):
+    can_install = has_cap(target, "SYS_ADMIN")
     for proc in cp.processes:
         if proc.seccomp_mode == "disabled":
             continue
         nnp = proc.creds is not None and proc.creds.no_new_privs
         where = dict(pid=proc.pid, image="seccomp.img",
                      details={"mode": proc.seccomp_mode, "filters": proc.seccomp_filters, "no_new_privs": nnp})
-        if proc.seccomp_mode == "filter" and not nnp and not has_cap(target, "SYS_ADMIN"):
+        if proc.seccomp_mode == "filter" and not can_install:
             yield make(
                 RULE,
-                f"{proc_label(proc)} runs under {proc.seccomp_filters or 'its'} seccomp filter(s) without "
-                "no_new_privs; the restorer re-installs them with seccomp(SECCOMP_SET_MODE_FILTER), which "
-                "the kernel allows only with no_new_privs or CAP_SYS_ADMIN",
-                **where,
+                f"{proc_label(proc)} runs under {proc.seccomp_filters or 'its'} seccomp filter(s); the restorer "
+                "installs them while the task still has criu's credentials (before its own credentials and "
+                "no_new_privs come back), and the kernel refuses a filter without no_new_privs or "
+                "CAP_SYS_ADMIN" + (" (the task's own no_new_privs does not help)" if nnp else ""),
+                criu_error=f"seccomp: SECCOMP_SET_MODE_FILTER returned -13 on tid {proc.pid}", **where,
             )  # fmt: skip
         else:
             yield make(
@@ -33,16 +35,18 @@ def check(cp, target):
 
 RULE = Rule(
     code="CRI018",
-    title="seccomp filters (need no_new_privs or CAP_SYS_ADMIN)",
+    title="seccomp filters (CAP_SYS_ADMIN to restore)",
     category="security",
     severity="error",
     rationale=(
-        "seccomp.img keeps every filter of every task. The restorer installs them again right before "
-        "the task resumes. The kernel refuses a new filter (EACCES) unless the task has no_new_privs "
-        "or CAP_SYS_ADMIN in its user namespace: a task that got its filter from a privileged parent "
-        "without no_new_privs cannot be restored unprivileged."
+        "seccomp.img keeps every filter of every task. The restorer installs them again before it "
+        "restores the task's credentials (installing a filter is privileged, and the filter could "
+        "block the calls that follow), so it runs with criu's own credentials and without the task's "
+        "no_new_privs. The kernel refuses a new filter (EACCES) unless the caller has no_new_privs "
+        "or CAP_SYS_ADMIN: an unprivileged criu, which gets its capabilities from file "
+        "capabilities and so cannot run with no_new_privs, cannot restore a filtered task."
     ),
-    fix="grant the restorer CAP_SYS_ADMIN, restore as root, or criu-inspect repair --fix no-new-privs",
-    criu_error="seccomp: Failed to restore filter: -13 (EACCES)",
+    fix="restore as root or grant the restorer CAP_SYS_ADMIN",
+    criu_error="seccomp: SECCOMP_SET_MODE_FILTER returned -13 on tid N",
     check=check,
 )

@@ -22,6 +22,9 @@ def inherited_ttys(cp) -> list[tuple[object, list, dict]]:
             if not tty or tty.get("type") != "PTY":
                 continue
             if names.dev_major(tty.get("rdev") or 0) == names.UNIX98_PTY_SLAVE_MAJOR:
+                info = cp.tty_infos.get(tty.get("tty_info_id"))
+                if info is not None and not info.HasField("termios"):
+                    continue  # a hung-up slave: criu gives it a fake master, nothing to inherit
                 by_index.setdefault(tty.get("index"), []).append(fd)
             else:
                 masters.add(tty.get("index"))
