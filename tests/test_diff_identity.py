@@ -108,3 +108,37 @@ def test_predump_chain_change_in_parent_is_found(tmp_path, use_numpy):
     assert p.pid == pid
     assert result_page_diff(p) == expected
     assert r.summary()["bytes_differ"] == 1
+
+
+def test_pieces_sweep_both_sides_and_cuts():
+    """The sweep behind the page diff, on hand-made extents: overlaps, holes, one-sided runs, VMA cuts."""
+    from inspector.diff.pagediff import Extent, _pieces
+
+    fa, fb = object(), object()
+    xa = [Extent(0x1000, 0x4000, fa, 0), Extent(0x6000, 0x7000, fa, 0x3000)]
+    xb = [Extent(0x2000, 0x3000, fb, 0), Extent(0x3000, 0x8000, fb, 0x1000)]
+    got = [(lo, hi, ea is not None and ea.start, eb is not None and eb.start) for lo, hi, ea, eb in
+           _pieces(xa, xb, [0x1800, 0x6800, 0x9000])]  # fmt: skip
+    assert got == [
+        (0x1000, 0x1800, 0x1000, False),
+        (0x1800, 0x2000, 0x1000, False),
+        (0x2000, 0x3000, 0x1000, 0x2000),
+        (0x3000, 0x4000, 0x1000, 0x3000),
+        (0x4000, 0x6000, False, 0x3000),
+        (0x6000, 0x6800, 0x6000, 0x3000),
+        (0x6800, 0x7000, 0x6000, 0x3000),
+        (0x7000, 0x8000, False, 0x3000),
+    ]
+    assert list(_pieces([], [], [0x1000])) == []
+
+
+def test_differing_bytes_without_numpy():
+    from inspector.diff.pagediff import count_differing_bytes
+
+    a = bytes(range(256)) * 16
+    b = bytearray(a)
+    for i in (0, 1, 7, 8, 4095):
+        b[i] ^= 0x80 if i % 2 else 0x01
+    assert count_differing_bytes(a, bytes(b)) == 5
+    assert count_differing_bytes(a, a) == 0
+    assert count_differing_bytes(b"\x00" * 4096, b"\xff" * 4096) == 4096

@@ -257,3 +257,93 @@ def test_match_tree_on_real_redump():
     assert (uid.a, uid.b) == (0, 1001)
     by_pid = diff_checkpoints(corpus_dir("tree"), corpus_dir("unpriv-tree"))
     assert sorted(p.status for p in by_pid.processes) == ["added"] * 4 + ["removed"] * 4
+
+
+def test_socket_state_and_address_changed(writable_copy):
+    """files.img of `tcp`: the established TCP socket of fd 3 now closing, towards another port."""
+    b = writable_copy("tcp")
+
+    def move(msg):
+        if msg.HasField("isk"):
+            assert msg.isk.state == 1 and msg.isk.dst_port == 23456
+            msg.isk.state, msg.isk.dst_port = 8, 23457
+            return True
+        return False
+
+    edit(b / "files.img", move)
+    r = diff_checkpoints(corpus_dir("tcp"), b)
+    (p,) = only_changed(r)
+    (fd,) = [f for f in p.fds if f.status != "same"]
+    assert fd.key == "fd 3" and not fd.info.get("retargeted")
+    assert [(c.field, c.a, c.b) for c in fd.changes] == [
+        ("socket.dst", "127.0.0.1:23456", "127.0.0.1:23457"),
+        ("socket.state", "ESTABLISHED", "CLOSE_WAIT"),
+    ]
+    assert p.changes == [] and p.vmas == []
+
+
+def test_file_lock_changed(writable_copy):
+    """filelocks.img of `flock`: the child's POSIX lock covers 200 bytes instead of 100."""
+    b = writable_copy("flock")
+
+    def grow(msg):
+        if msg.pid == 15443:
+            assert msg.len == 100
+            msg.len = 200
+            return True
+        return False
+
+    edit(b / "filelocks.img", grow)
+    r = diff_checkpoints(corpus_dir("flock"), b)
+    assert [p.status for p in r.processes] == ["same", "same"]
+    (lock,) = r.file_locks
+    assert (lock.key, lock.status) == ("POSIX lock of pid 15443 fd 4", "changed")
+    assert [(c.field, c.a, c.b) for c in lock.changes] == [("len", 100, 200)]
+    assert summary_line(r) == "1 file lock differs"
+
+
+def test_cgroup_set_changed(writable_copy):
+    """cgroup.img of `cgroup`: the pids controller path of the task's set moves."""
+    b = writable_copy("cgroup")
+
+    def move(msg):
+        for s in msg.sets:
+            for c in s.ctls:
+                if c.name == "pids":
+                    c.path = "/criutest2"
+        return True
+
+    edit(b / "cgroup.img", move)
+    r = diff_checkpoints(corpus_dir("cgroup"), b)
+    (p,) = only_changed(r)
+    assert [(c.field, c.a, c.b) for c in p.changes] == [("cgroup.pids", "/criutest", "/criutest2")]
+    (item,) = r.cgroups
+    assert (item.key, [(c.field, c.a, c.b) for c in item.changes]) == (
+        "cgroup set 2", [("pids", "/criutest", "/criutest2")]
+    )
+
+
+def test_process_fields_changed(writable_copy):
+    """core-15785.img of `tree`: comm and uid change; pstree.img: 15786 moves to its own session."""
+    b = writable_copy("tree")
+
+    def rename(msg):
+        msg.tc.comm = "tree-renamed"
+        msg.thread_core.creds.uid = 1000
+        return True
+
+    def own_session(msg):
+        if msg.pid == 15786:
+            assert msg.sid == 15783
+            msg.sid = 15786
+            return True
+        return False
+
+    edit(b / "core-15785.img", rename)
+    edit(b / "pstree.img", own_session)
+    r = diff_checkpoints(corpus_dir("tree"), b)
+    got = {p.pid: [(c.field, c.a, c.b) for c in p.changes] for p in only_changed(r)}
+    assert got == {
+        15785: [("comm", "tree", "tree-renamed"), ("creds.uid", 0, 1000)],
+        15786: [("sid", 15783, 15786)],
+    }

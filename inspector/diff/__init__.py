@@ -4,10 +4,27 @@
 per kind of thing, in ``comparators/``) fill a versioned result tree
 (``result.py``); presenters live apart (``inspector/report/diff_text.py``,
 ``DiffResult.to_dict`` for JSON) and can re-render a saved JSON result.
+
+Names are imported on first use, so ``inspector.diff.result`` (all that
+``criu-inspect diff --help`` needs) loads without protobuf or the model.
 """
 
-from .context import DiffOptions
-from .driver import diff_checkpoints
-from .result import DIFF_JSON_VERSION, DiffResult
+from __future__ import annotations
 
-__all__ = ["DiffOptions", "DiffResult", "DIFF_JSON_VERSION", "diff_checkpoints"]
+_LAZY = {
+    "DiffOptions": ("context", "DiffOptions"),
+    "diff_checkpoints": ("driver", "diff_checkpoints"),
+    "DiffResult": ("result", "DiffResult"),
+    "DIFF_JSON_VERSION": ("result", "DIFF_JSON_VERSION"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)

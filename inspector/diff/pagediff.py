@@ -30,7 +30,7 @@ CHUNK = 4 << 20  # bytes compared with one memcmp; also the unit dropped from RS
 HUNK_CONTEXT = 64  # bytes of hexdump shown per hunk
 
 
-@dataclass
+@dataclass(slots=True)
 class Extent:
     start: int
     end: int
@@ -42,10 +42,12 @@ def resolved_extents(cp, pid: int, lo: int = 0, hi: int = 1 << 64, depth: int = 
     """Where the content of each page of ``pid`` lives, through the parent chain."""
     pm = cp.pagemap(pid)
     out: list[Extent] = []
+    pf = None
     for run in pm.runs_in(lo, hi):
         s, e = max(run.start, lo), min(run.end, hi)
         if run.flags & PE_PRESENT:
-            pf = cp.pages_file(pm.pages_id)
+            if pf is None:
+                pf = cp.pages_file(pm.pages_id)
             off = run.file_offset + (s - run.start)
             if off + (e - s) > pf.size:
                 raise InspectError(
@@ -66,24 +68,45 @@ def resolved_extents(cp, pid: int, lo: int = 0, hi: int = 1 << 64, depth: int = 
     return out
 
 
+_END = 1 << 66
+
+
 def _pieces(xa: list[Extent], xb: list[Extent], cuts: list[int]):
-    """(lo, hi, extent_a | None, extent_b | None) over the union of both sides, cut at ``cuts``."""
-    points = {x.start for x in xa} | {x.end for x in xa} | {x.start for x in xb} | {x.end for x in xb}
-    if not points:
+    """(lo, hi, extent_a | None, extent_b | None) over the union of both sides, cut at ``cuts``.
+
+    One merge pass over the two sorted lists: no set of all boundaries, so a
+    pagemap of a million runs costs a million steps and no more memory.
+    """
+    na, nb, nc = len(xa), len(xb), len(cuts)
+    if not na and not nb:
         return
-    first, last = min(points), max(points)
-    points.update(c for c in cuts if first < c < last)
-    edges = sorted(points)
-    ia = ib = 0
-    for lo, hi in zip(edges, edges[1:]):
-        while ia < len(xa) and xa[ia].end <= lo:
+    ia = ib = ic = 0
+    pos = min(x[0].start for x in (xa, xb) if x)
+    while True:
+        while ia < na and xa[ia].end <= pos:
             ia += 1
-        while ib < len(xb) and xb[ib].end <= lo:
+        while ib < nb and xb[ib].end <= pos:
             ib += 1
-        ea = xa[ia] if ia < len(xa) and xa[ia].start <= lo else None
-        eb = xb[ib] if ib < len(xb) and xb[ib].start <= lo else None
-        if ea is not None or eb is not None:
-            yield lo, hi, ea, eb
+        if ia >= na and ib >= nb:
+            return
+        ea = xa[ia] if ia < na else None
+        eb = xb[ib] if ib < nb else None
+        a_in = ea is not None and ea.start <= pos
+        b_in = eb is not None and eb.start <= pos
+        if not a_in and not b_in:
+            pos = min(ea.start if ea is not None else _END, eb.start if eb is not None else _END)
+            continue
+        hi = _END
+        if ea is not None:
+            hi = ea.end if a_in else ea.start
+        if eb is not None:
+            hi = min(hi, eb.end if b_in else eb.start)
+        while ic < nc and cuts[ic] <= pos:
+            ic += 1
+        if ic < nc and cuts[ic] < hi:
+            hi = cuts[ic]
+        yield pos, hi, (ea if a_in else None), (eb if b_in else None)
+        pos = hi
 
 
 class Tally:
@@ -175,7 +198,10 @@ class PageDiffer:
 
     def close(self) -> None:
         for v in self._views.values():
-            v.release()
+            try:
+                v.release()
+            except BufferError:  # an error unwound mid-chunk and a view of it is still alive: let GC have it
+                pass
         self._views.clear()
 
     # --- the diff ------------------------------------------------------------
@@ -185,29 +211,42 @@ class PageDiffer:
         xb: list[Extent],
         cuts: list[int],
         owner: Callable[[int], Tally],
-        guard_a=None,
-        guard_b=None,
     ) -> None:
-        """Add what differs between extents ``xa`` and ``xb`` to the tally that ``owner(addr)`` names."""
+        """Add what differs between extents ``xa`` and ``xb`` to the tally that ``owner(addr)`` names.
+
+        Pieces that follow each other in both pages files are compared as one
+        span, whatever holes or VMA boundaries separate them in the address
+        space: a pagemap of a million one-page runs costs no more than one run.
+        """
+        span: _Span | None = None
         for lo, hi, ea, eb in _pieces(xa, xb, cuts):
-            n = (hi - lo) // PAGE_SIZE
+            n = hi - lo
             tally = owner(lo)
             if ea is None:
-                tally.pages_added += n
+                tally.pages_added += n // PAGE_SIZE
                 continue
             if eb is None:
-                tally.pages_removed += n
+                tally.pages_removed += n // PAGE_SIZE
                 continue
             oa = ea.offset + (lo - ea.start)
             ob = eb.offset + (lo - eb.start)
             if oa == ob and (ea.source is eb.source or self._identity(ea.source) == self._identity(eb.source)):
-                self.bytes_skipped_same_file += hi - lo
+                self.bytes_skipped_same_file += n
                 continue
-            self._compare_span(ea.source, oa, eb.source, ob, hi - lo, lo, tally)
+            if span is not None and span.follows(ea.source, oa, eb.source, ob):
+                span.add(n, lo, tally)
+            else:
+                if span is not None:
+                    self._compare_span(span)
+                span = _Span(ea.source, oa, eb.source, ob)
+                span.add(n, lo, tally)
+        if span is not None:
+            self._compare_span(span)
 
-    def _compare_span(self, pa: PagesFile, oa: int, pb: PagesFile, ob: int, length: int, addr: int, tally: Tally):
-        va, vb = self._view(pa), self._view(pb)
-        ma, mb = pa.view(), pb.view()
+    def _compare_span(self, span: "_Span") -> None:
+        va, vb = self._view(span.pa), self._view(span.pb)
+        ma, mb = span.pa.view(), span.pb.view()
+        oa, ob, length = span.oa, span.ob, span.length
         step = self.chunk
         for off in range(0, length, step):
             k = min(step, length - off)
@@ -216,9 +255,9 @@ class PageDiffer:
             try:
                 if sa != sb:
                     if self.np is not None:
-                        self._pages_numpy(sa, sb, addr + off, tally)
+                        self._pages_numpy(sa, sb, span, off)
                     else:
-                        self._pages_python(sa, sb, addr + off, tally)
+                        self._pages_python(sa, sb, span, off)
             finally:
                 sa.release()
                 sb.release()
@@ -226,7 +265,7 @@ class PageDiffer:
             _drop(ma, oa + off, k)
             _drop(mb, ob + off, k)
 
-    def _pages_numpy(self, sa: memoryview, sb: memoryview, addr: int, tally: Tally) -> None:
+    def _pages_numpy(self, sa: memoryview, sb: memoryview, span: "_Span", off: int) -> None:
         np = self.np
         words = PAGE_SIZE // 8
         a64 = np.frombuffer(sa, dtype=np.uint64).reshape(-1, words)
@@ -235,21 +274,37 @@ class PageDiffer:
         a8 = np.frombuffer(sa, dtype=np.uint8).reshape(-1, PAGE_SIZE)[rows]
         b8 = np.frombuffer(sb, dtype=np.uint8).reshape(-1, PAGE_SIZE)[rows]
         del a64, b64  # views of the mmap must go before the memoryviews are released
-        tally.pages_differ += len(rows)
-        tally.bytes_differ += int(np.count_nonzero(a8 != b8))
+        counts = np.count_nonzero(a8 != b8, axis=1)
+        positions = off + rows * PAGE_SIZE  # byte offsets within the span
+        if len(span.seg_off) == 1:
+            segs = np.zeros(len(rows), dtype=np.int64)
+            span.tallies[0].pages_differ += len(rows)
+            span.tallies[0].bytes_differ += int(counts.sum())
+        else:
+            segs = np.searchsorted(span.seg_off_array(np), positions, side="right") - 1
+            uniq, inverse = np.unique(segs, return_inverse=True)
+            pages = np.bincount(inverse)
+            nbytes = np.bincount(inverse, weights=counts)
+            for u, p, b in zip(uniq.tolist(), pages.tolist(), nbytes.tolist()):
+                span.tallies[u].pages_differ += p
+                span.tallies[u].bytes_differ += int(b)
         if self.hunks_left > 0:
-            for j, row in enumerate(rows[: self.hunks_left]):
-                self._add_hunk(tally, addr + int(row) * PAGE_SIZE, a8[j].tobytes(), b8[j].tobytes())
+            for j in range(min(len(rows), self.hunks_left)):
+                seg = int(segs[j])
+                addr = span.seg_addr[seg] + int(positions[j]) - span.seg_off[seg]
+                self._add_hunk(span.tallies[seg], addr, a8[j].tobytes(), b8[j].tobytes())
 
-    def _pages_python(self, sa: memoryview, sb: memoryview, addr: int, tally: Tally) -> None:
+    def _pages_python(self, sa: memoryview, sb: memoryview, span: "_Span", off: int) -> None:
         for i in range(0, len(sa), PAGE_SIZE):
             pa, pb = sa[i : i + PAGE_SIZE], sb[i : i + PAGE_SIZE]
             if pa != pb:
                 a, b = bytes(pa), bytes(pb)
+                seg = bisect.bisect_right(span.seg_off, off + i) - 1
+                tally = span.tallies[seg]
                 tally.pages_differ += 1
                 tally.bytes_differ += count_differing_bytes(a, b)
                 if self.hunks_left > 0:
-                    self._add_hunk(tally, addr + i, a, b)
+                    self._add_hunk(tally, span.seg_addr[seg] + off + i - span.seg_off[seg], a, b)
             pa.release()
             pb.release()
 
@@ -258,6 +313,50 @@ class PageDiffer:
         if hunk is not None:
             tally.hunks.append(hunk)
             self.hunks_left -= 1
+
+
+MAX_SPAN_SEGMENTS = 1 << 16  # bounds the bookkeeping of one span
+
+
+class _Span:
+    """Bytes that follow each other in both pages files, and the address pieces they hold.
+
+    Segment i starts ``seg_off[i]`` bytes into the span, at address ``seg_addr[i]``,
+    and counts into ``tallies[i]``.
+    """
+
+    __slots__ = ("pa", "oa", "pb", "ob", "length", "seg_off", "seg_addr", "tallies", "_array")
+
+    def __init__(self, pa: PagesFile, oa: int, pb: PagesFile, ob: int):
+        self.pa, self.oa, self.pb, self.ob = pa, oa, pb, ob
+        self.length = 0
+        self.seg_off: list[int] = []
+        self.seg_addr: list[int] = []
+        self.tallies: list[Tally] = []
+        self._array = None
+
+    def follows(self, pa: PagesFile, oa: int, pb: PagesFile, ob: int) -> bool:
+        return (
+            pa is self.pa
+            and pb is self.pb
+            and oa == self.oa + self.length
+            and ob == self.ob + self.length
+            and len(self.seg_off) < MAX_SPAN_SEGMENTS
+        )
+
+    def add(self, length: int, addr: int, tally: Tally) -> None:
+        if self.seg_off and self.tallies[-1] is tally and self.seg_addr[-1] + (self.length - self.seg_off[-1]) == addr:
+            self.length += length  # same VMA, no hole: the last segment grows
+            return
+        self.seg_off.append(self.length)
+        self.seg_addr.append(addr)
+        self.tallies.append(tally)
+        self.length += length
+
+    def seg_off_array(self, np):
+        if self._array is None:
+            self._array = np.asarray(self.seg_off, dtype=np.int64)
+        return self._array
 
 
 def _drop(m, offset: int, length: int) -> None:

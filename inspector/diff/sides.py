@@ -60,12 +60,17 @@ class Side:
         self.mounts = cp.mounts()
         cp.check_pages_sizes()
         cp.parent_chain()  # a broken or looping parent link is an error now, not halfway through the page diff
+        if cp.problems:
+            self._raise_problems()
         self.cores = {}
         for p in self.processes:
             for tid in p.threads:
-                self.cores[tid] = cp._soft(cp.one, f"core-{tid}.img")
+                self.cores[tid] = cp.one(f"core-{tid}.img")
             for name in (f"mm-{p.pid}.img", f"fs-{p.pid}.img"):
-                cp._soft(cp.one, name)
+                cp.one(name)
+
+    def _raise_problems(self) -> None:
+        cp = self.cp
         if cp.problems:
             first = cp.problems[0]
             more = len(cp.problems) - 1
@@ -73,9 +78,6 @@ class Side:
                 raise InspectError(first.path, f"{first.reason} (and {more} more problem{'s' if more > 1 else ''})",
                                    first.offset)  # fmt: skip
             raise first
-
-    def core(self, tid: int):
-        return self.cores.get(tid)
 
     def one(self, name: str):
         with self.guard():
@@ -91,4 +93,7 @@ class Side:
         return out
 
     def close(self) -> None:
-        self.cp.close()
+        try:
+            self.cp.close()
+        except BufferError:  # a view of a pages map outlived an error; the map goes with the process
+            pass

@@ -8,13 +8,14 @@ renders the same as a fresh one. Markers: ``+`` only in B, ``-`` only in A,
 from __future__ import annotations
 
 from ..diff.result import ADDED, REMOVED, SAME, Change, DiffResult, Hunk, Item, ProcessDiff, VmaDiff, summary_line
-from .textout import emit
+from .textout import Heading, emit
 
 MARK = {ADDED: "+", REMOVED: "-", "changed": "~", SAME: "="}
 
 
 def render(result: DiffResult, stream=None) -> None:
-    emit(lines(result), stream)
+    out = lines(result)
+    emit([Heading(out[0]), *out[1:]], stream)
 
 
 def lines(r: DiffResult) -> list[str]:
@@ -26,6 +27,9 @@ def lines(r: DiffResult) -> list[str]:
         notes.append(f"ignored: {', '.join(r.ignored)}")
     if not r.pages_compared:
         notes.append("pages not compared")
+    statuses = {p.status for p in r.processes}
+    if r.match == "pid" and {ADDED, REMOVED} <= statuses:
+        notes.append("processes only in A and only in B: --match tree pairs them by place in the tree")
     if notes:
         out.append("(" + "; ".join(notes) + ")")
     if r.identical:
