@@ -1,0 +1,126 @@
+"""The headless half of the TUI (tui.model): rows, masking and the lazy hex document, on real checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspector.model.checkpoint import Checkpoint
+from inspector.model.names import PAGE_SIZE
+from inspector.report.redact import MASK, mask_env_entry
+from tests.conftest import corpus_dir
+from tui.model import HexDocument, fd_cells, hex_text, load_session, overview_sections, tree_label, vma_cells
+
+
+def test_env_secrets_masked():
+    assert mask_env_entry("GITHUB_TOKEN=ghp_abc") == f"GITHUB_TOKEN={MASK}"
+    assert mask_env_entry("DB_PASSWORD=hunter2") == f"DB_PASSWORD={MASK}"
+    assert mask_env_entry("DATABASE_URL=postgres://app:s3cret@db/prod") == f"DATABASE_URL=postgres://app:{MASK}@db/prod"
+    assert mask_env_entry("PATH=/usr/bin:/bin") == "PATH=/usr/bin:/bin"
+    assert mask_env_entry("SSH_AUTH_SOCK=/run/agent") == "SSH_AUTH_SOCK=/run/agent"
+    assert mask_env_entry("OLDPWD=/home/x") == "OLDPWD=/home/x"
+
+
+def test_overview_of_real_process_masks_an_injected_secret():
+    """The real tree root's environment, plus a secret appended to the decoded model (no image changed)."""
+    cp = Checkpoint(corpus_dir("tree"))
+    proc = cp.process(15783)
+    proc.environ = [*proc.environ, "API_KEY=sk-live-1234"]
+    sections = dict(overview_sections(proc))
+    assert "PATH=/usr/local/bin:/usr/bin:/bin" in sections["environment"]
+    assert f"API_KEY={MASK}" in sections["environment"]
+    assert not any("sk-live-1234" in line for lines in sections.values() for line in lines)
+    assert sections["process"][0].startswith("pid 15783  ppid 0  pgid 15783  sid 15783")
+    assert "threads 2: 15783 15788" in sections["process"][1]
+    assert sections["cmdline"] == ["/tmp/criu-work/bin/tree"]
+    assert sections["namespaces"][0].startswith("pid 1  net 2")
+
+
+def test_rows_of_real_process():
+    cp = Checkpoint(corpus_dir("tree"))
+    proc = cp.process(15787)
+    assert tree_label(proc) == "15787 tree (3t)"
+    assert tree_label(proc, findings=2) == "15787 tree (3t) !2"
+    assert [fd_cells(fd) for fd in proc.fds][1] == ("1", "REG", "WRONLY|LARGEFILE", "158", "/tmp/criu-work/data/tree/out")
+    first = vma_cells(proc.vmas[0])
+    assert first[0] == f"{proc.vmas[0].start:x} +4K" and first[1] == "r--" and first[5] == "/tmp/criu-work/bin/tree"
+
+
+def _vma_with_present(cp, pid, minimum=1):
+    return next(v for v in cp.process(pid).vmas if v.pages_present >= minimum)
+
+
+def test_hex_document_bytes_equal_page_reader():
+    cp = Checkpoint(corpus_dir("tree"))
+    vma = _vma_with_present(cp, 15783)
+    reader = cp.page_reader(15783)
+    doc = HexDocument(reader, vma)
+    content = [i for i in range(doc.line_count) if doc.line(i).data is not None]
+    assert len(content) == 256 * (vma.pages_present + vma.pages_in_parent)
+    for i in content[:300]:
+        line = doc.line(i)
+        assert line.data == reader.read(line.addr, 16, fill=None)
+        assert hex_text(line).startswith(f"{line.addr:012x}  {line.data[0]:02x} ")
+
+
+def test_hex_document_reads_pages_lazily_and_bounded():
+    """The jvm heap VMA (thousands of pages): opening it reads nothing, a line reads one page, the cache stays bounded."""
+    cp = Checkpoint(corpus_dir("jvm"))
+    proc = cp.processes[0]
+    vma = max(proc.vmas, key=lambda v: v.pages_present)
+    assert vma.pages_present > 100
+    doc = HexDocument(cp.page_reader(proc.pid), vma, cache_pages=8)
+    assert doc.page_reads == 0
+    lines = [i for i, s in enumerate(doc.segments) if s.where == "content"]
+    seg = doc.segments[lines[0]]
+    doc.line(seg.first_line)
+    doc.line(seg.first_line + 1)
+    assert doc.page_reads == 1
+    for k in range(20):  # 20 different pages
+        doc.line(seg.first_line + k * PAGE_SIZE // 16)
+    assert doc.page_reads == 20
+    assert len(doc._cache) == 8
+
+
+def test_hex_document_summarises_pages_not_in_images():
+    cp = Checkpoint(corpus_dir("tree"))
+    vma = next(v for v in cp.process(15783).vmas if v.pages_present == 0 and v.pages_lazy == 0 and v.size == PAGE_SIZE)
+    doc = HexDocument(cp.page_reader(15783), vma)
+    assert doc.line_count == 1
+    assert hex_text(doc.line(0)) == f"{vma.start:012x}  -- 1 page not in the images --"
+
+
+def test_load_session_reports_progress_in_steps():
+    seen = []
+    session = load_session(str(corpus_dir("tree")), progress=lambda done, total, what: seen.append((done, total)))
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1]
+    assert [p.pid for _, p, _ in session.tree_rows()] == [15783, 15785, 15786, 15787]
+
+
+def test_load_session_bad_directory_raises_inspect_error(tmp_path):
+    from inspector.errors import InspectError
+
+    with pytest.raises(InspectError):
+        load_session(str(tmp_path))
+
+
+def test_builds_without_checker_or_diff_say_so(monkeypatch):
+    """A build without inspector.checks.engine / inspector.diff: the panes say so instead of showing nothing."""
+    import tui.model
+
+    monkeypatch.setattr(tui.model, "optional_module", lambda name: None)
+    session = load_session(str(corpus_dir("pair-1")), str(corpus_dir("pair-2")))
+    assert session.report is None and session.diff is None
+    assert session.verdict() == ("findings are not available in this build (no inspector.checks.engine)", "unknown")
+    assert session.diff_summary() == "diff mode is not available in this build (no inspector.diff)"
+    assert [p.pid for _, p, status in session.tree_rows() if status is None] == [24822]
+
+
+def test_optional_module_reraises_a_broken_dependency(tmp_path, monkeypatch):
+    """Only the module itself missing means 'not in this build'; a missing import inside it is a bug to show."""
+    from tui.model import optional_module
+
+    assert optional_module("inspector.no_such_part") is None
+    (tmp_path / "brokenpart.py").write_text("import no_such_dependency_of_brokenpart\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_of_brokenpart"):
+        optional_module("brokenpart")
