@@ -140,16 +140,44 @@ def _patch(dst: str, patches) -> None:
 
 
 def _copy_symlink(src_dir: str, src: str, dst: str, tmp: str) -> str:
-    """Keep a (parent) link pointing at the same directory from the new place."""
+    """Keep a (parent) link pointing at the same checkpoint from the new place.
+
+    A link that would still reach it from the output's folder is kept as it is.
+    Otherwise the pre-dump chain is embedded: ``OUT/parent`` becomes a directory
+    of hard links (copies across filesystems) to the parent's files, recursively,
+    because a parent link that leaves the checkpoint's folder is refused when
+    the output is read (it could point anywhere).
+    """
     target = os.readlink(src)
     text = f"{os.path.basename(src)} -> {target}"
-    if not os.path.isabs(target):
-        resolved = os.path.realpath(os.path.join(src_dir, target))
-        if os.path.realpath(os.path.join(tmp, target)) != resolved:
-            text += f" (now {resolved}: the relative link would point elsewhere from the output)"
-            target = resolved
-    os.symlink(target, dst)
-    return text
+    resolved = os.path.realpath(os.path.join(src_dir, target))
+    out_folder = os.path.realpath(os.path.dirname(tmp))
+    reaches = not os.path.isabs(target) and os.path.realpath(os.path.join(tmp, target)) == resolved
+    inside = os.path.commonpath([resolved, out_folder]) == out_folder
+    if reaches and inside:
+        os.symlink(target, dst)
+        return text
+    if os.path.basename(src) == "parent" and os.path.isdir(resolved):
+        _embed_checkpoint(resolved, dst)
+        return f"{text} (embedded as a directory: the link would leave the output's folder)"
+    os.symlink(resolved, dst)
+    return f"{text} (now {resolved})"
+
+
+def _embed_checkpoint(src_dir: str, dst: str) -> None:
+    os.mkdir(dst)
+    for name in sorted(os.listdir(src_dir)):
+        src = os.path.join(src_dir, name)
+        out = os.path.join(dst, name)
+        if os.path.islink(src):
+            _copy_symlink(src_dir, src, out, dst)
+        elif os.path.isdir(src):
+            shutil.copytree(src, out, symlinks=True)
+        else:
+            try:
+                os.link(src, out)
+            except OSError:
+                _copy_file(src, out)
 
 
 def _move_into_place(tmp: str, out: str) -> None:
