@@ -23,6 +23,7 @@ from inspector.model.types import Fd, Process, Vma
 from inspector.pages import PageReader
 from inspector.report.redact import mask_env_entry
 from inspector.report.show_text import fd_target, human_bytes
+from inspector.textfmt import printable
 
 Progress = Callable[[int, int, str], None]  # (step done, steps, what is being done now)
 
@@ -338,7 +339,7 @@ def hex_text(line: HexLine) -> str:
     if line.data is None:
         return f"{line.addr:012x}  -- {line.note} --"
     hexes = " ".join(f"{b:02x}" for b in line.data)
-    ascii_ = "".join(chr(b) if 32 <= b < 127 else "." for b in line.data)
+    ascii_ = printable(line.data)
     return f"{line.addr:012x}  {hexes:<47}  {ascii_}"
 
 
