@@ -16,11 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .model.names import PAGE_SIZE
-
 if TYPE_CHECKING:
     from .model.checkpoint import Checkpoint
-    from .model.types import Process, Vma
 
 MAX_ENV_VALUE = 4096
 MAX_PEM_BODY = 12 * 1024

@@ -63,3 +63,16 @@ def run_cli(*args: str, env: dict | None = None, cwd: str | None = None) -> subp
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def run_capped(*args: str, limit: int = 1536 << 20) -> subprocess.CompletedProcess:
+    """Run the CLI under an address-space cap: an allocation sized by a lying field fails the test."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args], capture_output=True, text=True, env=env, preexec_fn=cap, timeout=120
+    )

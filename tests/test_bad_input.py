@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from inspector.codec.image import open_image
 
 from inspector.model.checkpoint import Checkpoint
 
-from .conftest import CORPUS, ROOT, corpus_dir
+from .conftest import CORPUS, corpus_dir, run_capped
 
 U32 = struct.Struct("<I")
 PID = 15787  # tree's c3: the child with 3 threads
@@ -133,14 +130,7 @@ def test_lying_size_field_is_not_allocated(writable_copy):
     data[off : off + 4] = U32.pack(0xFFFFFFF0)
     img.write_bytes(bytes(data))
 
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
-
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [sys.executable, "-m", "inspector", "show", str(d)], capture_output=True, text=True, env=env,
-        preexec_fn=cap, timeout=120,
-    )  # fmt: skip
+    result = run_capped("show", str(d))
     assert_one_error(result, img, f"entry size {0xFFFFFFF0}", "larger than the", offset=off)
 
 
@@ -366,13 +356,6 @@ def test_huge_broken_image_is_not_read_whole(writable_copy):
         fh.write(U32.pack(0xFFFFFFF0))
         fh.truncate(3 << 30)
 
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
-
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [sys.executable, "-m", "inspector", "show", str(d), "ps"], capture_output=True, text=True, env=env,
-        preexec_fn=cap, timeout=120,
-    )  # fmt: skip
+    result = run_capped("show", str(d), "ps")
     assert_one_error(result, core, f"entry size {0xFFFFFFF0}", offset=len(data))
     assert "15786" in result.stdout and "15787" in result.stdout

@@ -202,22 +202,24 @@ def test_cri020_linked_remap(writable_copy):
     assert not found(corpus_dir("ghost"), UNPRIV, "CRI020")
 
 
+def _file5_to_memfd77(fe):
+    """files.img edit: file id 5 (fds 1, 2 of plain-devnull) becomes a memfd of inode 77."""
+    if fe.id != 5:
+        return False
+    fown = type(fe.reg.fown)()
+    fown.CopyFrom(fe.reg.fown)
+    fe.ClearField("reg")
+    fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["MEMFD"].number
+    fe.memfd.id, fe.memfd.flags, fe.memfd.pos, fe.memfd.inode_id = 5, 2, 0, 77
+    fe.memfd.fown.CopyFrom(fown)
+
+
 def test_cri021_memfd(writable_copy):
     """plain-devnull copy: file id 5 (fds 1, 2) turned into a memfd by decode -> change -> encode of files.img;
     no memfd-inode image exists, so its contents are missing from the checkpoint."""
     d = writable_copy("plain-devnull")
 
-    def to_memfd(fe):
-        if fe.id != 5:
-            return False
-        fown = type(fe.reg.fown)()
-        fown.CopyFrom(fe.reg.fown)
-        fe.ClearField("reg")
-        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["MEMFD"].number
-        fe.memfd.id, fe.memfd.flags, fe.memfd.pos, fe.memfd.inode_id = 5, 2, 0, 77
-        fe.memfd.fown.CopyFrom(fown)
-
-    edit(d, "files.img", to_memfd)
+    edit(d, "files.img", _file5_to_memfd77)
     got = found(d, UNPRIV, "CRI021")
     assert got and got[0].severity == "error" and "memfd:77" in got[0].message
     assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI021")
@@ -230,17 +232,7 @@ def _memfd_copy(writable_copy, owner_uid: int):
 
     d = writable_copy("plain-devnull", f"memfd-uid{owner_uid}")
 
-    def to_memfd(fe):
-        if fe.id != 5:
-            return False
-        fown = type(fe.reg.fown)()
-        fown.CopyFrom(fe.reg.fown)
-        fe.ClearField("reg")
-        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["MEMFD"].number
-        fe.memfd.id, fe.memfd.flags, fe.memfd.pos, fe.memfd.inode_id = 5, 2, 0, 77
-        fe.memfd.fown.CopyFrom(fown)
-
-    edit(d, "files.img", to_memfd)
+    edit(d, "files.img", _file5_to_memfd77)
     inode = msg("memfd_pb2", "memfd_inode_entry", name="jit", uid=owner_uid, gid=owner_uid, size=4096, shmid=9,
                 seals=1, inode_id=77)  # fmt: skip
     write_image(d / "memfd.img", "MEMFD_INODE", [(inode, b"")])

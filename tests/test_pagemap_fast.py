@@ -15,11 +15,7 @@ copy of a checkpoint) and read back.
 
 from __future__ import annotations
 
-import os
-import resource
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,7 +27,7 @@ from inspector.model.checkpoint import Checkpoint
 from inspector.model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 from inspector.pages import PageMap, Run
 
-from .conftest import CORPUS, ROOT, corpus_dir
+from .conftest import CORPUS, corpus_dir, run_capped
 
 REAL = ("pair-1", 24822)
 ALL_PAGEMAPS = sorted(CORPUS.rglob("pagemap-*.img")) if CORPUS.is_dir() else []
@@ -473,14 +469,7 @@ def test_huge_broken_pagemap_is_not_read_whole(writable_copy):
         fh.write(struct.pack("<I", 0xFFFFFFF0))
         fh.truncate(3 << 30)
 
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
-
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run(
-        [sys.executable, "-m", "inspector", "show", str(d), "ps"], capture_output=True, text=True, env=env,
-        preexec_fn=cap, timeout=120,
-    )  # fmt: skip
+    result = run_capped("show", str(d), "ps")
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert result.returncode == 2 and len(lines) == 1, result.stderr

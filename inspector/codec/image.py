@@ -12,7 +12,6 @@ untouched image is written back byte for byte.
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import struct
