@@ -44,7 +44,7 @@ def header_blocks(cp: Checkpoint) -> list[Block]:
         f"  {len(procs)} processes, {sum(len(p.threads) for p in procs)} threads, "
         f"{sum(len(p.fds) for p in procs)} fds, {sum(len(p.vmas) for p in procs)} VMAs",
         f"  pages: {totals.present} present ({human_bytes(totals.present * names.PAGE_SIZE)}), "
-        f"{totals.lazy} lazy, {totals.in_parent} in parent",
+        f"{totals.lazy} marked lazy, {totals.in_parent} in parent",
     ]
     chain = cp.parent_chain()
     if chain:
@@ -129,7 +129,7 @@ def mems_blocks(cp: Checkpoint, pids=None) -> list[Block]:
             t.add(f"{v.start:x}", f"{v.end:x}", names.prot_string(v.prot), status, v.pages_present, v.pages_lazy,
                   v.pages_in_parent, v.path or "")  # fmt: skip
         out.append(t)
-        out.append(f"  pages: {p.pages.present} present, {p.pages.lazy} lazy, {p.pages.in_parent} in parent")
+        out.append(f"  pages: {p.pages.present} present, {p.pages.lazy} marked lazy, {p.pages.in_parent} in parent")
     return out
 
 
