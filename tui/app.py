@@ -227,6 +227,12 @@ class InspectorApp(App):
         note = "red: bytes that differ in B" if doc.other is not None else ""
         self.push_screen(HexScreen(self.pid, doc, note))
 
+    @staticmethod
+    def _focus_row(table, key) -> None:
+        if key is not None:
+            table.cursor_to(key)
+        table.focus()
+
     def jump_to(self, finding) -> None:
         """Select the process a finding names, then its fd (Files) or VMA (Memory)."""
         if finding is None:
@@ -238,17 +244,11 @@ class InspectorApp(App):
         if finding.fd is not None:
             tabs.active = "files"
             table = self.query_one(FdTable)
-            key = table.key_of_fd(finding.fd)
-            if key is not None:
-                table.cursor_to(key)
-            table.focus()
+            self._focus_row(table, table.key_of_fd(finding.fd))
         elif finding.vma_start is not None:
             tabs.active = "memory"
             table = self.query_one(VmaTable)
-            key = table.key_of_vma(finding.vma_start)
-            if key is not None:
-                table.cursor_to(key)
-            table.focus()
+            self._focus_row(table, table.key_of_vma(finding.vma_start))
         elif finding.pid is not None:
             tabs.active = "overview"
             self.query_one(ProcessTree).focus()
