@@ -100,16 +100,7 @@ def _skip_field(data: bytes, p: int, q: int, tag: int) -> int:
     elif wire == 5:
         p += 4
     elif wire == 2:
-        length = shift = 0
-        while True:
-            if p >= q or shift > 63:
-                raise _Unexpected
-            b = data[p]
-            p += 1
-            length |= (b & 0x7F) << shift
-            if b < 0x80:
-                break
-            shift += 7
+        length, p = _read_varint(data, p, q, 63)
         p += length
     else:  # groups (3, 4) and the invalid wire types 6, 7
         raise _Unexpected
@@ -118,20 +109,27 @@ def _skip_field(data: bytes, p: int, q: int, tag: int) -> int:
     return p
 
 
-def _read_tag(data: bytes, p: int, q: int) -> tuple[int, int]:
-    """A tag of more than one byte (field numbers >= 16, or a non-minimal encoding)."""
-    tag = shift = 0
+def _read_varint(data: bytes, p: int, q: int, max_shift: int) -> tuple[int, int]:
+    """A varint of at most ``max_shift // 7 + 1`` bytes within data[p:q] (the hot
+    field loop of ``_decode_chunk`` keeps its own inlined copy for speed)."""
+    value = shift = 0
     while True:
-        if p >= q or shift > 28:
+        if p >= q or shift > max_shift:
             raise _Unexpected
         b = data[p]
         p += 1
-        tag |= (b & 0x7F) << shift
+        value |= (b & 0x7F) << shift
         if b < 0x80:
-            if tag >= _U32_LIMIT:
-                raise _Unexpected
-            return tag, p
+            return value, p
         shift += 7
+
+
+def _read_tag(data: bytes, p: int, q: int) -> tuple[int, int]:
+    """A tag of more than one byte (field numbers >= 16, or a non-minimal encoding)."""
+    tag, p = _read_varint(data, p, q, 28)
+    if tag >= _U32_LIMIT:
+        raise _Unexpected
+    return tag, p
 
 
 class PageMap:
