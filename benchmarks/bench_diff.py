@@ -35,7 +35,7 @@ from inspector.codec.image import open_image  # noqa: E402
 from inspector.model.names import PAGE_SIZE, PE_PRESENT  # noqa: E402
 from inspector.pages import effective_flags, page_count  # noqa: E402
 
-CORPUS = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT.parent / "shared" / "corpus"))
+CORPUS = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT / "sample-images"))
 SOURCE = "pair-1"
 PID = 24822
 VMA_BYTES = 64 << 20

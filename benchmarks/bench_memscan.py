@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from inspector.codec.image import open_image  # noqa: E402
 from inspector.model.names import PAGE_SIZE, PE_PRESENT  # noqa: E402
 
-CORPUS = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT.parent / "shared" / "corpus"))
+CORPUS = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT / "sample-images"))
 SOURCE, PID = "plain", 14055
 BASE = 0x7E0000000000
 AWS = b"AKIAIOSFODNN7EXAMPLE"

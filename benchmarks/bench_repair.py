@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def default_source() -> Path:
-    corpus = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT.parent / "shared" / "corpus"))
+    corpus = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT / "sample-images"))
     return corpus / "jvm"
 
 

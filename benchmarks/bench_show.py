@@ -46,7 +46,7 @@ GiB = 1 << 30
 
 
 def default_source() -> Path:
-    corpus = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT.parent / "shared" / "corpus"))
+    corpus = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT / "sample-images"))
     return corpus / "jvm"
 
 

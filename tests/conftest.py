@@ -1,4 +1,4 @@
-"""Shared fixtures: the real corpus (../shared/corpus) and sample-images/."""
+"""Shared fixtures: the real corpus, which lives in sample-images/ (the repository stands alone)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample-images"
-CORPUS = Path(os.environ.get("CRIU_INSPECT_CORPUS", ROOT.parent / "shared" / "corpus"))
+CORPUS = SAMPLES
 
-CORPUS_NAMES = sorted(
-    p.name for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("_")
-) if CORPUS.is_dir() else []
+CORPUS_NAMES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
 def corpus_dir(name: str) -> Path:
     path = CORPUS / name
     if not path.is_dir():
-        # sample-images/ carries a few of them so the project stands alone
-        path = SAMPLES / name
-    if not path.is_dir():
-        pytest.skip(f"checkpoint {name} not available (no ../shared/corpus)")
+        raise FileNotFoundError(f"checkpoint {name} is not in {CORPUS}")
     return path
 
 

@@ -32,14 +32,10 @@ def crit_env() -> dict:
 def require_crit() -> None:
     if not (os.access(CRIT, os.X_OK) and os.access(SYSTEM_PYTHON, os.X_OK)):
         pytest.skip("Debian's crit (apt package criu) is not installed")
-    if not CORPUS.is_dir():
-        pytest.skip("no ../shared/corpus")
 
 
 def corpus_image_files() -> list[Path]:
     """Every image file of the corpus: all checkpoints and _failed-dumps."""
-    if not CORPUS.is_dir():
-        return []
     files = []
     for path in CORPUS.rglob("*"):
         rel = path.relative_to(CORPUS)

@@ -26,8 +26,6 @@ from .conftest import CORPUS
 from .crit_ref import DRIVER, SYSTEM_PYTHON, crit_env, require_crit
 from .test_decode_crit import as_crit_would, ours
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="no ../shared/corpus")
-
 U32 = struct.Struct("<I")
 
 

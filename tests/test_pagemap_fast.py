@@ -30,7 +30,7 @@ from inspector.pages import PageMap, Run
 from .conftest import CORPUS, corpus_dir, run_capped
 
 REAL = ("pair-1", 24822)
-ALL_PAGEMAPS = sorted(CORPUS.rglob("pagemap-*.img")) if CORPUS.is_dir() else []
+ALL_PAGEMAPS = sorted(CORPUS.rglob("pagemap-*.img"))
 
 
 def _real_pagemap() -> Path:
@@ -485,7 +485,7 @@ def test_loaded_but_unedited_entries_still_take_the_wire_path(protobuf_entries):
     assert _runs(pm) == _runs(PageMap.from_entries(open_image(_real_pagemap())))
 
 
-ENTRY_IMAGES = sorted(p for p in CORPUS.glob("*/*.img") if not p.name.startswith("pages-")) if CORPUS.is_dir() else []
+ENTRY_IMAGES = sorted(p for p in CORPUS.glob("*/*.img") if not p.name.startswith("pages-"))
 
 
 def test_count_entries_frames_like_entries_without_keeping_them():
