@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from ...model import names
 from ..base import Rule
 from ..facts import has_cap, make, proc_label, restoring_gid, restoring_uid
 
 DEVPTS_TTY_GID = 5  # devpts mounted with gid=5: every new pty belongs to group tty
+
+
+def is_pty_master(tty) -> bool:
+    """A pty master: criu opens a fresh /dev/ptmx, whose owner is the ptmx node's (root) on any host.
+
+    cr_fchown() (criu/util.c) forgives the EPERM of an unprivileged fchown() when the file already
+    has the recorded owner, which the new master does: tmux's master, recorded as uid 0 gid 0,
+    restores unprivileged (seen with CRIU 4.2.1).
+    """
+    return tty.get("type") == "PTY" and names.dev_major(tty.get("rdev") or 0) != names.UNIX98_PTY_SLAVE_MAJOR
 
 
 def check(cp, target):
@@ -16,7 +27,7 @@ def check(cp, target):
     for proc in cp.processes:
         for fd in proc.fds:
             tty = fd.tty
-            if not tty or tty.get("uid") is None:
+            if not tty or tty.get("uid") is None or is_pty_master(tty):
                 continue
             key = tty.get("tty_info_id")
             if key in seen:
