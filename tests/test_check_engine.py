@@ -38,11 +38,12 @@ def test_plain_unprivileged_is_blocked_and_root_is_restorable():
     assert root.verdict == "restorable" and not root.failed
 
 
-def test_fail_on_warning_counts_warnings(writable_copy):
-    report = run_checks(corpus_dir("unpriv-flock"), Target(uid=1001), fail_on="warning")
-    # unpriv-flock without --file-locks: the locks would be lost silently (a warning, not a blocker)
-    assert report.verdict == "restorable"
-    assert report.failed == any(f.severity == "warning" for f in report.findings)
+def test_fail_on_below_error_counts_lesser_findings():
+    # ghost restored by root: restorable, with one info (CRI009: criu re-creates the deleted file)
+    report = run_checks(corpus_dir("ghost"), Target(kind="root"), fail_on="info")
+    assert report.verdict == "restorable" and [(f.code, f.severity) for f in report.findings] == [("CRI009", "info")]
+    assert report.failed
+    assert not run_checks(corpus_dir("ghost"), Target(kind="root"), fail_on="warning").failed
 
 
 def test_broken_image_is_a_problem_not_a_crash(writable_copy):

@@ -31,13 +31,14 @@ RULE = Rule(
     code="CRI010",
     title="file locks are lost without --file-locks",
     category="locks",
-    severity="warning",
+    severity="error",
     rationale=(
         "A dump with --file-locks writes every flock(), POSIX (fcntl), OFD lock and lease the tree held "
         "into filelocks.img. criu restore re-acquires them only when given --file-locks as well; "
-        "without it the restore succeeds and the locks are silently gone, so two copies of a program "
-        "that relied on its lock for mutual exclusion can run at once. It is a warning, not an error: "
-        "the restore itself works (seen in the corpus: unpriv-flock restored without the flag, locks lost)."
+        "without it criu returns 0 and the program runs on without the locks it believes it holds: "
+        "an sqlite3 in the middle of a write transaction, restored so by CRIU 4.2.1, no longer kept "
+        "another connection from writing its database (end-to-end test). A restore that leaves a "
+        "program running unprotected is not a working restore, so this is an error."
     ),
     fix="restore with --file-locks",
     criu_error="",
