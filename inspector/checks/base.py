@@ -35,6 +35,8 @@ class Target:
     skip_file_rwx_check: bool = False  # criu restore --skip-file-rwx-check (mode checks ignore rwx bits)
     file_validation: str = "buildid"  # criu restore --file-validation buildid|filesize
     root: str | None = None  # criu restore --root DIR: where the checkpoint's paths are looked up
+    criu: str | None = None  # the criu binary that will restore (host checks; None: criu in PATH)
+    on_this_host: bool = False  # the restore runs on this machine (check --host): rules may look at it
 
     @property
     def privileged(self) -> bool:

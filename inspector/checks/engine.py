@@ -8,6 +8,7 @@ report, so one bad image does not hide what the other rules found.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import os
@@ -87,6 +88,8 @@ def run_checks(
     if fail_on not in SEVERITY_RANK:
         raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}")
     target = target or Target()
+    if include_host and not target.on_this_host:
+        target = dataclasses.replace(target, on_this_host=True)
     cp = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
     cp.pstree  # no process tree: nothing to check, the check cannot run (raises InspectError)
     rules = selected_rules(select, ignore, include_host)

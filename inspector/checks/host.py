@@ -122,9 +122,10 @@ def elf_build_id(path: str) -> bytes | None:
 class Host:
     """This machine, probed lazily."""
 
-    def __init__(self, *, proc: str = "/proc", path_env: str | None = None):
+    def __init__(self, *, proc: str = "/proc", path_env: str | None = None, criu: str | None = None):
         self.proc = proc
         self.path_env = path_env if path_env is not None else os.environ.get("PATH", "")
+        self.criu = criu  # the binary named by --criu, instead of the one found in PATH
 
     # --- processes ------------------------------------------------------------
     def pid_in_use(self, pid: int) -> bool:
@@ -191,6 +192,8 @@ class Host:
     # --- criu -----------------------------------------------------------------
     @functools.cached_property
     def criu_path(self) -> str | None:
+        if self.criu:
+            return self.criu if os.path.isfile(self.criu) and os.access(self.criu, os.X_OK) else None
         dirs = [d for d in self.path_env.split(os.pathsep) if d]
         dirs += [d for d in SBIN_DIRS if d not in dirs]
         return shutil.which("criu", path=os.pathsep.join(dirs))

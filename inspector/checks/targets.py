@@ -57,6 +57,8 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
                    help="criu restore --external SPEC, e.g. mnt[KEY]:PATH for an external mount (repeatable)")  # fmt: skip
     g.add_argument("--skip-file-rwx-check", action="store_true",
                    help="criu restore --skip-file-rwx-check (reopened files may differ in rwx bits)")  # fmt: skip
+    g.add_argument("--criu", metavar="PATH",
+                   help="the criu binary that will restore (host checks; default: criu in PATH)")
     g.add_argument("--root", metavar="DIR", help="criu restore --root DIR (host checks look up file paths under DIR)")
     g.add_argument("--file-validation", choices=("buildid", "filesize"), default="buildid",
                    help="criu restore --file-validation METHOD (default buildid: ELF build-ids must match)")  # fmt: skip
@@ -81,4 +83,5 @@ def target_from_args(args: argparse.Namespace) -> Target:
         skip_file_rwx_check=bool(getattr(args, "skip_file_rwx_check", False)),
         file_validation=getattr(args, "file_validation", None) or "buildid",
         root=getattr(args, "root", None),
+        criu=getattr(args, "criu", None),
     )

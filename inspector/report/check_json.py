@@ -15,6 +15,7 @@ def target_dict(t: Target) -> dict:
         "shell_job": t.shell_job, "file_locks": t.file_locks, "tcp_established": t.tcp_established,
         "tcp_close": t.tcp_close, "ext_unix_sk": t.ext_unix_sk, "manage_cgroups": t.manage_cgroups,
         "inherit_fds": list(t.inherit_fds), "externals": list(getattr(t, "externals", ())), "cgroup_yard": getattr(t, "cgroup_yard", None), "allow_uprobes": getattr(t, "allow_uprobes", False),
+        "criu": t.criu, "on_this_host": t.on_this_host,
     }  # fmt: skip
 
 

@@ -7,15 +7,18 @@ import os
 from ...model import names
 from ..base import Rule
 from ..facts import make, restoring_uid
-from ..host import current_host
+from ..host import Host, current_host
 
 
 def check(cp, target, host=None):
-    host = host or current_host()
+    host = host or (Host(criu=target.criu) if target.criu else current_host())
     path = host.criu_path
+    if path is None and target.criu:
+        yield make(RULE, f"--criu {target.criu}: no executable file there", fix="Name the criu binary that will restore.")
+        return
     if path is None:
         yield make(RULE, "no criu binary in PATH (nor in /usr/local/sbin, /usr/sbin, /sbin)",
-                   fix="Install criu (apt-get install criu, or build it) or put it in PATH.")  # fmt: skip
+                   fix="Install criu (apt-get install criu, or build it) or put it in PATH, or name it with --criu.")
         return
     version = host.criu_version
     details = {"path": path, "version": ".".join(map(str, version)) if version else None}

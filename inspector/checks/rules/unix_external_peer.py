@@ -14,6 +14,21 @@ def _peer_name(cp, peer_ino):
     return None
 
 
+def peer_bound(name: str, root: str | None = None) -> bool:
+    """Is a datagram socket bound at ``name`` on this machine (under criu's --root)? connect() says."""
+    import socket
+
+    from ..host import Host
+
+    address = "\0" + name[1:] if name.startswith("@") else Host.host_path(name, root)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sk:
+        try:
+            sk.connect(address)
+        except OSError:
+            return False
+    return True
+
+
 def check(cp, target):
     for proc in cp.processes:
         for fd in proc.fds:
@@ -22,33 +37,41 @@ def check(cp, target):
                 continue
             peer = _peer_name(cp, s.peer_ino) if s.peer_ino else None
             what = (f"{proc_label(proc)} fd {fd.fd}: unix {s.type.lower()} socket connected to "
-                    f"{peer or f'socket:[{s.peer_ino}]'}, which is not in the checkpoint")  # fmt: skip
+                    f"{peer or f'socket:[{s.peer_ino}]'}, which is not in the checkpoint")
             where = dict(pid=proc.pid, fd=fd.fd, image="files.img",
-                         details={"peer": peer, "peer_ino": s.peer_ino, "type": s.type})  # fmt: skip
+                         details={"peer": peer, "peer_ino": s.peer_ino, "type": s.type})
+            refused = f"unix: Can't connect {s.ino} socket: Connection refused"
             if s.type != "DGRAM":
                 yield make(RULE, what + ": criu cannot restore one half of a stream connection", **where)
-            elif target.ext_unix_sk:
-                yield make(RULE, what + f"; criu reconnects it by name, so {peer or 'the peer'} must be bound "
-                           "on the target when the restore runs", severity="info", criu_error="",
-                           fix="start the peer before restoring", **where)  # fmt: skip
+            elif target.on_this_host and peer and peer_bound(peer, target.root):
+                yield make(RULE, what + f"; {peer} is bound on this host, and criu reconnects the socket to it "
+                           "by name (keep the peer running until the restore is done)", severity="info",
+                           criu_error="", fix="start the peer before restoring", **where)
+            elif target.on_this_host:
+                yield make(RULE, what + f"; nothing is bound at {peer or 'its address'} on this host, so criu "
+                           "cannot reconnect it and the restore fails (with or without --ext-unix-sk)",
+                           criu_error=refused, **where)
             else:
-                yield make(RULE, what + "; restore without --ext-unix-sk reconnects it only if the peer is "
-                           f"bound at {peer or 'its address'} on the target (otherwise the socket comes back "
-                           "unconnected or the restore fails)", severity="warning", **where)  # fmt: skip
+                yield make(RULE, what + f"; criu reconnects it by name at restore and fails unless {peer or 'the peer'} "
+                           "is bound then, with or without --ext-unix-sk (check --host looks on this machine)",
+                           criu_error=refused, **where)
 
 
 RULE = Rule(
     code="CRI016",
-    title="unix socket with a peer outside the tree (--ext-unix-sk)",
+    title="unix socket with a peer outside the tree",
     category="network",
     severity="error",
     rationale=(
         "criu dumps a unix datagram socket whose peer is outside the dumped tree only with "
         "--ext-unix-sk, recording the peer's name (uflags USK_EXTERN); on restore it connects the "
-        "socket to that name again, so the peer must exist then. A stream connection cannot be "
-        "split: its other half would be lost."
+        "socket to that name again, so the peer must be bound then, whatever the restore's flags: "
+        "CRIU 4.2.1 failed with the peer gone both with and without --ext-unix-sk, and restored "
+        "both ways with the peer bound. Only the restoring machine knows, so without --host this "
+        "is a blocker. A stream connection cannot be split: its other half would be lost."
     ),
-    fix="restore with --ext-unix-sk and start the peer first (or dump the peer in the same tree)",
-    criu_error=None,
+    fix="start the peer (bound at its recorded address) before restoring and confirm with check --host, "
+        "or dump the peer in the same tree",
+    criu_error="unix: Can't connect INO socket: Connection refused",
     check=check,
 )
