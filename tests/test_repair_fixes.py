@@ -13,6 +13,8 @@ from inspector.model import names
 from inspector.model.checkpoint import Checkpoint
 
 from .conftest import corpus_dir
+from inspector.model.checkpoint import RECORD_NAME
+
 from .repair_helpers import decoded, dir_hashes, differing_files
 
 VM_CAPBND = 0x1FFFEFFFFFF  # the corpus VM's bounding set: CAP_SYS_RESOURCE (24) dropped
@@ -65,7 +67,7 @@ def test_detach_tty_unpriv_tty(cli, tmp_path):
     for reg in (stdin.reg, stdout.reg):  # no mode, no size: CRIU checks neither
         assert not reg.HasField("mode") and not reg.HasField("size")
     assert not (out / "tty-info.img").exists()
-    assert differing_files(src, out) == ({"files.img", "fdinfo-2.img"}, {"tty-info.img"}, set())
+    assert differing_files(src, out) == ({"files.img", "fdinfo-2.img"}, {"tty-info.img"}, {RECORD_NAME})
     # the model of the output: plain files, no tty
     cp = Checkpoint(out)
     assert [(f.fd, f.type, f.path) for f in cp.root.fds] == [(0, "REG", "/dev/null"), (1, "REG", "/dev/null"), (2, "REG", "/dev/null")]
@@ -90,7 +92,7 @@ def test_detach_tty_path_uid_and_bounding_set_make_root_tty_unprivileged(cli, tm
         assert list(getattr(c, key)) == [0, 0], key
     # the image lacked CAP_SYS_RESOURCE, as does the restorer: widened to the full set
     assert names.caps_from_words(c.cap_bnd) == FULL
-    assert differing_files(src, out) == ({"files.img", "fdinfo-2.img", "core-14783.img"}, {"tty-info.img"}, set())
+    assert differing_files(src, out) == ({"files.img", "fdinfo-2.img", "core-14783.img"}, {"tty-info.img"}, {RECORD_NAME})
     assert "/var/log/ticker.out must exist" in proc.stdout
     assert "loses 40 capabilities" in proc.stdout
     after = assert_check_no_longer_reports(src, out, ["CRI001", "CRI002", "CRI005", "CRI007"], uid=1001,
@@ -107,7 +109,7 @@ def test_uid_plain_devnull(cli, tmp_path):
     assert [c.gid, c.egid, c.sgid, c.fsgid] == [1002] * 4
     assert names.caps_from_words(c.cap_prm) == names.caps_from_words(c.cap_eff) == 0
     assert names.caps_from_words(c.cap_bnd) == VM_CAPBND  # untouched without bounding-set
-    assert differing_files(src, out) == ({"core-14171.img"}, set(), set())
+    assert differing_files(src, out) == ({"core-14171.img"}, set(), {RECORD_NAME})
     # each reopened file is reported, with the access the new user needs
     assert "/dev/null must be writable by 1001:1002" in proc.stdout
     assert "/tmp/criu-work/bin/ticker must be readable by 1001:1002" in proc.stdout
@@ -121,7 +123,7 @@ def test_uid_rewrites_tty_info_when_the_tty_is_kept(cli, tmp_path):
     info = decoded(out, "tty-info.img")[0]
     assert (info.uid, info.gid) == (1001, 1001)
     assert decoded(src, "tty-info.img")[0].uid == 0
-    assert differing_files(src, out) == ({"core-14783.img", "tty-info.img"}, set(), set())
+    assert differing_files(src, out) == ({"core-14783.img", "tty-info.img"}, set(), {RECORD_NAME})
     # the tty stays (and still needs --shell-job), but its owner is now the restorer
     after = assert_check_no_longer_reports(src, out, ["CRI002", "CRI005"], uid=1001, shell_job=True, terminal=True)
     assert "CRI001" not in after
@@ -136,7 +138,7 @@ def test_bounding_set_unpriv_plain(cli, tmp_path):
     assert names.caps_from_words(c.cap_bnd) == FULL
     assert len(c.cap_bnd) == 2
     assert not c.no_new_privs
-    assert differing_files(src, out) == ({"core-20458.img"}, set(), set())
+    assert differing_files(src, out) == ({"core-20458.img"}, set(), {RECORD_NAME})
     assert_check_no_longer_reports(src, out, ["CRI007"], uid=1001, bounding_set=VM_CAPBND)
 
 
@@ -156,7 +158,7 @@ def test_no_new_privs_explicit(cli, tmp_path):
     src, proc = repair(cli, "unpriv-plain", out, "no-new-privs")
     assert proc.returncode in (0, 1), proc.stderr
     assert creds_of(out, 20458).no_new_privs == 1
-    assert differing_files(src, out) == ({"core-20458.img"}, set(), set())
+    assert differing_files(src, out) == ({"core-20458.img"}, set(), {RECORD_NAME})
     assert "execve" in proc.stdout
     from inspector.checks.base import Target
     from inspector.checks.engine import run_checks
@@ -180,7 +182,7 @@ def test_cgroup_root(cli, tmp_path):
     core = decoded(out, "core-17862.img")[0]
     assert decoded(src, "core-17862.img")[0].thread_core.cg_set == 2
     assert core.thread_core.cg_set == inv.root_cg_set == 1
-    assert differing_files(src, out) == ({"core-17862.img"}, {"cgroup.img"}, set())
+    assert differing_files(src, out) == ({"core-17862.img"}, {"cgroup.img"}, {RECORD_NAME})
     assert "pids.max=64" in proc.stdout and "--manage-cgroups=ignore" in proc.stdout
     assert_check_no_longer_reports(src, out, ["CRI004"])
 
@@ -212,7 +214,7 @@ def test_relocate_ghost(cli, tmp_path):
     cp = Checkpoint(out)
     assert cp.root.exe == "/opt/app/bin/ghost" and cp.root.cwd == "/opt/app"
     assert any(v.path == "/opt/app/data/ghost/mapped.bin" for v in cp.root.vmas)
-    assert differing_files(src, out) == ({"files.img"}, set(), set())
+    assert differing_files(src, out) == ({"files.img"}, set(), {RECORD_NAME})
 
 
 def test_relocate_refuses_when_nothing_is_under_old(cli, tmp_path):
@@ -290,7 +292,7 @@ def test_scrub_secrets(writable_copy, tmp_path, cli):
     proc = cli("repair", str(src), "-o", str(out), "--fix", "scrub-secrets")
     assert proc.returncode in (0, 1), proc.stderr
     assert dir_hashes(src) == before
-    assert differing_files(src, out) == ({"pages-1.img"}, set(), set())
+    assert differing_files(src, out) == ({"pages-1.img"}, set(), {RECORD_NAME})
     assert (out / "pages-1.img").stat().st_size == (src / "pages-1.img").stat().st_size
     cp = Checkpoint(out)
     reader = cp.page_reader(pid)
@@ -331,7 +333,7 @@ def test_every_fix_has_a_docs_page_and_is_listed(cli):
         assert fix.name in proc.stdout
 
 
-def test_uid_on_ghost_rewrites_the_ghost_owner_and_flags_inferred_findings(cli, tmp_path):
+def test_uid_on_ghost_rewrites_the_ghost_owner_and_keeps_the_dumped_owners_findings(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "ghost", out, "uid=1001", "bounding-set=1fffeffffff", extra=("--format", "json"))
     import json
@@ -340,12 +342,16 @@ def test_uid_on_ghost_rewrites_the_ghost_owner_and_flags_inferred_findings(cli, 
     head = decoded(out, "ghost-file-1.img")[0]
     assert (head.uid, head.gid) == (1001, 1001)
     assert decoded(src, "ghost-file-1.img")[0].uid == 0
-    assert differing_files(src, out) == ({"core-19763.img", "ghost-file-1.img"}, set(), set())
+    assert differing_files(src, out) == ({"core-19763.img", "ghost-file-1.img"}, set(), {RECORD_NAME})
     # the ghost's contents (the bytes after its head entry) are kept
     assert (out / "ghost-file-1.img").read_bytes().endswith(b"this file is deleted while open (ghost file)\n")
     removed = {f["code"] for f in data["check"]["removed"]}
     assert {"CRI005", "CRI007"} <= removed
-    # the root-owned out file is still root's: its finding vanished only by inference, and is listed apart
-    assert "CRI008" not in removed and "CRI008" in {f["code"] for f in data["check"]["unaddressed"]}
+    # the out file and the ghost's directory are still root's: the repair record keeps the dumped owners,
+    # so CRI008 and CRI009 stay (real CRIU 4.2.1: "Can't open file ... Permission denied" after such a repair)
+    remaining = {f["code"]: f for f in data["check"]["remaining"]}
+    assert {"CRI008", "CRI009"} <= set(remaining) and data["check"]["after"] == "blocked"
+    assert "dumped running as root (a repair rewrote its creds, not the file)" in remaining["CRI008"]["message"]
+    assert "owner uid 0" in remaining["CRI009"]["message"]
     assert proc.returncode == 1
     assert any("ghost.txt.cr.N.ghost in /tmp/criu-work/data/ghost" in n["text"] for n in data["notes"])

@@ -98,8 +98,9 @@ def run_checks(
     for rule in rules:
         try:
             findings.extend(rule.check(cp, target))
-        except InspectError as exc:
-            problems.append(f"{rule.code}: {exc.one_line()}")
+        except InspectError as exc:  # one cause, one line: rules that met the same unreadable image say it once
+            if not any(p.endswith(": " + exc.one_line()) for p in problems):
+                problems.append(f"{rule.code}: {exc.one_line()}")
         except Exception as exc:  # an image shape no rule foresaw: the other rules still report
             if os.environ.get("CRIU_INSPECT_DEBUG"):
                 raise

@@ -30,6 +30,22 @@ def restoring_gid(cp, target: Target) -> int:
     return creds.gid if creds is not None else 0
 
 
+def assumed_owner(cp, proc, path: str | None = None) -> tuple[int | None, int | None]:
+    """(uid, gid) a file the task had open most likely belongs to: the fs ids it ran with when dumped.
+
+    files.img records no owner. A repaired checkpoint's creds may have been rewritten (--fix uid), so the
+    ids as dumped come from its repair record; a path a relocate fix wrote is a file the user chose for the
+    task as it runs now, so it is assumed to be the (new) task user's.
+    """
+    record = cp.repair_record
+    if record is not None and not (path is not None and path in record.relocated):
+        ids = record.dumped_creds.get(proc.pid)
+        if ids is not None:
+            return ids["fsuid"], ids["fsgid"]
+    c = proc.creds
+    return (c.fsuid, c.fsgid) if c is not None else (None, None)
+
+
 def has_cap(target: Target, name: str) -> bool:
     """Root holds everything; an unprivileged restorer CHECKPOINT_RESTORE plus its --cap list."""
     return target.has_cap(name)

@@ -75,9 +75,9 @@ def run(args) -> int:
         sys.stderr.write(f"criu-inspect: error: {p}\n")
     for w in report.warnings:
         sys.stderr.write(f"criu-inspect: warning: {w}\n")
-    if report.failed:
-        return 1
-    return 2 if report.problems else 0
+    if report.problems:
+        return 2  # a fact the rules needed could not be read: no verdict to trust, whatever was found
+    return 1 if report.failed else 0
 
 
 def _write_atomic(path: str, write) -> None:

@@ -20,9 +20,10 @@ from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError
 from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from . import names
-from .types import Cgroup, Creds, Fd, FileLock, ImageInfo, Mount, PageCounts, Process, Socket, Vma
+from .types import Cgroup, Creds, Fd, FileLock, ImageInfo, Mount, PageCounts, Process, RepairRecord, Socket, Vma
 
 MAX_PARENT_DEPTH = 64
+RECORD_NAME = "criu-inspect-repair.json"  # written by repair into its output; criu ignores it
 
 
 class Checkpoint:
@@ -47,6 +48,7 @@ class Checkpoint:
         except OSError as exc:
             raise InspectError(self.path, exc.strerror or str(exc)) from None
         self.problems: list[InspectError] = list(_source.problems) if _source is not None and not _chain else []
+        self._repair_record: RepairRecord | None = None
         if "inventory.img" not in self.files:
             # criu writes inventory.img only when a dump succeeds: without it this is at best
             # what a failed dump left, shown for what it is worth (and a problem)
@@ -245,6 +247,44 @@ class Checkpoint:
         for s in cg.sets:
             out[s.id] = Cgroup(s.id, [{"name": as_text(c.name), "path": as_text(c.path)} for c in s.ctls])
         return out
+
+    @property
+    def repair_record(self) -> RepairRecord | None:
+        """The record a repair left in this checkpoint, or None for a checkpoint as CRIU wrote it.
+
+        Not soft: a record that cannot be read raises, since guessing from the rewritten creds instead
+        is exactly the false "restorable" the record exists to prevent.
+        """
+        if RECORD_NAME not in self.files:
+            return None
+        if self._repair_record is None:
+            self._repair_record = self._read_record()
+        return self._repair_record
+
+    def _read_record(self) -> RepairRecord:
+        import json
+
+        import stat
+
+        path = os.path.join(self.path, RECORD_NAME)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO there must not hang the reader
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise InspectError(path, "not a regular file")
+                data = json.loads(fh.read(1 << 20))
+            dumped = data["dumped"]
+            return RepairRecord(
+                fixes=[str(f) for f in data["fixes"]],
+                dumped_creds={int(pid): {k: int(ids[k]) for k in ("uid", "gid", "fsuid", "fsgid")}
+                              for pid, ids in dumped["creds"].items()},
+                ghost_owners={str(k): int(v) for k, v in dumped["ghost_owners"].items()},
+                relocated={str(k): str(v) for k, v in data["relocated"].items()},
+            )
+        except OSError as exc:
+            raise InspectError(path, f"cannot read: {exc.strerror or exc}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InspectError(path, f"not a criu-inspect repair record ({type(exc).__name__}: {exc})") from None
 
     @functools.cached_property
     def remaps(self) -> dict[int, object]:

@@ -170,3 +170,13 @@ class ImageInfo:
     known: bool
     entries: int | None = None
     problem: str | None = None
+
+
+@dataclass
+class RepairRecord:
+    """What ``criu-inspect repair`` wrote into its output (criu-inspect-repair.json): the facts as dumped."""
+
+    fixes: list[str]
+    dumped_creds: dict[int, dict[str, int]]  # pid -> uid, gid, fsuid, fsgid of the main thread as dumped
+    ghost_owners: dict[str, int]  # ghost-file-N.img -> the deleted file's owner as dumped
+    relocated: dict[str, str]  # path a relocate fix wrote -> the path as dumped

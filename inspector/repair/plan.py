@@ -63,6 +63,7 @@ def plan_repair(path: str | os.PathLike, requests: list[FixRequest]) -> Workspac
         ws.close()
         raise
     ws.fix = ""
+    ws.applied = [str(req) for name in fixes.names() for req in requests if req.name == name]
     return ws
 
 

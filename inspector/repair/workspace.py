@@ -70,6 +70,7 @@ class Workspace:
         self.pages_patches: dict[str, list[PagesPatch]] = {}
         self.fix = ""  # the fix currently applying (labels its changes and notes)
         self.target_hints: dict = {}  # what fixes learnt of the restore target (e.g. bounding_set, uid)
+        self.applied: list[str] = []  # the fixes applied, in order (for the repair record)
 
     # --- reading -------------------------------------------------------------
     @property

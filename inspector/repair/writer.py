@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 
 from ..errors import InspectError
+from ..model.checkpoint import RECORD_NAME
+from . import record
 from .workspace import Workspace
 
 COPY_CHUNK = 1 << 20
@@ -58,6 +60,8 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
     result = WriteResult(out)
     try:
         _fill(ws, tmp, result, copy)
+        if ws.applied:
+            record.write(tmp, record.build(ws, ws.applied))
         src_mode = stat.S_IMODE(os.stat(ws.path).st_mode)
         os.chmod(tmp, src_mode | stat.S_IRWXU)
         _move_into_place(tmp, out)
@@ -76,6 +80,8 @@ def _fill(ws: Workspace, tmp: str, result: WriteResult, copy: bool) -> None:
         if name in ws.deleted:
             result.deleted.append(name)
             continue
+        if name == RECORD_NAME and ws.applied:
+            continue  # an earlier repair's record: the new one carries it on
         if os.path.islink(src):
             result.symlinks.append(_copy_symlink(ws.path, src, dst, tmp))
             continue

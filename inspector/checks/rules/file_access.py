@@ -6,7 +6,7 @@ import stat
 
 from ...model import names
 from ..base import Rule
-from ..facts import fd_accmode, has_cap, make, proc_label, restoring_gid, restoring_uid
+from ..facts import assumed_owner, fd_accmode, has_cap, make, proc_label, restoring_gid, restoring_uid
 
 _NEED = {"r": 0o4, "w": 0o2, "rw": 0o6}
 
@@ -57,9 +57,7 @@ def check(cp, target):
     for proc, fd, path, mode, access, what in _opens(cp):
         if stat.S_ISLNK(mode) or stat.S_ISSOCK(mode):
             continue
-        c = proc.creds
-        owner = c.fsuid if c else None
-        group = c.fsgid if c else None
+        owner, group = assumed_owner(cp, proc, path)
         have = allowed_bits(mode, owner, group, uid, gid)
         need = _NEED[access]
         if read_ok:
@@ -72,10 +70,13 @@ def check(cp, target):
         reported.add(key)
         verb = {"r": "reading", "w": "writing", "rw": "reading and writing"}[access]
         owner_text = "root" if owner == 0 else f"uid {owner}"
+        repaired = cp.repair_record is not None and proc.creds is not None and proc.creds.fsuid != owner
+        ran = "was dumped running as" if repaired else "ran as"
         yield make(
             RULE,
-            f"{proc_label(proc)} {what} -> {path} ({verb}, mode {stat.S_IMODE(mode):04o}): the task ran as "
-            f"{owner_text}, so the file is most likely {owner_text}'s; uid {uid} is not allowed to open it "
+            f"{proc_label(proc)} {what} -> {path} ({verb}, mode {stat.S_IMODE(mode):04o}): the task {ran} "
+            f"{owner_text}{' (a repair rewrote its creds, not the file)' if repaired else ''}, so the file is "
+            f"most likely {owner_text}'s; uid {uid} is not allowed to open it "
             f"for {verb} (criu reopens every file by path before the task's credentials are restored)",
             pid=proc.pid, fd=fd.fd if fd is not None else None, image="files.img",
             criu_error=f"Can't open file {path} on restore: Permission denied",

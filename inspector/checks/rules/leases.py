@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...model import names
 from ..base import Rule
-from ..facts import has_cap, make, proc_label, restoring_uid
+from ..facts import assumed_owner, has_cap, make, proc_label, restoring_uid
 
 
 def check(cp, target):
@@ -18,14 +18,14 @@ def check(cp, target):
         if not lock.flag & names.FL_LEASE:
             continue
         proc = by_pid.get(lock.pid)
-        owner = proc.creds.fsuid if proc is not None and proc.creds is not None else None
+        fd = next((f for f in proc.fds if f.fd == lock.fd), None) if proc else None
+        owner = assumed_owner(cp, proc, fd.path if fd else None)[0] if proc is not None else None
         if owner == uid:
             continue
-        fd = next((f for f in proc.fds if f.fd == lock.fd), None) if proc else None
         yield make(
             RULE,
             f"{proc_label(proc) if proc else f'pid {lock.pid}'} fd {lock.fd} -> {fd.path if fd else '?'}: "
-            f"{lock.type} lease taken by a task running as uid {owner}; criu switches its fsuid to the file's "
+            f"{lock.type} lease taken by a task that was dumped running as uid {owner}; criu switches its fsuid to the file's "
             f"owner and calls fcntl(F_SETLEASE), and uid {uid} can neither take that fsuid (no CAP_SETUID) nor "
             "lease a file it does not own (no CAP_LEASE)",
             pid=lock.pid, fd=lock.fd, image="filelocks.img", details={"assumed_owner": owner},

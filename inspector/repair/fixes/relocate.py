@@ -82,5 +82,5 @@ FIX = Fix(
     arg="OLD:NEW",
     arg_required=True,
     repeatable=True,
-    addresses=(),
+    addresses=("CRI008", "CRI105", "CRI107"),
 )

@@ -153,7 +153,10 @@ def _report_files(ws: Workspace, uid: int, gid: int) -> None:
         ok = may_access(path, uid, gid, want)
         how = "writable" if "w" in want else "readable"
         verdict = "" if ok is None else (" (ok here)" if ok else f" (NOT {how} by {uid}:{gid} here)")
-        ws.note("action", f"{path} must be {how} by {uid}:{gid} ({_users_text(users)}); {host_file_state(path)}{verdict}")
+        move = (f"; or give the task a copy {uid}:{gid} owns: --fix relocate={os.path.dirname(path)}:NEWDIR"
+                if ok is not True and "w" in want else "")
+        ws.note("action", f"{path} must be {how} by {uid}:{gid} ({_users_text(users)}); "
+                          f"{host_file_state(path)}{verdict}{move}")
 
 
 def _users_text(users) -> str:
