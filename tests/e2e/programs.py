@@ -1,0 +1,120 @@
+"""The programs the end-to-end scenarios checkpoint: each started detached, as root or a test user,
+with its data in the lab's own directory, and the probe that tells whether it still answers."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import probes
+from .realcriu import User
+
+# the JVM of the corpus's jvm checkpoint: small heap, no hsperfdata mapping
+JAVA_FLAGS = ["-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData"]
+
+
+@dataclass
+class Running:
+    pid: int
+    data: Path  # the program's own files (criu checks their sizes at restore: the lab resets them)
+    probe: object  # probe(term) -> "" when the program answers
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _data(lab, name: str, user: User | None) -> Path:
+    return lab.mkdir(name, owner=user)
+
+
+def ticker(lab, user: User | None = None, nnp: bool = False, name: str = "ticker", env=None) -> Running:
+    """The corpus's ticker: prints a line a second to a file its user owns."""
+    data = _data(lab, name, user)
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start([str(lab.program("ticker.c"))], user=user, nnp=nnp, out=out, cwd=data, env=env)
+    lab.wait_for(lambda: out.stat().st_size > 0, what="the ticker's first line")
+    return Running(pid, data, probes.output_grows(out), {"out": out})
+
+
+def http_server(lab, user: User | None = None, nnp: bool = False) -> Running:
+    """python3 -m http.server on 127.0.0.1, its log in a file its user owns."""
+    port = lab.free_port()
+    data = _data(lab, "http", user)
+    log = lab.file(data / "server.log", owner=user)
+    pid = lab.start(["python3", "-m", "http.server", "-b", "127.0.0.1", str(port)], user=user, nnp=nnp, out=log,
+                    cwd=data)
+    lab.wait_for(lambda: _http_ok(port), what=f"http.server on port {port}")
+    return Running(pid, data, probes.http_answers(port), {"log": log})
+
+
+def jvm_http(lab, user: User | None = None, nnp: bool = False) -> Running:
+    """A JVM (the distribution's JDK) serving HTTP with com.sun.net.httpserver (_scenario-src/Hello.java)."""
+    port = lab.free_port()
+    data = _data(lab, "jvm", user)
+    log = lab.file(data / "hello.log", owner=user)
+    classes = lab.program("Hello.java")
+    pid = lab.start(["java", *JAVA_FLAGS, "-cp", str(classes), "Hello", str(port), str(log)], user=user, nnp=nnp,
+                    cwd=data)
+    lab.wait_for(lambda: b"listening" in log.read_bytes(), timeout=60, what="the JVM's HTTP server")
+    return Running(pid, data, probes.http_answers(port, expect=b"hello"), {"log": log})
+
+
+def tmux_pane(lab, user: User, nnp: bool = True) -> Running:
+    """A tmux server (the pane's pty master) with one pane running a shell loop."""
+    data = _data(lab, "tmux", user)
+    out = lab.file(data / "pane.out", owner=user)
+    sock = data / "tmux.sock"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(lab.home), "TERM": "xterm", "SHELL": "/bin/sh"}
+    loop = f"while :; do date >> {out}; echo tick; sleep 1; done"
+    subprocess.run([*user.setpriv(nnp=nnp), "tmux", "-S", str(sock), "new-session", "-d", "-x", "80", "-y", "24",
+                    loop], env=env, cwd=data, check=True, timeout=30, capture_output=True)
+    shown = subprocess.run([*user.setpriv(), "tmux", "-S", str(sock), "display", "-p", "#{pid}"], env=env,
+                           capture_output=True, text=True, timeout=30)
+    pid = int(shown.stdout)
+    lab.adopt(pid)  # the tmux server daemonized itself: it is ours all the same
+    lab.wait_for(lambda: out.stat().st_size > 0, what="the tmux pane's first line")
+
+    def pane_answers(term) -> str:
+        r = subprocess.run([*user.setpriv(), "tmux", "-S", str(sock), "capture-pane", "-p"], env=env,
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0 or "tick" not in r.stdout:
+            return f"tmux capture-pane: rc {r.returncode} {r.stderr.strip()!r}"
+        return ""
+
+    return Running(pid, data, probes.all_of(pane_answers, probes.output_grows(out)), {"out": out, "sock": sock})
+
+
+def sqlite_lock(lab, user: User, nnp: bool = True) -> Running:
+    """sqlite3 in the middle of an exclusive transaction, kept alive by a .shell loop."""
+    data = _data(lab, "sqlite", user)
+    db = data / "app.db"
+    subprocess.run(["sqlite3", str(db), "CREATE TABLE t(x); INSERT INTO t VALUES (1);"], check=True, timeout=30)
+    os.chown(db, user.uid, user.gid)
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start(["sqlite3", "-cmd", "BEGIN EXCLUSIVE;", "-cmd", "INSERT INTO t VALUES (2);",
+                     "-cmd", f".shell while :; do echo tick >> {out}; sleep 1; done", str(db)],
+                    user=user, nnp=nnp, cwd=data)
+    lab.wait_for(lambda: out.stat().st_size > 0, what="sqlite3's .shell loop")
+    assert not probes.sqlite_locked(db)(None), "sqlite3 does not hold its lock before the dump"
+    return Running(pid, data, probes.all_of(probes.sqlite_locked(db), probes.output_grows(out)), {"db": db})
+
+
+def on_pty(lab, user: User | None, nnp: bool = True) -> Running:
+    """The ticker on a pty whose master stays outside the tree (_scenario-src/ptyrun.py): a shell job."""
+    data = _data(lab, "pty", user)
+    log = lab.file(data / "pty.log", owner=user)
+    lab.start([str(lab.program("ptyrun.py")), str(log), "3", str(lab.program("ticker.c"))], user=user, nnp=nnp,
+              cwd=data)
+    found = lab.wait_for(lambda: re.search(rb"child pid (\d+)", log.read_bytes()), what="ptyrun's child")
+    lab.wait_for(lambda: b"tick 1" in log.read_bytes(), what="the ticker on its pty")
+    return Running(int(found.group(1)), data, probes.terminal_output_grows(), {"log": log})
+
+
+def _http_ok(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False

@@ -1,0 +1,72 @@
+"""Process trees: sessions and groups inside the tree, a session leader outside it (--shell-job),
+threads; and files: a deleted file kept open (a ghost) and a shared file mapping."""
+
+from __future__ import annotations
+
+import os
+
+from .lab import assert_agrees
+from .probes import all_of, output_grows
+
+
+def alive(pids):
+    def probe(term) -> str:
+        gone = [p for p in pids if not os.path.exists(f"/proc/{p}")]
+        return f"pids {gone} are gone" if gone else ""
+
+    return probe
+
+
+def test_tree_with_sessions_groups_and_threads(lab):
+    user = lab.criu.user
+    data = lab.mkdir("tree", owner=user)
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start([str(lab.program("tree.c"))], user=user, nnp=True, out=out, cwd=data)
+    lab.wait_for(lambda: out.read_bytes().count(b"pid") >= 4, what="all four processes")
+    dump = lab.dump(pid, "tree", user=user, data=[data])
+    assert len(dump.exes) == 4
+    probe = all_of(alive(list(dump.exes)), output_grows(out))
+    for restorer in (user, None):
+        report, outcome = lab.judge(dump, probe, user=restorer)
+        assert_agrees(report, outcome)
+        assert outcome.restored, outcome.describe()
+
+
+def test_session_leader_outside_the_tree_needs_shell_job(lab):
+    """The ticker's session and group leader is a shell that is not dumped: restored with --shell-job,
+    criu gives the tree its own session; without it criu hangs waiting for a helper task."""
+    user = lab.criu.user
+    data = lab.mkdir("sj", owner=user)
+    out = lab.file(data / "out", owner=user)
+    ticker = lab.program("ticker.c")
+    leader = lab.start(["sh", "-c", f"{ticker} >>{out} 2>&1 </dev/null & echo $! > {data}/pid; exec sleep 600"],
+                       user=user, nnp=True, cwd=data)
+    pid = int(lab.wait_for(lambda: (data / "pid").read_text().strip() if (data / "pid").exists() else "",
+                           what="the ticker's pid"))
+    lab.wait_for(lambda: out.stat().st_size > 0, what="the ticker's first line")
+    lab.adopt(leader)
+    dump = lab.dump(pid, "shelljob-foreign-sid", user=user, flags=["--shell-job"], data=[data], then_kill=[leader])
+    report, outcome = lab.judge(dump, output_grows(out), user=user, flags=["--shell-job"])
+    assert_agrees(report, outcome)
+    assert outcome.restored, outcome.describe()
+    report, outcome = lab.judge(dump, output_grows(out), user=user, timeout=10)  # criu hangs: bounded
+    assert_agrees(report, outcome)
+    assert not outcome.restored
+    assert "CRI003" in {f["code"] for f in report["findings"] if f["severity"] == "error"}
+
+
+def test_ghost_file_and_file_mappings(lab):
+    """A root task's deleted file is re-created in its root-owned directory: root only. The same
+    program run by the test user in its own directory restores unprivileged."""
+    for user in (None, lab.criu.user):
+        data = lab.mkdir(f"ghost-{'root' if user is None else 'user'}", owner=user)
+        lab.file(data / "mapped.bin", owner=user, content=b"M" * 65536)
+        out = lab.file(data / "out", owner=user)
+        pid = lab.start([str(lab.program("ghost.c")), str(data)], user=user, nnp=user is not None, out=out, cwd=data)
+        lab.wait_for(lambda: b"tick 1" in out.read_bytes(), what="the ghost program")
+        dump = lab.dump(pid, data.name, user=user, data=[data])
+        restorers = [None, lab.criu.user] if user is None else [user]
+        for restorer in restorers:
+            report, outcome = lab.judge(dump, output_grows(out), user=restorer)
+            assert_agrees(report, outcome)
+            assert outcome.restored == (restorer is user), outcome.describe()
