@@ -88,7 +88,7 @@ def _cases():
 
 def test_the_table_covers_every_recorded_restore():
     gt = _ground_truth()
-    assert len(gt["scenarios"]) == 18
+    assert len(gt["scenarios"]) == 20
     cases = _cases()
     assert len(cases) == 2 * len(gt["scenarios"]) + len(gt["extra_restores"])
     assert all(c.values[0] in gt["scenarios"] for c in cases), [c.id for c in cases if c.values[0] not in gt["scenarios"]]

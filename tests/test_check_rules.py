@@ -68,6 +68,19 @@ def test_cri002_tty_owner():
     assert not found(corpus_dir("tty"), Target(kind="root", shell_job=True, terminal=True), "CRI002")
 
 
+def test_cri002_pty_master_is_not_a_blocker():
+    """tmux holds its pane's master, recorded as uid 0 gid 0 (the ptmx node's): it restored unprivileged."""
+    from inspector.model.checkpoint import Checkpoint
+
+    cp = Checkpoint(corpus_dir("tmux"))
+    ttys = {(fd.path, fd.tty["uid"], fd.tty["gid"]) for p in cp.processes for fd in p.fds if fd.tty}
+    assert ttys == {("/dev/ptmx", 0, 0), ("/dev/pts/0", 1001, 1001)}
+    assert not found(corpus_dir("tmux"), unpriv(), "CRI002")
+    # the same tree restored by another user: the pane's slave (1001's) is still that user's to chown
+    other = found(corpus_dir("tmux"), unpriv(uid=1002), "CRI002", "error")
+    assert [(f.details["tty_uid"], f.details["fds"]) for f in other] == [(1001, [0, 1, 2])]
+
+
 def test_cri003_foreign_session_and_tree_inside():
     sj = corpus_dir("shelljob-foreign-sid")
     got = found(sj, ROOT, "CRI003", "error")
@@ -262,6 +275,12 @@ def test_cri010_file_locks_lost_without_flag():
     assert {(f.pid, f.details["kind"]) for f in got} == {(21166, "FLOCK"), (21168, "POSIX")}
     assert not found(corpus_dir("unpriv-flock"), unpriv(file_locks=True), "CRI010")
     assert not found(corpus_dir("plain"), UNPRIV, "CRI010")
+    # sqlite3 in an exclusive transaction: its POSIX locks on the database (the e2e lock probe failed
+    # after a restore without --file-locks)
+    got = found(corpus_dir("sqlite-lock"), UNPRIV, "CRI010", "error")
+    assert got and {f.details["kind"] for f in got} == {"POSIX"}
+    assert all(f.details["path"].endswith("/sqlite/app.db") for f in got)
+    assert not found(corpus_dir("sqlite-lock"), unpriv(file_locks=True), "CRI010")
 
 
 def test_cri011_lease(writable_copy):

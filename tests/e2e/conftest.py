@@ -46,19 +46,10 @@ def _unavailable(why: str):
 @pytest.fixture(scope="session")
 def criu(e2e_base) -> realcriu.RealCriu:
     """The real CRIU >= 4.2 (CRIU=PATH overrides), its capped copy for the test user, and the test users."""
-    if os.geteuid() != 0:
-        _unavailable("needs root (to start programs as the test users and set file capabilities)")
-    found = realcriu.locate()
+    found = realcriu.prepare(e2e_base / "criu")
     if isinstance(found, str):
         _unavailable(found)
-    binary, version = found
-    user = realcriu.test_user()
-    if user is None:
-        _unavailable(f"no test user {realcriu.TEST_USER!r}: run bash scripts/setup (as root)")
-    other_uid = realcriu.free_uid(user.uid + 1)
-    other = realcriu.User("", other_uid, other_uid)
-    capped = realcriu.capped_copy(binary, e2e_base / "criu", user)
-    return realcriu.RealCriu(binary=binary, capped=capped, version=version, user=user, other=other)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -167,3 +167,19 @@ def capped_copy(binary: Path, dest: Path, user: User) -> Path:
     if not runs_as(user, staged):
         raise RuntimeError(f"{user.name} cannot run the capped CRIU staged at {staged}")
     return staged
+
+
+def prepare(stage: Path) -> RealCriu | str:
+    """The RealCriu the tests and scripts/make-corpus use, or one line saying why there is none."""
+    if os.geteuid() != 0:
+        return "needs root (to start programs as the test users and set file capabilities)"
+    found = locate()
+    if isinstance(found, str):
+        return found
+    binary, version = found
+    user = test_user()
+    if user is None:
+        return f"no test user {TEST_USER!r}: run bash scripts/setup (as root)"
+    other_uid = free_uid(user.uid + 1)
+    capped = capped_copy(binary, stage, user)
+    return RealCriu(binary=binary, capped=capped, version=version, user=user, other=User("", other_uid, other_uid))

@@ -1,0 +1,1 @@
+criu restore -d -D sqlite-lock -v4 -o restore.log --file-locks

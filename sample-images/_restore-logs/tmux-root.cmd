@@ -1,0 +1,1 @@
+criu restore -d -D tmux -v4 -o restore.log
