@@ -192,3 +192,18 @@ def test_uid_refuses_a_tree_with_its_own_user_namespace(cli, writable_copy, tmp_
     proc = cli("repair", str(src), "-o", str(tmp_path / "out"), "--fix", "uid=1001")
     assert proc.returncode == 2 and "user namespace" in proc.stderr and "userns-11.img" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_restorable_after_unaddressed_errors_vanished_is_called_unverified():
+    """Exit 1 with "blocked -> restorable" read as a contradiction: the heading says why."""
+    from inspector.checks.base import Finding, Target
+    from inspector.repair.compare import CheckDelta
+    from inspector.report.repair_text import delta_blocks
+
+    gone = Finding(code="CRI016", title="t", category="network", severity="error", message="m", fix="f")
+    delta = CheckDelta(unaddressed=[gone], before_verdict="blocked", after_verdict="restorable")
+    head = delta_blocks(delta, Target(uid=1001))[0]
+    assert head.text == ("check (unprivileged, uid 1001): blocked -> restorable, unverified "
+                         "(1 error(s) no fix addresses vanished: check --host)")
+    verified = CheckDelta(before_verdict="blocked", after_verdict="restorable")
+    assert delta_blocks(verified, Target(uid=1001))[0].text.endswith("blocked -> restorable")

@@ -82,7 +82,11 @@ def delta_blocks(delta, target) -> list[Block]:
     if delta.skipped:
         return [f"check: skipped ({delta.skipped})"]
     who = target.kind + (f", uid {target.uid}" if target.uid is not None else "")
-    blocks: list[Block] = [Heading(f"check ({who}): {delta.before_verdict} -> {delta.after_verdict}")]
+    after = delta.after_verdict
+    unverified = [f for f in delta.unaddressed if f.severity == "error"]
+    if after == "restorable" and unverified:  # the exit code is 1: say why, not "restorable"
+        after = f"restorable, unverified ({len(unverified)} error(s) no fix addresses vanished: check --host)"
+    blocks: list[Block] = [Heading(f"check ({who}): {delta.before_verdict} -> {after}")]
     if delta.note:
         blocks.append(f"note: {delta.note}")
     for title, items in (("removed by the repair", delta.removed),

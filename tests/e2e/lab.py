@@ -31,7 +31,7 @@ from .realcriu import CRIU_PATH_ENV, REPO, RealCriu, User
 
 SCENARIO_SRC = REPO / "sample-images" / "_scenario-src"
 PROGRAM_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-# an Error line every root restore on these hosts logs and goes past (REAL-CRIU.md)
+# Error lines criu logs and goes past (every root restore on the project machines logs the first)
 LOG_NOISE = ("Can't setup RLIMIT_NOFILE", "$XDG_RUNTIME_DIR not set")
 SETTLE = 2.0  # seconds a restored program must keep running before it is asked to answer
 RESTORE_TIMEOUT = 30.0
