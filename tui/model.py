@@ -401,7 +401,7 @@ class Session:
             text = "A: " + text
             if self.report_b is not None:
                 text += f"; B: {self.report_b.verdict.upper()}{_counts(self.report_b)}"
-        return text, "blocked" if verdict == "blocked" else "ok"
+        return text, "ok" if verdict == "restorable" else "blocked"
 
     def problems(self) -> list[str]:
         """What could not be read, from the model and from the checker, once each."""

@@ -9,6 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SEVERITIES = ("error", "warning", "info")
+# the restoring uid assumed for an unprivileged restore of a tree that ran as root, when no --uid is given
+ASSUMED_NONROOT_UID = 65534
+# what a container's root (uid 0 in a user namespace, --target unprivileged --uid 0) holds: the default
+# capability set of Podman, Docker and containerd, over the ids mapped into its namespace
+CONTAINER_ROOT_CAPS = frozenset({
+    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
+    "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP",
+})
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -42,8 +50,14 @@ class Target:
     def privileged(self) -> bool:
         return self.kind == "root"
 
+    @property
+    def container_root(self) -> bool:
+        """--target unprivileged --uid 0: root of a user namespace (a container's root), not the host's."""
+        return not self.privileged and self.uid == 0
+
     def has_cap(self, name: str) -> bool:
-        return self.privileged or name in self.caps or (name == "CHECKPOINT_RESTORE")
+        return (self.privileged or name in self.caps or name == "CHECKPOINT_RESTORE"
+                or (self.container_root and name in CONTAINER_ROOT_CAPS))
 
 
 @dataclass
@@ -93,10 +107,14 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)  # images that could not be read
     warnings: list[str] = field(default_factory=list)  # e.g. a suppression that matches no finding
     fail_on: str = "error"
+    # the restoring uid the rules assumed: the tree ran as root and an unprivileged target named no --uid
+    assumed_uid: int | None = None
 
     @property
     def verdict(self) -> str:
-        return "blocked" if any(f.severity == "error" for f in self.findings) else "restorable"
+        if any(f.severity == "error" for f in self.findings):
+            return "blocked"
+        return "unknown" if self.problems else "restorable"  # never "restorable" on facts it could not read
 
     @property
     def failed(self) -> bool:

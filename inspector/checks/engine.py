@@ -17,6 +17,7 @@ from typing import Iterable
 
 from ..errors import InspectError
 from .base import SEVERITIES, SEVERITY_RANK, CheckReport, Finding, Rule, Target
+from .facts import dumped_uid, restoring_uid
 
 RULES_PACKAGE = "inspector.checks.rules"
 
@@ -95,6 +96,13 @@ def run_checks(
     rules = selected_rules(select, ignore, include_host)
     findings: list[Finding] = []
     problems: list[str] = []
+    assumed_uid = None
+    if not target.privileged and target.uid is None:
+        try:
+            assumed_uid = restoring_uid(cp, target) if dumped_uid(cp) == 0 else None
+        except InspectError:
+            pass  # the rules that need the root task's creds report it
+
     for rule in rules:
         try:
             findings.extend(rule.check(cp, target))
@@ -112,7 +120,7 @@ def run_checks(
     findings.sort(key=_finding_order)
     return CheckReport(
         checkpoint=cp.shown_path, target=target, findings=findings, rules=rules, problems=problems,
-        fail_on=fail_on,
+        fail_on=fail_on, assumed_uid=assumed_uid,
     )  # fmt: skip
 
 

@@ -5,18 +5,48 @@ Kept here so each rule module states only its own reasoning.
 
 from __future__ import annotations
 
+import os
+
+from ..errors import InspectError
 from ..model import names
-from .base import Finding, Rule, Target
+from .base import ASSUMED_NONROOT_UID, Finding, Rule, Target
+
+
+def creds_of(cp, proc):
+    """The creds a task was dumped with; None only for a task CRIU records none for (a zombie).
+
+    A live task whose creds cannot be read raises the error of its core image: a rule must not stand
+    a default (uid 0, no no_new_privs) in for a fact it could not read.
+    """
+    if proc.creds is not None or proc.state in ("zombie", "dead"):
+        return proc.creds
+    name = f"core-{proc.pid}.img"
+    if name not in cp.files:
+        raise InspectError(os.path.join(cp.path, name), "missing: the task's credentials are unknown")
+    cp.one(name)  # raises the reason it could not be read
+    raise InspectError(os.path.join(cp.path, name), "no credentials recorded for a live task")
+
+
+def dumped_uid(cp) -> int:
+    """The uid the tree's root task ran as."""
+    creds = creds_of(cp, cp.root)
+    if creds is None:
+        raise InspectError(os.path.join(cp.path, f"core-{cp.root.pid}.img"), "the root task has no credentials")
+    return creds.uid
 
 
 def restoring_uid(cp, target: Target) -> int:
-    """The uid criu restore runs as: 0 for root, --uid, else the uid the dumped root task ran as."""
+    """The uid criu restore runs as: 0 for root, --uid, else the uid the dumped root task ran as.
+
+    A tree that ran as root has no "as dumped" unprivileged restorer (uid 0 without capabilities is
+    nobody's restore): a non-root user is assumed, shown as ASSUMED_NONROOT_UID.
+    """
     if target.privileged:
         return 0
     if target.uid is not None:
         return target.uid
-    creds = cp.root.creds if cp.processes else None
-    return creds.uid if creds is not None else 0
+    uid = dumped_uid(cp)
+    return ASSUMED_NONROOT_UID if uid == 0 else uid
 
 
 def restoring_gid(cp, target: Target) -> int:
@@ -26,8 +56,9 @@ def restoring_gid(cp, target: Target) -> int:
         return target.gid
     if target.uid is not None:
         return target.uid  # the usual user private group
-    creds = cp.root.creds if cp.processes else None
-    return creds.gid if creds is not None else 0
+    if dumped_uid(cp) == 0:
+        return ASSUMED_NONROOT_UID
+    return creds_of(cp, cp.root).gid
 
 
 def assumed_owner(cp, proc, path: str | None = None) -> tuple[int | None, int | None]:
@@ -42,7 +73,7 @@ def assumed_owner(cp, proc, path: str | None = None) -> tuple[int | None, int | 
         ids = record.dumped_creds.get(proc.pid)
         if ids is not None:
             return ids["fsuid"], ids["fsgid"]
-    c = proc.creds
+    c = creds_of(cp, proc)
     return (c.fsuid, c.fsgid) if c is not None else (None, None)
 
 
@@ -54,10 +85,10 @@ def has_cap(target: Target, name: str) -> bool:
 def restorer_cap_mask(target: Target) -> int:
     if target.privileged:
         return names.full_cap_mask()
-    mask = 1 << names.CAP_BY_NAME["CHECKPOINT_RESTORE"]
-    for cap in target.caps:
-        if cap in names.CAP_BY_NAME:
-            mask |= 1 << names.CAP_BY_NAME[cap]
+    mask = 0
+    for cap, bit in names.CAP_BY_NAME.items():
+        if target.has_cap(cap):
+            mask |= 1 << bit
     return mask
 
 
@@ -69,7 +100,7 @@ def task_creds(cp, proc) -> list[tuple[int, object]]:
     """
     from ..model.checkpoint import creds_from_entry
 
-    out = [(proc.pid, proc.creds)] if proc.creds is not None else []
+    out = [(proc.pid, proc.creds)] if creds_of(cp, proc) is not None else []
     for tid in proc.threads:
         if tid == proc.pid or f"core-{tid}.img" not in cp.files:
             continue

@@ -121,7 +121,7 @@ def _write_and_report(args, ws) -> int:
             delta = check_delta(args.dir, args.output, target, addressed, memory_changed=bool(ws.pages_patches))
             blocks += repair_text.delta_blocks(delta, target)
             unverified = [f for f in delta.unaddressed if f.severity == "error"]
-            if not delta.skipped and (delta.after_verdict == "blocked" or unverified):
+            if not delta.skipped and (delta.after_verdict != "restorable" or unverified):
                 code = 1
     if args.format == "json":
         repair_json.render(repair_json.repair_dict(ws, args.fix, args.output, args.dry_run, result, delta, target),

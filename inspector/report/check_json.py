@@ -43,6 +43,7 @@ def report_dict(report: CheckReport) -> dict:
         "fail_on": report.fail_on,
         "failed": report.failed,
         "target": target_dict(report.target),
+        "assumed_uid": report.assumed_uid,
         "counts": counts,
         "findings": [finding_dict(f) for f in report.findings],
         "suppressed": [dict(finding_dict(f), reason=reason) for f, reason in report.suppressed],

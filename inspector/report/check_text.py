@@ -27,7 +27,15 @@ def finding_lines(f: Finding) -> list[str]:
 
 def target_line(report: CheckReport) -> str:
     t = report.target
-    who = "root" if t.privileged else f"unprivileged (uid {t.uid if t.uid is not None else 'as dumped'})"
+    if t.privileged:
+        who = "root"
+    elif report.assumed_uid is not None:
+        who = (f"unprivileged (uid {report.assumed_uid} assumed: the tree ran as root and no --uid was given; "
+               "pass --uid for the user who will restore it)")
+    elif t.container_root:
+        who = "unprivileged (uid 0: a container's root, with the default container capabilities)"
+    else:
+        who = f"unprivileged (uid {t.uid if t.uid is not None else 'as dumped'})"
     opts = [name for name, on in (("--shell-job", t.shell_job), ("--file-locks", t.file_locks),
                                   ("--tcp-established", t.tcp_established), ("--tcp-close", t.tcp_close),
                                   ("--ext-unix-sk", t.ext_unix_sk),
@@ -75,7 +83,8 @@ def render(report: CheckReport, stream) -> None:
     _write_colored(text, stream)
 
 
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "blocked": "bold red", "restorable": "bold green"}
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "blocked": "bold red", "restorable": "bold green",
+          "unknown": "bold red"}
 
 
 def _write_colored(text: str, stream) -> None:

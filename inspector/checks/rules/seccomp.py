@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..base import Rule
-from ..facts import has_cap, make, proc_label
+from ..facts import creds_of, has_cap, make, proc_label
 
 
 def check(cp, target):
@@ -11,7 +11,8 @@ def check(cp, target):
     for proc in cp.processes:
         if proc.seccomp_mode == "disabled":
             continue
-        nnp = proc.creds is not None and proc.creds.no_new_privs
+        creds = creds_of(cp, proc)
+        nnp = creds is not None and creds.no_new_privs
         where = dict(pid=proc.pid, image="seccomp.img",
                      details={"mode": proc.seccomp_mode, "filters": proc.seccomp_filters, "no_new_privs": nnp})
         if proc.seccomp_mode == "filter" and not can_install:
