@@ -20,7 +20,9 @@ from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError
 from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from . import names
-from .types import Cgroup, Creds, Fd, FileLock, ImageInfo, Mount, PageCounts, Process, RepairRecord, Socket, Vma
+from .types import (
+    Cgroup, Creds, Fd, FileLock, ImageInfo, InterruptedCall, Mount, PageCounts, Process, RepairRecord, Socket, Vma,
+)
 
 MAX_PARENT_DEPTH = 64
 RECORD_NAME = "criu-inspect-repair.json"  # written by repair into its output; criu ignores it
@@ -285,6 +287,26 @@ class Checkpoint:
             raise InspectError(path, f"cannot read: {exc.strerror or exc}") from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InspectError(path, f"not a criu-inspect repair record ({type(exc).__name__}: {exc})") from None
+
+    def interrupted_calls(self, proc: Process) -> list[InterruptedCall]:
+        """Threads of ``proc`` that were in a system call the kernel would have restarted through a restart
+        block (poll, nanosleep, futex waits with a timeout): compel saves them with -EINTR in ax ("Will
+        restore PID with interrupted system call", compel/arch/x86/src/lib/infect.c), so the restored
+        thread returns from the call with EINTR. x86_64 images only."""
+        out = []
+        for tid in proc.threads:
+            name = f"core-{tid}.img"
+            if name not in self.files:
+                continue
+            core = self.one(name)
+            if core is None or names.CORE_MTYPE.get(core.mtype) != "X86_64" or not core.HasField("thread_info"):
+                continue
+            regs = core.thread_info.gpregs
+            if regs.orig_ax >= 1 << 63 or regs.ax != (1 << 64) - names.EINTR:
+                continue  # not in a system call, or not one saved as interrupted
+            nr = regs.orig_ax
+            out.append(InterruptedCall(tid, nr, names.X86_64_SYSCALLS.get(nr, f"syscall {nr}"), (regs.di, regs.si, regs.dx)))
+        return out
 
     @functools.cached_property
     def remaps(self) -> dict[int, object]:

@@ -87,6 +87,17 @@ USK_INHERIT = 1 << 3
 
 TASK_STATE = {1: "alive", 2: "dead", 3: "zombie", 6: "stopped"}
 
+# x86_64 system calls a task is commonly blocked in (arch/x86/entry/syscalls/syscall_64.tbl)
+X86_64_SYSCALLS = {
+    0: "read", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 43: "accept", 61: "wait4",
+    128: "rt_sigtimedwait", 130: "rt_sigsuspend", 202: "futex", 230: "clock_nanosleep", 232: "epoll_wait",
+    270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 288: "accept4", 441: "epoll_pwait2",
+}
+EINTR = 4
+# core_entry.mtype (images/core.proto: enum march)
+CORE_MTYPE = {0: "UNKNOWN", 1: "X86_64", 2: "ARM", 3: "AARCH64", 4: "PPC64", 5: "S390", 6: "MIPS", 7: "LOONGARCH64",
+              8: "RISCV64"}
+
 # file-lock.c: fl_flag / fl_type
 FL_KIND = {1: "POSIX", 2: "FLOCK", 4: "DELEG", 8: "ACCESS", 32: "LEASE", 1024: "OFD"}
 FL_POSIX, FL_FLOCK, FL_LEASE, FL_OFD = 1, 2, 32, 1024

@@ -180,3 +180,13 @@ class RepairRecord:
     dumped_creds: dict[int, dict[str, int]]  # pid -> uid, gid, fsuid, fsgid of the main thread as dumped
     ghost_owners: dict[str, int]  # ghost-file-N.img -> the deleted file's owner as dumped
     relocated: dict[str, str]  # path a relocate fix wrote -> the path as dumped
+
+
+@dataclass
+class InterruptedCall:
+    """A thread dumped inside a system call that it will see return EINTR once restored."""
+
+    tid: int
+    nr: int  # x86_64 system call number (orig_ax)
+    name: str  # its name, or "syscall N"
+    args: tuple[int, ...]  # the first three arguments (di, si, dx)

@@ -76,10 +76,12 @@ def pytest_terminal_summary(terminalreporter):
     if not _RECORDS:
         return
     scenarios = {r["test"].split("::")[0] + "::" + r["test"].split("::")[1].split("[")[0] for r in _RECORDS}
-    false_ok = [r for r in _RECORDS if r["verdict"] == "restorable" and not r["restored"]]
+    false_ok = [r for r in _RECORDS if r["verdict"] == "restorable" and not r["restored"] and not r["known_limit"]]
+    limits = [r for r in _RECORDS if r["known_limit"]]
     terminalreporter.write_line(
         f"e2e: {len(_RECORDS)} real restores in {len(scenarios)} tests; "
-        f"{sum(r['restored'] for r in _RECORDS)} restored, {len(false_ok)} false 'restorable'"
+        f"{sum(r['restored'] for r in _RECORDS)} restored, {len(false_ok)} false 'restorable', "
+        f"{len(limits)} known limits (a warning where the images cannot tell)"
     )
     out = os.environ.get("CRIU_INSPECT_E2E_RECORD")
     if out:

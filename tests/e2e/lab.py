@@ -426,16 +426,20 @@ class Lab:
 
     def judge(
         self, dump: Dump, probe, *, user: User | None = None, flags=(), terminal: bool = False,
-        images: Path | None = None, check_args=(), timeout: float = RESTORE_TIMEOUT,
+        images: Path | None = None, check_args=(), timeout: float = RESTORE_TIMEOUT, known_limit: str = "",
     ) -> tuple[dict, Outcome]:
         """check's verdict, and a real restore under the very same conditions: the same user with the
-        capped criu's capabilities (or root), the same criu flags, a terminal or none."""
+        capped criu's capabilities (or root), the same criu flags, a terminal or none.
+
+        ``known_limit``: why check cannot tell this outcome from the images (recorded apart, not agreed on).
+        """
         args = target_args(user) + [f for f in flags if f in CHECK_FLAGS] + (["--terminal"] if terminal else [])
         report = self.check(images or dump.images, *args, *check_args)
         outcome = self.restore_and_probe(dump, probe, user=user, flags=flags, terminal=terminal, images=images,
                                          timeout=timeout)
         self._record(images=str((images or dump.images).name), check_args=[*args, *check_args],
-                     verdict=report["verdict"], outcome=outcome, user=user, flags=list(flags), terminal=terminal)
+                     verdict=report["verdict"], outcome=outcome, user=user, flags=list(flags), terminal=terminal,
+                     known_limit=known_limit)
         return report, outcome
 
     def leftovers(self) -> dict[int, str]:

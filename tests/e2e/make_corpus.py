@@ -58,6 +58,8 @@ SCENARIOS = {
                          lambda lab, u: programs.jvm_http(lab, u, nnp=True), "user"),
     "tmux": Scenario("a tmux server (master of its pane's pty) with a pane running a shell loop, as the test user",
                      lambda lab, u: programs.tmux_pane(lab, u), "user"),
+    "tail-inotify": Scenario("tail -F on a log as root: blocked in poll() on its inotify fd (inotify dumps need root)",
+                             lambda lab, u: programs.tail_follow(lab, u), "root"),
     "sqlite-lock": Scenario("sqlite3 in an exclusive transaction (POSIX locks), as the test user (nnp)",
                             lambda lab, u: programs.sqlite_lock(lab, u), "user", ("--file-locks",)),
 }

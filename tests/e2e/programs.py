@@ -112,6 +112,22 @@ def on_pty(lab, user: User | None, nnp: bool = True) -> Running:
     return Running(int(found.group(1)), data, probes.terminal_output_grows(), {"log": log})
 
 
+def tail_follow(lab, user: User | None = None) -> Running:
+    """tail -F on a log: blocked in poll() on its inotify fd; the probe appends a line and expects it out."""
+    data = _data(lab, "tail", user)
+    log = lab.file(data / "app.log", owner=user, content=b"first line\n")
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start(["tail", "-F", str(log)], user=user, out=out, cwd=data)
+    lab.wait_for(lambda: b"first line" in out.read_bytes(), what="tail's first line")
+
+    def follows(term) -> str:
+        with open(log, "ab") as fh:
+            fh.write(b"one more line\n")
+        return probes.output_grows(out)(term)
+
+    return Running(pid, data, follows, {"log": log, "out": out})
+
+
 def _http_ok(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:

@@ -14,7 +14,9 @@ def check(cp, target):
         where = dict(pid=proc.pid, fd=fd.fd, image="files.img", details={"src": s.src, "dst": s.dst, "state": s.state})
         if target.tcp_close:
             yield make(
-                RULE, f"{what}: restored closed (--tcp-close); the program sees the connection reset",
+                RULE, f"{what}: restored closed (--tcp-close): the program's next write fails (EPIPE) and a read "
+                "sees EOF, while criu reports a success; a client that does not reconnect exits (the e2e tcp client "
+                "did), one that reconnects goes on",
                 severity="warning", criu_error="", fix="reconnect in the program, or restore with --tcp-established",
                 **where,
             )  # fmt: skip

@@ -1,0 +1,1 @@
+criu restore -d -D tail-inotify -v4 -o restore.log
