@@ -70,7 +70,7 @@ def test_parent_link_of_a_predump_chain_still_resolves(tmp_path):
     ws.close()
     assert (out / "parent").is_dir() and not (out / "parent").is_symlink()
     assert any("embedded" in s for s in result.symlinks)
-    for name in os.listdir(chain["parent"]):  # hard links to (or copies of) the parent's files
+    for name in os.listdir(chain["parent"]):  # copies of the parent's files
         assert (out / "parent" / name).read_bytes() == (chain["parent"] / name).read_bytes()
     cp = Checkpoint(out)
     assert cp.root.pages.in_parent == chain["moved_pages"] > 0

@@ -258,22 +258,26 @@ def test_unknown_fix_and_missing_argument_are_usage_errors(cli, tmp_path):
     assert proc.returncode == 2 and "uid=UID[:GID]" in proc.stderr
 
 
-def test_pages_are_hard_linked_or_copied(tmp_path):
+def test_pages_are_copied_unless_link_is_asked(tmp_path, writable_copy):
+    """A chown -R of OUT (what an unprivileged restore does) must never change the input: copies by default."""
     from inspector.repair.plan import plan_repair
     from inspector.repair.writer import write_output
 
-    src = corpus_dir("unpriv-plain")
-    for copy in (False, True):
+    src = writable_copy("unpriv-plain")  # a copy of ours: a hard link to it must be possible (same filesystem)
+    for link in (False, True):
         ws = plan_repair(src, [])
-        out = tmp_path / f"out-{copy}"
-        result = write_output(ws, out, copy=copy)
+        out = tmp_path / f"out-{link}"
+        result = write_output(ws, out, link=link)
         ws.close()
         same_inode = os.stat(out / "pages-1.img").st_ino == os.stat(src / "pages-1.img").st_ino
-        if copy:
-            assert not same_inode and "pages-1.img" in result.copied
-        else:
-            assert same_inode == ("pages-1.img" in result.linked)
+        assert same_inode == link and ("pages-1.img" in result.linked) == link
+        assert ("pages-1.img" in result.copied) == (not link)
         assert (out / "pages-1.img").read_bytes() == (src / "pages-1.img").read_bytes()
+    before = os.stat(src / "pages-1.img")
+    for p in (tmp_path / "out-False").iterdir():  # what the unprivileged workflow does to OUT
+        os.chown(p, 1001, 1001)
+    after = os.stat(src / "pages-1.img")
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
 
 
 def test_scrub_secrets(writable_copy, tmp_path, cli):

@@ -1,4 +1,4 @@
-"""criu-inspect repair DIR -o OUT --fix NAME[=ARG] ... [--dry-run] [--force] [--copy]
+"""criu-inspect repair DIR -o OUT --fix NAME[=ARG] ... [--dry-run] [--force] [--link]
 
 Writes a corrected copy of a checkpoint (never into DIR), prints every change,
 then runs the checker on the input and the output and shows what the repair
@@ -34,7 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--copy", action="store_true", help="copy pages files instead of hard-linking them")
+    p.add_argument("--link", action="store_true",
+                   help="hard-link unchanged pages files instead of copying them (a chown of OUT then changes DIR)")
+    p.add_argument("--copy", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     p.add_argument("--no-check", action="store_true", help="do not run the checker on input and output")
     p.add_argument("--list", action="store_true", help="list the fixes and exit")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (json: docs/repair.md)")
@@ -109,7 +111,7 @@ def _write_and_report(args, ws) -> int:
     else:
         from ..repair.writer import write_output
 
-        result = write_output(ws, args.output, force=args.force, copy=args.copy)
+        result = write_output(ws, args.output, force=args.force, link=args.link and not args.copy)
         blocks += repair_text.written_blocks(result)
         if not args.no_check:
             from ..repair.compare import check_delta, target_for

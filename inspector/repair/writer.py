@@ -2,9 +2,11 @@
 
 Every image goes through the codec (``Image.encode``): untouched ones come
 out byte for byte as they were (checked here, a mismatch is a codec bug and
-aborts the write). Pages files are hard-linked when the filesystem allows
-(``copy=True`` forces copies), and copied then patched when a fix scrubs
-them. The input directory is only ever read.
+aborts the write). Every other file is copied (``copy_file_range``: a reflink
+where the filesystem has them, an in-kernel copy otherwise), so nothing done to
+OUT (the ``chown -R`` of an unprivileged restore, criu's --auto-dedup) can
+reach the input; ``link=True`` hard-links unchanged pages and large files
+instead, where the filesystem allows. The input directory is only ever read.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from . import record
 from .workspace import Workspace
 
 COPY_CHUNK = 1 << 20
-# unchanged raw data (pages) and other files at least this large are hard-linked rather than copied
+# with link=True, unchanged raw data (pages) and other files at least this large are hard-linked
 LINK_MIN_SIZE = 64 * 1024
 
 
@@ -52,14 +54,14 @@ def check_output_path(src: str, out: str, force: bool) -> None:
         raise InspectError(out, f"its directory {parent} does not exist")
 
 
-def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, copy: bool = False) -> WriteResult:
+def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, link: bool = False) -> WriteResult:
     out = os.path.normpath(os.fspath(out))  # "out/" names the same directory as "out"
     check_output_path(ws.path, out, force)
     parent = os.path.dirname(os.path.abspath(out))
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-", dir=parent)
     result = WriteResult(out)
     try:
-        _fill(ws, tmp, result, copy)
+        _fill(ws, tmp, result, link)
         if ws.applied:
             record.write(tmp, record.build(ws, ws.applied))
         src_mode = stat.S_IMODE(os.stat(ws.path).st_mode)
@@ -71,7 +73,7 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
     return result
 
 
-def _fill(ws: Workspace, tmp: str, result: WriteResult, copy: bool) -> None:
+def _fill(ws: Workspace, tmp: str, result: WriteResult, link: bool) -> None:
     from ..codec.image import open_image
 
     for name in ws.files:
@@ -83,7 +85,7 @@ def _fill(ws: Workspace, tmp: str, result: WriteResult, copy: bool) -> None:
         if name == RECORD_NAME and ws.applied:
             continue  # an earlier repair's record: the new one carries it on
         if os.path.islink(src):
-            result.symlinks.append(_copy_symlink(ws.path, src, dst, tmp))
+            result.symlinks.append(_copy_symlink(ws.path, src, dst, tmp, link))
             continue
         if os.path.isdir(src):
             shutil.copytree(src, dst, symlinks=True)
@@ -111,7 +113,7 @@ def _fill(ws: Workspace, tmp: str, result: WriteResult, copy: bool) -> None:
             _write_bytes(dst, data, src)
             result.written.append(name)
             continue
-        if not copy and (img is not None and img.raw or os.path.getsize(src) >= LINK_MIN_SIZE):
+        if link and (img is not None and img.raw or os.path.getsize(src) >= LINK_MIN_SIZE):
             try:
                 os.link(src, dst)
                 result.linked.append(name)
@@ -129,10 +131,23 @@ def _write_bytes(dst: str, data: bytes, like: str) -> None:
 
 
 def _copy_file(src: str, dst: str) -> None:
+    """A copy with copy_file_range(): the kernel shares extents (reflink) where the filesystem can."""
     with open(src, "rb") as fin:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(os.fstat(fin.fileno()).st_mode) | stat.S_IWUSR)
+        mode = stat.S_IMODE(os.fstat(fin.fileno()).st_mode) | stat.S_IWUSR
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "wb") as fout:
-            shutil.copyfileobj(fin, fout, COPY_CHUNK)
+            size = os.fstat(fin.fileno()).st_size
+            done = 0
+            try:
+                while done < size:
+                    n = os.copy_file_range(fin.fileno(), fout.fileno(), size - done, done, done)
+                    if n == 0:
+                        break
+                    done += n
+            except OSError:  # not on this pair of filesystems (EXDEV on old kernels, ENOSYS): plain copy
+                fin.seek(done)
+                fout.seek(done)
+            shutil.copyfileobj(fin, fout, COPY_CHUNK)  # whatever copy_file_range did not do (e.g. a file that grew)
 
 
 def _patch(dst: str, patches) -> None:
@@ -145,12 +160,12 @@ def _patch(dst: str, patches) -> None:
             fh.write(p.data)
 
 
-def _copy_symlink(src_dir: str, src: str, dst: str, tmp: str) -> str:
+def _copy_symlink(src_dir: str, src: str, dst: str, tmp: str, link: bool = False) -> str:
     """Keep a (parent) link pointing at the same checkpoint from the new place.
 
     A link that would still reach it from the output's folder is kept as it is.
     Otherwise the pre-dump chain is embedded: ``OUT/parent`` becomes a directory
-    of hard links (copies across filesystems) to the parent's files, recursively,
+    of copies (hard links with ``link``) of the parent's files, recursively,
     because a parent link that leaves the checkpoint's folder is refused when
     the output is read (it could point anywhere).
     """
@@ -164,23 +179,25 @@ def _copy_symlink(src_dir: str, src: str, dst: str, tmp: str) -> str:
         os.symlink(target, dst)
         return text
     if os.path.basename(src) == "parent" and os.path.isdir(resolved):
-        _embed_checkpoint(resolved, dst)
+        _embed_checkpoint(resolved, dst, link)
         return f"{text} (embedded as a directory: the link would leave the output's folder)"
     os.symlink(resolved, dst)
     return f"{text} (now {resolved})"
 
 
-def _embed_checkpoint(src_dir: str, dst: str) -> None:
+def _embed_checkpoint(src_dir: str, dst: str, link: bool) -> None:
     os.mkdir(dst)
     for name in sorted(os.listdir(src_dir)):
         src = os.path.join(src_dir, name)
         out = os.path.join(dst, name)
         if os.path.islink(src):
-            _copy_symlink(src_dir, src, out, dst)
+            _copy_symlink(src_dir, src, out, dst, link)
         elif os.path.isdir(src):
             shutil.copytree(src, out, symlinks=True)
         else:
             try:
+                if not link:
+                    raise OSError
                 os.link(src, out)
             except OSError:
                 _copy_file(src, out)

@@ -73,7 +73,7 @@ def written_blocks(result) -> list[Block]:
         blocks.append(
             f"note: {', '.join(result.linked)} {'is a hard link' if len(result.linked) == 1 else 'are hard links'} "
             "to the input's: a chown/chmod of the output, or criu restore --auto-dedup, changes the input too "
-            "(repair --copy writes copies)"
+            "(--link asked for them; without it repair writes copies)"
         )
     return blocks
 
