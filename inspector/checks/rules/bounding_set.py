@@ -7,11 +7,43 @@ from ..base import Rule
 from ..facts import has_cap, make, task_creds, task_label
 
 
+def restorer_bounding_set(target) -> int:
+    """The restorer's bounding set: the target's, else this machine's CapBnd (repair's default too)."""
+    if target.bounding_set is not None:
+        return target.bounding_set
+    from ...repair.fixes.bounding_set import host_bounding_set
+
+    try:
+        return host_bounding_set()[0]
+    except Exception:  # no /proc/self/status here: assume a full set
+        return names.full_cap_mask()
+
+
+def fix_hint(all_creds, restorer: int) -> str:
+    """Only the repairs `repair` accepts for this checkpoint (issue: a hint it refuses is advice that fails)."""
+    full = names.full_cap_mask()
+    hints = ["grant the restorer CAP_SETPCAP (--cap SETPCAP)"]
+    if not any(c.no_new_privs for c in all_creds):
+        hints.append("run the task with no_new_privs")
+    repairs = []
+    if all(~c.cap_bnd & full & restorer == 0 for c in all_creds):
+        repairs.append(f"--fix bounding-set (widens each set by the bits the restorer's, 0x{restorer:x}, lacks)")
+    if not all(c.no_new_privs for c in all_creds):
+        repairs.append("--fix no-new-privs")
+    if repairs:
+        hints.append("criu-inspect repair " + " or ".join(repairs))
+    else:
+        hints.append("restore as root (no repair can remove a bit the restorer holds and the task lacks)")
+    return ", ".join(hints[:-1]) + ", or " + hints[-1] if len(hints) > 1 else hints[0]
+
+
 def check(cp, target):
     if target.privileged or has_cap(target, "SETPCAP"):
         return
     full = names.full_cap_mask()
-    for proc, tid, c in ((p, tid, c) for p in cp.processes for tid, c in task_creds(cp, p)):
+    tasks = [(p, tid, c) for p in cp.processes for tid, c in task_creds(cp, p)]
+    hint = None
+    for proc, tid, c in tasks:
         dropped = ~c.cap_bnd & full
         if not dropped:
             continue
@@ -30,12 +62,14 @@ def check(cp, target):
                 fix="nothing to do", details={"dropped": caps, "no_new_privs": True},
             )  # fmt: skip
         else:
+            if hint is None:
+                hint = fix_hint([c for _, _, c in tasks], restorer_bounding_set(target))
             yield make(
                 RULE,
                 f"{task_label(proc, tid)}: bounding set lacks {text} and "
                 + ("no_new_privs is not set" if not c.no_new_privs else "the task holds it in its permitted set")
                 + ": the restorer drops each missing bit with PR_CAPBSET_DROP, which needs CAP_SETPCAP",
-                pid=proc.pid, image=f"core-{tid}.img",
+                pid=proc.pid, image=f"core-{tid}.img", fix=hint,
                 criu_error=f"Unable to drop capability {first}: -1", details={"dropped": caps, "no_new_privs": False},
             )  # fmt: skip
 
