@@ -96,3 +96,12 @@ def test_ghost_owner_as_dumped(cli, tmp_path):
     assert json.loads((out / RECORD_NAME).read_text())["dumped"]["ghost_owners"] == {"ghost-file-1.img": 0}
     ghost = [f for f in run_checks(out, UID1001).findings if f.code == "CRI009"]
     assert [f.severity for f in ghost] == ["error"] and ghost[0].details["owner"] == 0
+
+
+def test_uid_notes_name_the_relocated_files(cli, tmp_path):
+    """relocate runs first: uid's notes say what the output reopens, not the paths as dumped."""
+    proc = repaired(cli, tmp_path / "out", "uid=1001", "relocate=/tmp/criu-work/data/plain:/home/u/plain")
+    notes = [line for line in proc.stdout.splitlines() if line.startswith(("action", "warning", "info"))]
+    writable = [n for n in notes if "must be writable" in n]
+    assert len(writable) == 2 and all("/home/u/plain/" in n for n in writable), notes
+    assert not [n for n in notes if "/tmp/criu-work/data/plain/" in n], notes

@@ -180,6 +180,13 @@ class Workspace:
             Change(self.fix, name, f"offset {offset}", what, old_preview, f"{len(data)} zero bytes", action="patch-pages")
         )
 
+    def path_now(self, path: str) -> str:
+        """A file path as the output will have it: renamed by an earlier relocate fix, else as dumped."""
+        for c in self.changes:
+            if c.fix == "relocate" and c.field.endswith("name") and c.old == path and isinstance(c.new, str):
+                return c.new
+        return path
+
     def note(self, level: str, text: str) -> None:
         self.notes.append(Note(self.fix, level, text))
 

@@ -148,7 +148,7 @@ def _report_files(ws: Workspace, uid: int, gid: int) -> None:
         want = ACCESS[fe.reg.flags & names.O_ACCMODE]
         if any(u.kind == "mmap" and u.detail.split()[1][1] == "w" and "shared" in u.detail for u in users):
             want = "rw"
-        by_path.setdefault((fe.reg.name, want), []).extend(users)
+        by_path.setdefault((ws.path_now(fe.reg.name), want), []).extend(users)
     for (path, want), users in by_path.items():
         ok = may_access(path, uid, gid, want)
         how = "writable" if "w" in want else "readable"
@@ -176,7 +176,7 @@ def _rewrite_ghost_owners(ws: Workspace, uid: int, gid: int) -> None:
     for remap in cp.remaps.values():
         fe = cp.files_by_id.get(remap.orig_id)
         if fe is not None and fe.HasField("reg"):
-            ghost_paths[remap.remap_id] = fe.reg.name
+            ghost_paths[remap.remap_id] = ws.path_now(fe.reg.name)
     for name in ws.images_of_kind("GHOST_FILE"):
         entry = ws.image(name).entries[0]
         ws.set_field(name, entry, "uid", uid, "#0")
