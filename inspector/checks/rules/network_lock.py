@@ -36,8 +36,10 @@ def check(cp, target):
             f"{len(conns)} connection(s) were locked with nftables at dump; removing the lock needs "
             "CAP_NET_ADMIN. criu logs the failure and goes on: the restore succeeds, but if the lock table "
             "is on this host the connections stay blocked",
+            fix="grant the restorer CAP_NET_ADMIN (--cap NET_ADMIN; the image already uses nftables), restore "
+                "with --tcp-close, or restore as root",
             **where,
-        )  # fmt: skip
+        )
 
 
 RULE = Rule(
