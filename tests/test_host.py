@@ -137,6 +137,19 @@ def test_thread_id_in_use_is_flagged(writable_copy):
     assert "thread id" in findings[0].message
 
 
+def test_pid_above_pid_max_is_refused_with_einval(writable_copy):
+    """pstree rewritten to this host's pid_max itself: no namespace of it can hand that id out."""
+    cp_dir = writable_copy("plain")
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    rewrite_pid(cp_dir, PLAIN_PID, pid_max)
+    [f] = list(host_pids.check(Checkpoint(cp_dir), Target()))
+    assert f.details == {"ids": [pid_max], "pid_max": pid_max}
+    assert f.criu_error == f"Can't fork for {pid_max}: Invalid argument" and "%d" not in f.criu_error
+    assert "EINVAL" in f.message and "in use" not in f.message
+    assert "new pid namespace" not in f.fix and f"above {pid_max}" in f.fix
+    assert "%d" not in host_pids.RULE.criu_error
+
+
 def test_preflight_cli_flags_pid_in_use(writable_copy, cli):
     cp_dir = writable_copy("plain")
     rewrite_pid(cp_dir, PLAIN_PID, os.getpid())

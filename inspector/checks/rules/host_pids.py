@@ -1,4 +1,4 @@
-"""CRI101 (host): pids and tids of the image already in use on this machine.
+"""CRI101 (host): pids and tids of the image already in use on this machine, or not below its pid_max.
 
 criu restore gives every task and thread the id it had (clone3 set_tid, or
 ns_last_pid); an id that a live process or thread holds here makes that
@@ -44,29 +44,34 @@ def check(cp, target, host=None):
         if too_big:
             yield make(
                 RULE,
-                f"{proc_label(proc)}: id(s) {', '.join(map(str, too_big))} are not below this host's pid_max "
-                f"({pid_max}); the kernel cannot hand them out",
-                pid=proc.pid, fix="Raise /proc/sys/kernel/pid_max on this host (sysctl kernel.pid_max), or restore "
-                "inside a new pid namespace.",
+                f"{proc_label(proc)}: id(s) {', '.join(map(str, too_big))} are not below pid_max ({pid_max}) of "
+                "the pid namespace criu restores into here: clone3() refuses a set_tid at or above it with EINVAL "
+                "(kernel/pid.c, alloc_pid())",
+                pid=proc.pid, criu_error=f"Can't fork for {proc.pid}: Invalid argument" if proc.pid in too_big else "",
+                fix=f"Raise kernel.pid_max above {max(too_big)} where the tree is restored (sysctl kernel.pid_max; "
+                    "since Linux 6.14 pid_max belongs to each pid namespace and a new one starts with its "
+                    "parent's value, so raise it in the namespace criu restores into).",
                 details={"ids": too_big, "pid_max": pid_max},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(
     code="CRI101",
-    title="pid or thread id in use on this host",
+    title="pid or thread id in use, or not below pid_max, on this host",
     category="host",
     severity="error",
     rationale=(
         "criu restore recreates every task and thread with the id it had at dump time (clone3 with set_tid, or "
         "writing ns_last_pid before fork). If a process or thread on the restoring host holds one of those ids "
-        "the clone fails with EEXIST and the restore stops. Ids at or above kernel.pid_max cannot be created at all."
+        "the clone fails with EEXIST and the restore stops. An id at or above pid_max of the pid namespace the "
+        "task is created in is refused with EINVAL (kernel/pid.c alloc_pid(); pid_max is per pid namespace "
+        "since Linux 6.14, one global value before)."
     ),
     fix=(
         "Restore inside a fresh pid namespace (a new container, or the tree's own pid namespace dumped with it), or "
         "stop the process that holds the id on this host and restore again."
     ),
     check=check,
-    criu_error="Can't fork for %d: File exists",
+    criu_error="Can't fork for PID: File exists",
     host=True,
 )
