@@ -18,3 +18,9 @@ def human_bytes(n: int) -> str:
 def printable(data: bytes) -> str:
     """The ASCII column of a hexdump: printable bytes as they are, the rest as '.'."""
     return "".join(chr(b) if 32 <= b < 127 else "." for b in data)
+
+
+def counted(n: int, what: str) -> str:
+    """'1 process', '4 processes', '12 fds'."""
+    plural = what + ("es" if what.endswith("s") else "s")
+    return f"{n} {what if n == 1 else plural}"

@@ -157,3 +157,12 @@ def test_text_on_a_terminal_colours_only_the_severity(monkeypatch):
     no_colour = Tty()
     check_text.render(report, no_colour)
     assert no_colour.getvalue() == plain.getvalue()
+
+
+def test_fail_on_never_reports_without_failing(cli):
+    report = run_checks(corpus_dir("plain"), Target(uid=1001), fail_on="never")
+    assert report.verdict == "blocked" and not report.failed
+    proc = cli("check", str(corpus_dir("plain")), "--uid", "1001", "--fail-on", "never", "--format", "json")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["verdict"] == "blocked" and data["failed"] is False and data["fail_on"] == "never"

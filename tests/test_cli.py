@@ -277,3 +277,26 @@ def test_file_names_that_are_not_utf8(writable_copy):
     assert data["problems"] == []
     assert data["processes"][0]["fds"][1]["path"] == "/tmp/criu-work/d\\xffta/tree/out"
     assert "/tmp/criu-work/d\\xffta/tree/out" in show(d, "fds").stdout
+
+
+def test_show_pid_not_in_the_checkpoint_is_an_error(cli):
+    proc = cli("show", str(corpus_dir("tree")), "--pid", "999")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        f"criu-inspect: error: {corpus_dir('tree')}: no process 999 in this checkpoint "
+        "(its pids: 15783, 15785, 15786, 15787)"]
+    assert cli("show", str(corpus_dir("tree")), "--pid", "15785").returncode == 0
+
+
+def test_show_header_counts_and_tree_glyphs(cli):
+    from inspector.report.show_text import tree_prefixes
+
+    assert "  1 process, 1 thread, 3 fds, 24 VMAs" in cli("show", str(corpus_dir("plain"))).stdout
+    tree = cli("show", str(corpus_dir("tree"))).stdout
+    assert "\n├─ 15785 tree" in tree and "\n├─ 15786 tree" in tree and "\n└─ 15787 tree" in tree
+
+    class Walk:  # a -> b -> c, a -> d: the continuation bar runs beside b's child only
+        def walk(self):
+            return iter([(0, "a"), (1, "b"), (2, "c"), (1, "d")])
+
+    assert list(tree_prefixes(Walk())) == [("", "a"), ("├─ ", "b"), ("│  └─ ", "c"), ("└─ ", "d")]

@@ -61,3 +61,27 @@ def test_jvm_cmdline_and_environment_from_memory():
     assert "Heartbeat" in p.cmdline
     assert "LANG=C.UTF-8" in p.environ
     assert any(e.startswith("PATH=") for e in p.environ)
+
+
+def test_criu_version_range_from_the_fields_present(writable_copy):
+    from inspector.model.checkpoint import Checkpoint
+
+    from .test_check_rules import edit
+
+    assert Checkpoint(corpus_dir("plain")).criu_version_hint == ">= 4.2"  # made by 4.2 (pagemap nr_pages)
+    # the same images as a 3.16..4.0 would write them: no run id, no plugins, no cap_amb, counts in field 2
+    d = writable_copy("plain")
+    edit(d, "inventory.img", lambda inv: [inv.ClearField(f) for f in ("dump_criu_run_id", "plugins_entry")])
+
+    def old_counts(entry):
+        if "nr_pages" not in entry.DESCRIPTOR.fields_by_name or not entry.HasField("nr_pages"):
+            return False  # the header, pagemap_head
+        entry.compat_nr_pages = entry.nr_pages
+        entry.ClearField("nr_pages")
+
+    edit(d, "pagemap-14055.img", old_counts)
+    edit(d, "core-14055.img", lambda core: core.thread_core.creds.ClearField("cap_amb"))
+    cp = Checkpoint(d)
+    # network_lock_method (3.16) stays; no_new_privs is written only when set (plain did not have it)
+    assert cp.criu_version_range == ((3, 16), (4, 1)) and cp.criu_version_hint == ">= 3.16, < 4.1"
+    assert cp.page_totals().present == Checkpoint(corpus_dir("plain")).page_totals().present

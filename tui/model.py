@@ -23,7 +23,7 @@ from inspector.model.types import Fd, Process, Vma
 from inspector.pages import PageReader
 from inspector.report.redact import mask_env_entry
 from inspector.report.show_text import fd_target, human_bytes
-from inspector.textfmt import printable
+from inspector.textfmt import counted, printable
 
 Progress = Callable[[int, int, str], None]  # (step done, steps, what is being done now)
 
@@ -384,8 +384,8 @@ class Session:
         version = f"img v{inv.img_version} CRIU {cp.criu_version_hint}" if inv is not None else "no inventory"
         where = cp.path if self.b is None else f"{cp.path} -> {self.b.path}"
         return (
-            f"{where} · {version} · {len(procs)} procs {sum(len(p.threads) for p in procs)} threads "
-            f"{sum(len(p.fds) for p in procs)} fds {sum(len(p.vmas) for p in procs)} VMAs · "
+            f"{where} · {version} · {counted(len(procs), 'proc')} {counted(sum(len(p.threads) for p in procs), 'thread')} "
+            f"{counted(sum(len(p.fds) for p in procs), 'fd')} {counted(sum(len(p.vmas) for p in procs), 'VMA')} · "
             f"{human_bytes(totals.present * names.PAGE_SIZE)} pages"
         )
 

@@ -118,5 +118,7 @@ class CheckReport:
 
     @property
     def failed(self) -> bool:
+        if self.fail_on == "never":  # report-only (dashboards): findings never fail the gate
+            return False
         rank = SEVERITY_RANK[self.fail_on]
         return any(SEVERITY_RANK[f.severity] >= rank for f in self.findings)

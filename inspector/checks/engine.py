@@ -86,8 +86,8 @@ def run_checks(
     """Run the selected rules; ``checkpoint`` is a Checkpoint or a directory path."""
     from ..model.checkpoint import Checkpoint
 
-    if fail_on not in SEVERITY_RANK:
-        raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}")
+    if fail_on not in SEVERITY_RANK and fail_on != "never":
+        raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)} or never")
     target = target or Target()
     if include_host and not target.on_this_host:
         target = dataclasses.replace(target, on_this_host=True)

@@ -20,8 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-uprobes", action="store_true", help="criu restore --allow-uprobes")
     g = p.add_argument_group("output and gate")
     g.add_argument("--format", choices=FORMATS, default="text")
-    g.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
-                   help="lowest severity that makes the exit code 1 (default: error)")  # fmt: skip
+    g.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="error",
+                   help="lowest severity that makes the exit code 1 (default: error; never: report only, exit 0 "
+                        "unless the check could not run)")  # fmt: skip
     g.add_argument("--select", metavar="CODE,..", help="run only these rules (codes or prefixes, e.g. CRI00)")
     g.add_argument("--ignore", metavar="CODE,..", help="skip these rules (codes or prefixes)")
     g.add_argument("--host", action="store_true", help="also run the checks that need this (the restoring) machine")

@@ -25,6 +25,13 @@ def run(args) -> int:
     view = args.view_arg or args.view
     cp = Checkpoint(args.dir)
     cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
+    missing = sorted(set(args.pid or ()) - {p.pid for p in cp.processes})
+    if missing:
+        from ..errors import InspectError
+
+        have = ", ".join(str(p.pid) for p in cp.processes[:20]) + (", ..." if len(cp.processes) > 20 else "")
+        raise InspectError(cp.shown_path, f"no process {', '.join(map(str, missing))} in this checkpoint "
+                                          f"(its pids: {have})")
     cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
     if args.format == "json":
         data = checkpoint_dict(cp)

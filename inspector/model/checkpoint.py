@@ -165,12 +165,48 @@ class Checkpoint:
 
     @functools.cached_property
     def criu_version_hint(self) -> str:
+        """The CRIU versions that could have written these images: ">= 4.2", ">= 3.16, < 4.1", ..."""
+        lo, hi = self.criu_version_range
+        if lo is None and hi is None:
+            return "unknown"
+        text = ", ".join(part for part in (lo and ">= " + ".".join(map(str, lo)),
+                                           hi and "< " + ".".join(map(str, hi))) if part)
+        return text
+
+    @functools.cached_property
+    def criu_version_range(self) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+        """(lowest, first excluded) CRIU version, from the fields each release added to the images.
+
+        A field present means the version that added it or a later one; a field CRIU always writes since
+        some version, absent, means an earlier one (names.CRIU_FIELD_VERSIONS says which is which).
+        """
         inv = self.inventory
         if inv is None:
-            return "unknown"
-        if inv.HasField("dump_criu_run_id") or inv.HasField("plugins_entry"):
-            return ">= 4.0"
-        return "< 4.0"
+            return None, None
+        present: dict[str, bool] = {f"inventory.{f}": inv.HasField(f) for f in ("dump_criu_run_id", "plugins_entry",
+                                                                                 "allow_uprobes", "network_lock_method",
+                                                                                 "tcp_close")}
+        if self.processes:
+            root = self.root
+            if root.creds is not None:
+                core = self._soft(self.one, f"core-{root.pid}.img")
+                if core is not None and core.HasField("thread_core") and core.thread_core.HasField("creds"):
+                    creds = core.thread_core.creds
+                    present["creds.no_new_privs"] = creds.HasField("no_new_privs")
+                    present["creds.cap_amb"] = len(creds.cap_amb) > 0
+            present["ids.time_ns_id"] = "time_ns_id" in root.ids
+            entries = self._soft(self.entries, f"pagemap-{root.pid}.img", default=[])
+            if len(entries) > 1:  # entry 0 is the header; a run of a 4.2 dump carries its count in field 5
+                present["pagemap.nr_pages"] = entries[1].HasField("nr_pages")
+        lo, hi = (2, 0), None
+        for field, (since, always) in names.CRIU_FIELD_VERSIONS.items():
+            if field not in present:
+                continue
+            if present[field]:
+                lo = max(lo, since)
+            elif always:
+                hi = since if hi is None else min(hi, since)
+        return lo, hi
 
     @functools.cached_property
     def dump_stats(self) -> dict[str, int]:
@@ -287,6 +323,34 @@ class Checkpoint:
             raise InspectError(path, f"cannot read: {exc.strerror or exc}") from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InspectError(path, f"not a criu-inspect repair record ({type(exc).__name__}: {exc})") from None
+
+    @functools.cached_property
+    def unreferenced_images(self) -> list[str]:
+        """Per-task images no task of this tree refers to: what another dump left in a reused directory.
+
+        criu ignores them, but they ship with the checkpoint (their memory too). Only the families whose
+        owner can be told from the name are judged: core-TID, ids/mm/pagemap/fs/creds-PID, fdinfo-ID (an
+        ids-PID files_id), pages-ID (a pagemap's pages_id) and pagemap-shmem-ID (a shared mapping's shmid).
+        """
+        procs = self.processes
+        pids = {p.pid for p in procs}
+        wanted = {"core": {t for p in procs for t in p.threads}, "ids": pids, "mm": pids, "pagemap": pids, "fs": pids,
+                  "creds": pids, "fdinfo": {p.ids["files_id"] for p in procs if "files_id" in p.ids},
+                  "pagemap-shmem": {v.shmid for p in procs for v in p.vmas if v.shmid is not None}}
+        pages = set()
+        for name in self.files:
+            m = re.fullmatch(r"pagemap-(shmem-)?(\d+)\.img", name)
+            if m and (int(m.group(2)) in wanted["pagemap-shmem" if m.group(1) else "pagemap"]):
+                head = self._soft(self.entries, name, default=[])
+                if head and head[0].HasField("pages_id"):
+                    pages.add(head[0].pages_id)
+        wanted["pages"] = pages
+        out = []
+        for name in self.files:
+            m = re.fullmatch(r"(core|ids|mm|pagemap-shmem|pagemap|fs|creds|fdinfo|pages)-(\d+)\.img", name)
+            if m and int(m.group(2)) not in wanted[m.group(1)]:
+                out.append(name)
+        return out
 
     def interrupted_calls(self, proc: Process) -> list[InterruptedCall]:
         """Threads of ``proc`` that were in a system call the kernel would have restarted through a restart

@@ -94,6 +94,20 @@ X86_64_SYSCALLS = {
     270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 288: "accept4", 441: "epoll_pwait2",
 }
 EINTR = 4
+
+# image field -> (first CRIU release that writes it, whether every dump since writes it), from CRIU's git
+# history of images/*.proto and criu/image.c write_img_inventory() (first tag containing the change)
+CRIU_FIELD_VERSIONS = {
+    "ids.time_ns_id": ((3, 14), False),  # only on kernels with time namespaces
+    "inventory.tcp_close": ((3, 15), False),  # only with --tcp-close
+    "inventory.network_lock_method": ((3, 16), True),
+    "creds.no_new_privs": ((3, 19), False),  # only when the task has it
+    "inventory.dump_criu_run_id": ((4, 1), True),
+    "inventory.plugins_entry": ((4, 1), False),
+    "creds.cap_amb": ((4, 1), False),
+    "inventory.allow_uprobes": ((4, 2), False),  # only with --allow-uprobes
+    "pagemap.nr_pages": ((4, 2), True),  # the u64 count; field 2 stays 0
+}
 # core_entry.mtype (images/core.proto: enum march)
 CORE_MTYPE = {0: "UNKNOWN", 1: "X86_64", 2: "ARM", 3: "AARCH64", 4: "PPC64", 5: "S390", 6: "MIPS", 7: "LOONGARCH64",
               8: "RISCV64"}

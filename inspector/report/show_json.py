@@ -142,5 +142,6 @@ def checkpoint_dict(cp: Checkpoint) -> dict:
         "cgroups": [{"set": c.set_id, "controllers": c.controllers} for c in cp.cgroups.values()],
         "mounts": [asdict(m) for m in cp.mounts()],
         "images": [asdict(i) for i in cp.image_infos()],
+        "unreferenced_images": cp.unreferenced_images,
         "problems": [p.one_line() for p in cp.problems],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..model import names
 from ..model.checkpoint import Checkpoint
 from ..model.types import Fd, Process
-from ..textfmt import human_bytes
+from ..textfmt import counted, human_bytes
 from .textout import Block, Heading, Table, emit
 
 
@@ -41,11 +41,15 @@ def header_blocks(cp: Checkpoint) -> list[Block]:
     lines += source_lines(cp)
     lines += [
         f"  {version}",
-        f"  {len(procs)} processes, {sum(len(p.threads) for p in procs)} threads, "
-        f"{sum(len(p.fds) for p in procs)} fds, {sum(len(p.vmas) for p in procs)} VMAs",
+        "  " + ", ".join(counted(n, what) for n, what in (
+            (len(procs), "process"), (sum(len(p.threads) for p in procs), "thread"),
+            (sum(len(p.fds) for p in procs), "fd"), (sum(len(p.vmas) for p in procs), "VMA"))),
         f"  pages: {totals.present} present ({human_bytes(totals.present * names.PAGE_SIZE)}), "
         f"{totals.lazy} marked lazy, {totals.in_parent} in parent",
     ]
+    if cp.unreferenced_images:
+        lines.append("  not referred to by any task: " + ", ".join(cp.unreferenced_images)
+                     + " (another dump's, in a reused directory: CRI030)")
     chain = cp.parent_chain()
     if chain:
         shown = [cp.source.shown(p) for p in chain] if cp.source is not None else chain
@@ -80,16 +84,33 @@ def source_lines(cp: Checkpoint) -> list[Block]:
     return out
 
 
+def tree_prefixes(cp: Checkpoint):
+    """(prefix, process) in tree order: '├─ ' for a child with siblings after it, '└─ ' for the last, and
+    '│  ' below a parent whose later siblings are still to come."""
+    depth_last: list[bool] = []  # for each ancestor level: was that ancestor the last of its siblings?
+    entries = list(cp.walk())
+    for i, (depth, p) in enumerate(entries):
+        later = next((d for d, _ in entries[i + 1:] if d <= depth), None)
+        last = later is None or later < depth
+        del depth_last[max(depth - 1, 0):]
+        if depth == 0:
+            yield "", p
+            continue
+        lines = "".join("   " if ancestor_last else "│  " for ancestor_last in depth_last[: depth - 1])
+        yield lines + ("└─ " if last else "├─ "), p
+        depth_last.append(last)
+
+
 def tree_blocks(cp: Checkpoint, pids=None) -> list[Block]:
     out: list[Block] = [Heading("process tree")]
-    for depth, p in cp.walk():
+    for prefix, p in tree_prefixes(cp):
         if pids and p.pid not in pids:
             continue
         ident = f"{p.pid} {p.comm or '?'}"  # '?': its core image could not be read
         extra = f"threads {len(p.threads)}" if len(p.threads) > 1 else ""
         ids = f"pgid {p.pgid} sid {p.sid} uid {'?' if p.uid is None else p.uid}"
         cmd = " ".join(p.cmdline) if p.cmdline else f"[{p.comm}]"
-        out.append(f"{'  ' * depth}{'└─ ' if depth else ''}{ident}  ({ids}{', ' + extra if extra else ''})  {cmd}")
+        out.append(f"{prefix}{ident}  ({ids}{', ' + extra if extra else ''})  {cmd}")
     return out
 
 

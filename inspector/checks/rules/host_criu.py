@@ -25,12 +25,13 @@ def check(cp, target, host=None):
     if version is None:
         yield make(RULE, f"{path} --version did not say which criu it is ({(host.criu_version_text or '')[:80]!r})",
                    severity="warning", details=details)  # fmt: skip
-    elif cp.criu_version_hint == ">= 4.0" and version < (4, 0):
+    elif (cp.criu_version_range[0] or (0,)) >= (4, 0) and version < cp.criu_version_range[0]:
         yield make(
             RULE,
-            f"{path} is criu {details['version']}, older than the criu (>= 4.0) that wrote this checkpoint "
-            f"(inventory has fields 4.x added); criu 3.x does not read the page counts 4.x writes in pagemap "
-            f"entries, so it restores the wrong memory or fails",
+            f"{path} is criu {details['version']}, older than the criu ({cp.criu_version_hint}) that wrote this "
+            f"checkpoint (its images have fields that release added); an older criu does not read the page "
+            f"counts 4.2 writes in pagemap entries, and 3.x ignores what 4.x added, so it restores the wrong "
+            f"memory or fails",
             fix="Restore with criu 4.0 or later (the version that dumped it, or newer).", details=details,
         )  # fmt: skip
     if target.privileged:
