@@ -12,7 +12,6 @@ import os
 import struct
 from pathlib import Path
 
-import pytest
 
 from inspector.codec import schema
 from inspector.codec.image import open_image

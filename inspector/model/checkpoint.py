@@ -369,7 +369,8 @@ class Checkpoint:
             if regs.orig_ax >= 1 << 63 or regs.ax != (1 << 64) - names.EINTR:
                 continue  # not in a system call, or not one saved as interrupted
             nr = regs.orig_ax
-            out.append(InterruptedCall(tid, nr, names.X86_64_SYSCALLS.get(nr, f"syscall {nr}"), (regs.di, regs.si, regs.dx)))
+            name = names.X86_64_SYSCALLS.get(nr, f"syscall {nr}")
+            out.append(InterruptedCall(tid, nr, name, (regs.di, regs.si, regs.dx)))
         return out
 
     @functools.cached_property

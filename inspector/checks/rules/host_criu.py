@@ -14,7 +14,8 @@ def check(cp, target, host=None):
     host = host or (Host(criu=target.criu) if target.criu else current_host())
     path = host.criu_path
     if path is None and target.criu:
-        yield make(RULE, f"--criu {target.criu}: no executable file there", fix="Name the criu binary that will restore.")
+        yield make(RULE, f"--criu {target.criu}: no executable file there",
+                   fix="Name the criu binary that will restore.")
         return
     if path is None:
         yield make(RULE, "no criu binary in PATH (nor in /usr/local/sbin, /usr/sbin, /sbin)",

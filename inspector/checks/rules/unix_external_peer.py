@@ -52,8 +52,9 @@ def check(cp, target):
                            "cannot reconnect it and the restore fails (with or without --ext-unix-sk)",
                            criu_error=refused, **where)
             else:
-                yield make(RULE, what + f"; criu reconnects it by name at restore and fails unless {peer or 'the peer'} "
-                           "is bound then, with or without --ext-unix-sk (check --host looks on this machine)",
+                yield make(RULE, what + "; criu reconnects it by name at restore and fails unless "
+                           f"{peer or 'the peer'} is bound then, with or without --ext-unix-sk (check --host "
+                           "looks on this machine)",
                            criu_error=refused, **where)
 
 
