@@ -109,6 +109,7 @@ class CheckReport:
     fail_on: str = "error"
     # the restoring uid the rules assumed: the tree ran as root and an unprivileged target named no --uid
     assumed_uid: int | None = None
+    max_per_rule: int | None = None  # text output: at most this many entries per rule (JSON keeps all)
 
     @property
     def verdict(self) -> str:

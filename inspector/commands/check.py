@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ignore", metavar="CODE,..", help="skip these rules (codes or prefixes)")
     g.add_argument("--host", action="store_true", help="also run the checks that need this (the restoring) machine")
     g.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    g.add_argument("--max-per-rule", type=int, metavar="N",
+                   help="text output: show at most N entries per rule (findings about files of one directory "
+                        "are one entry already); the JSON, SARIF and JUnit outputs keep every finding")
     g.add_argument("--config", metavar="FILE",
                    help="suppressions file (default: the nearest .criu-inspect.toml, or pyproject.toml with "
                         "[tool.criu-inspect], from the current directory upwards)")  # fmt: skip
@@ -68,6 +71,7 @@ def run(args) -> int:
         include_host=args.host,
     )  # fmt: skip
     apply_suppressions(report, config.suppressions)
+    report.max_per_rule = args.max_per_rule
     if args.output:
         _write_atomic(args.output, lambda stream: render(report, args.format, stream))
     else:

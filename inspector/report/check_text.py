@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ..checks.base import CheckReport, Finding
+from ..textfmt import counted
 
 _ORDER = ("error", "warning", "info")
 _WIDTH = 100
@@ -51,16 +52,73 @@ def target_line(report: CheckReport) -> str:
     return f"target: {who}{caps}, {term}" + (f", criu restore {' '.join(opts)}" if opts else "")
 
 
+GROUP_MIN = 3  # findings of one rule about files of one directory: shown as one entry from this many on
+
+
+def grouped(findings: list[Finding]) -> list[list[Finding]]:
+    """Findings in order, those of one rule and severity about paths in one directory gathered (a cache
+    directory's hundred missing files are one thing to fix, not a hundred)."""
+    import os
+
+    by_key: dict[tuple, list[Finding]] = {}
+    order: list[tuple] = []
+    for f in findings:
+        path = f.details.get("path") if isinstance(f.details, dict) else None
+        key = (f.code, f.severity, os.path.dirname(path)) if isinstance(path, str) and "/" in path else (id(f),)
+        if key not in by_key:
+            by_key[key] = []
+            order.append(key)
+        by_key[key].append(f)
+    out = []
+    for key in order:
+        group = by_key[key]
+        out += [group] if len(group) >= GROUP_MIN else [[f] for f in group]
+    return out
+
+
+def group_lines(group: list[Finding]) -> list[str]:
+    import os
+
+    if len(group) == 1:
+        return finding_lines(group[0])
+    first = group[0]
+    where = os.path.dirname(first.details["path"])
+    files = list(dict.fromkeys(os.path.basename(f.details["path"]) for f in group))
+    pids = list(dict.fromkeys(f.pid for f in group if f.pid is not None))
+    shown = ", ".join(files[:6]) + (", ..." if len(files) > 6 else "")
+    lines = [f"{first.severity:<6} {first.code}  {first.title}"]
+    lines += _wrap(f"{len(group)} findings: {counted(len(files), 'file')} under {where}, "
+                   f"{counted(len(pids), 'process')}")
+    lines += _wrap(first.message)
+    lines += _wrap(f"... the same for {shown} (pids {', '.join(map(str, pids[:8]))}{', ...' if len(pids) > 8 else ''})")
+    if first.criu_error:
+        lines += _wrap(f'(criu: "{first.criu_error}")')
+    lines += _wrap(first.fix, first=_INDENT + "fix: ", rest=_INDENT + "     ")
+    return lines
+
+
 def render(report: CheckReport, stream) -> None:
     out = [f"{report.checkpoint}: {report.verdict}", target_line(report), ""]
+    limit = report.max_per_rule
+    shown: dict[str, int] = {}
+    left_out: dict[str, int] = {}
     for severity in _ORDER:
         group = [f for f in report.findings if f.severity == severity]
         if not group:
             continue
         out.append(f"{severity.upper()}S ({len(group)})" if severity != "info" else f"INFO ({len(group)})")
-        for f in group:
-            out += finding_lines(f)
+        for entry in grouped(group):
+            code = entry[0].code
+            if limit is not None and shown.get(code, 0) >= limit:
+                left_out[code] = left_out.get(code, 0) + len(entry)
+                continue
+            shown[code] = shown.get(code, 0) + 1
+            out += group_lines(entry)
             out.append("")
+    for code, n in left_out.items():
+        out.append(f"... {n} more {code} finding(s) not shown (--max-per-rule {limit}; --format json lists all)")
+    if left_out:
+        out.append("")
     for f, reason in report.suppressed:
         out.append(f"suppressed {f.code} ({f.severity}): {reason}")
     if report.suppressed:
@@ -68,6 +126,11 @@ def render(report: CheckReport, stream) -> None:
     for p in report.problems:
         out.append(f"problem: {p}")
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in _ORDER}
+    per_rule: dict[str, int] = {}
+    for f in report.findings:
+        per_rule[f.code] = per_rule.get(f.code, 0) + 1
+    if len(report.findings) > 10:
+        out.append("by rule: " + ", ".join(f"{c} {n}" for c, n in sorted(per_rule.items(), key=lambda x: -x[1])))
     out.append(
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "
         f"{len(report.rules)} rules; verdict {report.verdict}"
