@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from .secretnames import is_secret_name as is_secret_env_name
+
 if TYPE_CHECKING:
     from .model.checkpoint import Checkpoint
 
@@ -25,16 +27,6 @@ MAX_PEM_BODY = 12 * 1024
 OVERLAP = 16 * 1024
 WINDOW_PAGES = 64
 
-# Names of environment variables that hold secrets. PASSWORD/PASSWD may be glued
-# to a prefix (PGPASSWORD); the other words must stand between '_' or the ends,
-# so TOKENIZERS_PARALLELISM or KEYBOARD are not secrets.
-_SECRET_NAME = re.compile(
-    r"PASSW(?:OR)?D|PASSPHRASE"
-    r"|(?:^|_)(?:SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|ACCESSKEY|PRIVATE_KEY|PRIVATEKEY"
-    r"|CREDENTIAL|CREDENTIALS|AUTH_KEY|SESSION_KEY|CLIENT_SECRET|ENCRYPTION_KEY|SIGNING_KEY)(?:_|$)"
-)
-# ...unless they only point at the secret (DB_PASSWORD_FILE=/run/secrets/db)
-_NOT_A_VALUE = re.compile(r"_(?:FILE|PATH|DIR|FD)$")
 
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _WORD = _ALNUM | {ord("_")}
@@ -114,11 +106,6 @@ def mask(value: bytes, keep: int = 4) -> str:
     k = min(keep, n // 4)
     prefix = value[:k].decode("ascii", "backslashreplace")
     return f"{prefix}{'*' * 8} ({n} bytes)"
-
-
-def is_secret_env_name(name: str) -> bool:
-    upper = name.upper()
-    return bool(_SECRET_NAME.search(upper)) and not _NOT_A_VALUE.search(upper)
 
 
 def _candidates(data: bytes, base: int, pos: int = 0) -> list[SecretMatch]:

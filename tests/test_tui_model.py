@@ -33,6 +33,12 @@ def test_overview_of_real_process_masks_an_injected_secret():
     assert "threads 2: 15783 15788" in sections["process"][1]
     assert sections["cmdline"] == ["/tmp/criu-work/bin/tree"]
     assert sections["namespaces"][0].startswith("pid 1  net 2")
+    # the one policy of every output: narrow names (a session bus address is no secret), S reveals
+    proc.environ += ["DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus", "XDG_SESSION_ID=3"]
+    env = dict(overview_sections(proc))["environment"]
+    assert "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus" in env and "XDG_SESSION_ID=3" in env
+    assert env[-1] == "(values named like secrets masked: S shows them)"
+    assert "API_KEY=sk-live-1234" in dict(overview_sections(proc, show_secrets=True))["environment"]
 
 
 def test_rows_of_real_process():

@@ -36,6 +36,7 @@ class InspectorApp(App):
         Binding("3", "tab('memory')", "Memory", show=False),
         Binding("4", "tab('findings')", "Findings", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("S", "toggle_secrets", "Show secrets", show=False),
     ]
 
     def __init__(self, path_a: str, path_b: str | None = None, target=None, diff_options=None) -> None:
@@ -46,6 +47,7 @@ class InspectorApp(App):
         self.diff_options = diff_options
         self.session: Session | None = None
         self.pid: int | None = None
+        self.show_secrets = False  # environment values named like secrets: masked until S
         self._filter_target = None
 
     # --- layout ----------------------------------------------------------
@@ -142,7 +144,7 @@ class InspectorApp(App):
         if proc is None:
             return
         self.pid = pid
-        self.query_one(Overview).show(proc, session.overview_extra(pid))
+        self.query_one(Overview).show(proc, session.overview_extra(pid), show_secrets=self.show_secrets)
         fds = self.query_one(FdTable)
         fds.show(session.fd_rows(pid), session.diff is not None)
         if fds.filter_text:
@@ -172,6 +174,14 @@ class InspectorApp(App):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_toggle_secrets(self) -> None:
+        self.show_secrets = not self.show_secrets
+        session = self.session
+        proc = session.process(self.pid) if session is not None and self.pid is not None else None
+        if proc is not None:
+            self.query_one(Overview).show(proc, session.overview_extra(self.pid), show_secrets=self.show_secrets)
+        self.notify("secret values shown" if self.show_secrets else "secret values masked")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -8,7 +8,6 @@ pairs each mark with the model object (from A, or from B for what B added).
 from __future__ import annotations
 
 from inspector.model.types import Fd, Process, Vma
-from inspector.report.redact import mask_env_entry
 
 SAME = "same"
 
@@ -145,9 +144,7 @@ def _change_line(change) -> str:
     if change.note is not None:
         return f"{change.field}: {change.note}"
     a, b = change.a, change.b
-    if change.field.startswith("environ."):  # secret values stay masked in the diff too
-        name = change.field[len("environ."):]
-        a, b = (None if v is None else mask_env_entry(f"{name}={v}").partition("=")[2] for v in (a, b))
+    # secret-named environment values arrive masked: the diff result masks them (DiffOptions.show_secrets)
     return f"{change.field}: {_short(a)} -> {_short(b)}"
 
 

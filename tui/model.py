@@ -21,7 +21,7 @@ from inspector.model import names
 from inspector.model.checkpoint import Checkpoint
 from inspector.model.types import Fd, Process, Vma
 from inspector.pages import PageReader
-from inspector.report.redact import mask_env_entry
+from inspector.report.redact import environ_shown
 from inspector.report.show_text import fd_target, human_bytes
 from inspector.textfmt import counted, printable
 
@@ -124,8 +124,8 @@ def tree_label(proc: Process, findings: int = 0, diff_status: str | None = None)
     return text
 
 
-def overview_sections(proc: Process) -> list[tuple[str, list[str]]]:
-    """Overview tab: (heading, lines) pairs; environment values that look secret are masked."""
+def overview_sections(proc: Process, show_secrets: bool = False) -> list[tuple[str, list[str]]]:
+    """Overview tab: (heading, lines) pairs; environment values named like secrets masked unless asked."""
     out: list[tuple[str, list[str]]] = []
     ident = [
         f"pid {proc.pid}  ppid {proc.ppid}  pgid {proc.pgid}  sid {proc.sid}  state {proc.state}",
@@ -158,7 +158,9 @@ def overview_sections(proc: Process) -> list[tuple[str, list[str]]]:
     cg = [f"{c['name'] or '(v2)'}: {c['path']}" for c in proc.cgroups]
     out.append(("cgroup", [f"set {proc.cg_set}" if proc.cg_set is not None else "no cgroup set", *cg]))
     out.append(("cmdline", [" ".join(proc.cmdline) if proc.cmdline else f"[{proc.comm}]"]))
-    out.append(("environment", [mask_env_entry(e) for e in proc.environ] or ["(empty)"]))
+    env = environ_shown(proc.environ, show_secrets)
+    masked = env != proc.environ
+    out.append(("environment", (env or ["(empty)"]) + (["(values named like secrets masked: S shows them)"] if masked else [])))
     pages = proc.pages
     out.append(
         (

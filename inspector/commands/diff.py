@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="pair processes by pid (default) or by position in the tree and comm "
                         "(for a tree restored into another pid namespace and dumped again)")  # fmt: skip
     p.add_argument("--pages", action="store_true", help="print hexdumps of the first differing page ranges")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="show changed values of environment variables named like secrets (masked by default)")
     p.add_argument("--max-hunks", type=int, default=16, metavar="N",
                    help="at most N hexdump hunks in all with --pages (default 16)")  # fmt: skip
     p.add_argument("--ignore", action="append", default=[], metavar="CAT[,CAT]",
@@ -62,6 +64,7 @@ def run(args) -> int:
             ignore=_ignored(args.ignore),
             max_hunks=args.max_hunks if args.pages else 0,
             use_numpy=engine,
+            show_secrets=args.show_secrets,
         )
         result = diff_checkpoints(args.a, args.b, options)
     if args.format == "json":

@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("view_arg", nargs="?", choices=VIEWS, help=argparse.SUPPRESS)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--pid", type=int, action="append", help="only these pids (repeatable)")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="show the values of environment variables named like secrets (masked by default)")
 
 
 def run(args) -> int:
@@ -34,13 +36,13 @@ def run(args) -> int:
                                           f"(its pids: {have})")
     cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
     if args.format == "json":
-        data = checkpoint_dict(cp)
+        data = checkpoint_dict(cp, show_secrets=args.show_secrets)
         if args.pid:
             data["processes"] = [p for p in data["processes"] if p["pid"] in args.pid]
         # one write: json.dump's many small writes cost a syscall each on an unbuffered stdout
         sys.stdout.write(json.dumps(data, indent=1) + "\n")
     else:
-        show_text.render(cp, view, pids=args.pid)
+        show_text.render(cp, view, pids=args.pid, show_secrets=args.show_secrets)
     return _report_problems(cp)
 
 

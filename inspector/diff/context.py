@@ -15,6 +15,7 @@ class DiffOptions:
     ignore: frozenset[str] = field(default_factory=frozenset)
     max_hunks: int = 0  # hexdump hunks to collect (--pages); 0 collects none
     use_numpy: bool | None = None  # None: numpy if installed
+    show_secrets: bool = False  # environment values named like secrets are masked in the result
 
     def __post_init__(self):
         unknown = set(self.ignore) - set(CATEGORIES)

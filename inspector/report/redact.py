@@ -1,25 +1,20 @@
-"""Hide secret values before a person's screen shows them.
+"""Hide secret values before a person's screen shows them: one policy for every output.
 
 Checkpoints carry the environment of every process: tokens and passwords are
-common there, and a triage session is often screen-shared.
+common there, and a triage session is often screen-shared or pasted into a
+ticket. `show` (text and JSON) and the TUI mask by default, with the same list
+the secrets rule (CRI050) scans memory for; `--show-secrets` (a key in the
+TUI) shows them.
 """
 
 from __future__ import annotations
 
 import re
 
-# Names of variables whose values are secrets (matched anywhere in the name).
-SECRET_NAME = re.compile(
-    r"PASS|PWD(?!$)|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|AUTH(?!_SOCK)|SESSION|COOKIE|SIGNATURE|_KEY$|^KEY$",
-    re.IGNORECASE,
-)
+from ..secretnames import MASK, is_secret_name
+
 # user:password@ in URLs (DATABASE_URL=postgres://u:p@h/db)
 URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<tail>@)", re.IGNORECASE)
-MASK = "********"
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
 
 
 def mask_env_entry(entry: str) -> str:
@@ -30,3 +25,7 @@ def mask_env_entry(entry: str) -> str:
     if value and is_secret_name(name):
         return f"{name}={MASK}"
     return f"{name}={URL_PASSWORD.sub(lambda m: m['head'] + MASK + m['tail'], value)}"
+
+
+def environ_shown(environ: list[str], show_secrets: bool = False) -> list[str]:
+    return list(environ) if show_secrets else [mask_env_entry(e) for e in environ]

@@ -54,7 +54,7 @@ def fd_dict(fd: Fd) -> dict:
     return out
 
 
-def process_dict(p: Process, *, with_env: bool = True) -> dict:
+def process_dict(p: Process, *, with_env: bool = True, show_secrets: bool = False) -> dict:
     c = p.creds
     out = {
         "pid": p.pid,
@@ -93,7 +93,9 @@ def process_dict(p: Process, *, with_env: bool = True) -> dict:
         "children": p.children,
     }
     if with_env:
-        out["environ"] = p.environ
+        from .redact import environ_shown
+
+        out["environ"] = environ_shown(p.environ, show_secrets)
     return out
 
 
@@ -102,7 +104,7 @@ def _shown(cp: Checkpoint, path: str) -> str:
     return cp.source.shown(path) if cp.source is not None else path
 
 
-def checkpoint_dict(cp: Checkpoint) -> dict:
+def checkpoint_dict(cp: Checkpoint, show_secrets: bool = False) -> dict:
     procs = cp.processes
     cp.check_pages_sizes()
     totals = cp.page_totals()
@@ -134,7 +136,8 @@ def checkpoint_dict(cp: Checkpoint) -> dict:
         },
         "dump_stats": cp.dump_stats,
         "parent_chain": [_shown(cp, p) for p in cp.parent_chain()],
-        "processes": [process_dict(p) for p in procs],
+        "processes": [process_dict(p, show_secrets=show_secrets) for p in procs],
+        "secrets_masked": not show_secrets,
         "file_locks": [
             {"kind": lk.kind, "type": lk.type, "pid": lk.pid, "fd": lk.fd, "start": lk.start, "len": lk.length}
             for lk in cp.file_locks

@@ -154,13 +154,17 @@ def mems_blocks(cp: Checkpoint, pids=None) -> list[Block]:
     return out
 
 
-def env_blocks(cp: Checkpoint, pids=None) -> list[Block]:
+def env_blocks(cp: Checkpoint, pids=None, show_secrets: bool = False) -> list[Block]:
+    from .redact import environ_shown
+
     out: list[Block] = []
     for p in cp.processes:
         if pids and p.pid not in pids:
             continue
         out.append(Heading(f"environment of {p.pid} ({p.comm})"))
-        out.extend(f"  {e}" for e in p.environ)
+        out.extend(f"  {e}" for e in environ_shown(p.environ, show_secrets))
+    if not show_secrets:
+        out.append("  (values of variables named like secrets are masked: --show-secrets shows them)")
     return out
 
 
@@ -177,7 +181,7 @@ def problems_blocks(cp: Checkpoint) -> list[Block]:
     return [Heading("could not read", style="bold red"), *[f"  {p.one_line()}" for p in cp.problems]]
 
 
-def render(cp: Checkpoint, view: str = "all", pids=None) -> None:
+def render(cp: Checkpoint, view: str = "all", pids=None, show_secrets: bool = False) -> None:
     blocks: list[Block] = []
     if view == "all":
         blocks += header_blocks(cp) + [""] + tree_blocks(cp, pids) + [""] + fds_blocks(cp, pids)
@@ -188,7 +192,7 @@ def render(cp: Checkpoint, view: str = "all", pids=None) -> None:
     elif view == "mems":
         blocks += mems_blocks(cp, pids)
     elif view == "env":
-        blocks += env_blocks(cp, pids)
+        blocks += env_blocks(cp, pids, show_secrets)
     elif view == "images":
         blocks += images_blocks(cp)
     blocks += problems_blocks(cp)

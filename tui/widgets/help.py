@@ -18,6 +18,7 @@ KEYS = [
     ("/", "filter the tree or the focused table"),
     ("", "Enter keeps the filter, Esc clears it"),
     ("Esc", "close the hex view or this help"),
+    ("S", "show / mask the values of variables named like secrets"),
     ("?", "this help"),
     ("q", "quit (in the hex view: back)"),
     ("mouse", "click a process, tab or row; wheel scrolls"),

@@ -15,9 +15,9 @@ class Overview(VerticalScroll):
     def compose(self):
         yield Static(id="overview-text")
 
-    def show(self, proc, extra: list[tuple[str, list[str]]] | None = None) -> None:
+    def show(self, proc, extra: list[tuple[str, list[str]]] | None = None, show_secrets: bool = False) -> None:
         text = Text()
-        sections = (extra or []) + overview_sections(proc)
+        sections = (extra or []) + overview_sections(proc, show_secrets)
         for i, (heading, lines) in enumerate(sections):
             if i:
                 text.append("\n")

@@ -3,6 +3,8 @@ cgroup set, the rest of core/mm/fs, and each thread's registers."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from ...model.types import Process
 from ..context import Context
 from ..fields import compare_values, flatten, time_category
@@ -22,7 +24,8 @@ def compare_process(ctx: Context, a: Process | None, b: Process | None) -> Proce
         return ProcessDiff(b.pid, b.pid, b.comm, ADDED)
     pd = ProcessDiff(a.pid, b.pid, a.comm or b.comm)
     changes = compare_values(_identity(ctx, a, ctx.matching.map_pid), _identity(ctx, b, lambda pid: pid))
-    changes += compare_values(_environ(a), _environ(b), "environment", prefix="environ.")
+    env = compare_values(_environ(a), _environ(b), "environment", prefix="environ.")
+    changes += env if ctx.options.show_secrets else [_masked(c) for c in env]
     changes += compare_values(_creds(a), _creds(b), prefix="creds.")
     changes += compare_values(a.namespaces, b.namespaces, prefix="ns.")
     changes += compare_values(_cgroups(a), _cgroups(b), prefix="cgroup.")
@@ -48,6 +51,16 @@ def _identity(ctx: Context, p: Process, mapped) -> dict:
         "seccomp.mode": p.seccomp_mode,
         "seccomp.filters": p.seccomp_filters,
     }
+
+
+def _masked(change):
+    """A change of a secret-named variable keeps that it changed, not the values (compared unmasked)."""
+    from ...secretnames import MASK, is_secret_name
+
+    name = change.field.removeprefix("environ.")
+    if not is_secret_name(name):
+        return change
+    return dataclasses.replace(change, a=MASK if change.a else change.a, b=MASK if change.b else change.b)
 
 
 def _environ(p: Process) -> dict:

@@ -1,0 +1,22 @@
+"""Which environment variable names hold secrets: one narrow list for the memory scan (CRI050,
+scrub-secrets) and for every output that masks (show, its JSON, the TUI)."""
+
+from __future__ import annotations
+
+import re
+
+# PASSWORD/PASSWD may be glued to a prefix (PGPASSWORD); the other words must stand between '_' or the
+# ends, so TOKENIZERS_PARALLELISM, KEYBOARD, DBUS_SESSION_BUS_ADDRESS or XDG_SESSION_ID are not secrets.
+SECRET_NAME = re.compile(
+    r"PASSW(?:OR)?D|PASSPHRASE"
+    r"|(?:^|_)(?:SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|ACCESSKEY|PRIVATE_KEY|PRIVATEKEY"
+    r"|CREDENTIAL|CREDENTIALS|AUTH_KEY|SESSION_KEY|CLIENT_SECRET|ENCRYPTION_KEY|SIGNING_KEY)(?:_|$)"
+)
+MASK = "********"  # what every output shows instead of a secret value
+# ...unless they only point at the secret (DB_PASSWORD_FILE=/run/secrets/db)
+NOT_A_VALUE = re.compile(r"_(?:FILE|PATH|DIR|FD)$")
+
+
+def is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    return bool(SECRET_NAME.search(upper)) and not NOT_A_VALUE.search(upper)
