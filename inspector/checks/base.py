@@ -45,6 +45,7 @@ class Target:
     root: str | None = None  # criu restore --root DIR: where the checkpoint's paths are looked up
     criu: str | None = None  # the criu binary that will restore (host checks; None: criu in PATH)
     on_this_host: bool = False  # the restore runs on this machine (check --host): rules may look at it
+    cpu_flags: frozenset[str] | None = None  # --target-cpu FILE: the flags of the restoring CPU's /proc/cpuinfo
 
     @property
     def privileged(self) -> bool:

@@ -189,6 +189,15 @@ class Host:
     def has_time_ns(self) -> bool:
         return os.path.exists(os.path.join(self.proc, "self/ns/time"))
 
+    @functools.cached_property
+    def cpu_flags(self) -> frozenset[str] | None:
+        from .targets import cpu_flags_of
+
+        try:
+            return cpu_flags_of(os.path.join(self.proc, "cpuinfo"))
+        except Exception:  # no /proc/cpuinfo, or no flags line (another architecture)
+            return None
+
     # --- criu -----------------------------------------------------------------
     @functools.cached_property
     def criu_path(self) -> str | None:

@@ -57,6 +57,9 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
                    help="criu restore --external SPEC, e.g. mnt[KEY]:PATH for an external mount (repeatable)")  # fmt: skip
     g.add_argument("--skip-file-rwx-check", action="store_true",
                    help="criu restore --skip-file-rwx-check (reopened files may differ in rwx bits)")  # fmt: skip
+    g.add_argument("--target-cpu", metavar="FILE",
+                   help="a copy of the restoring machine's /proc/cpuinfo: CRI031 compares the CPU features the tasks "
+                        "used with it (with --host: this machine's)")
     g.add_argument("--criu", metavar="PATH",
                    help="the criu binary that will restore (host checks; default: criu in PATH)")
     g.add_argument("--root", metavar="DIR", help="criu restore --root DIR (host checks look up file paths under DIR)")
@@ -84,4 +87,21 @@ def target_from_args(args: argparse.Namespace) -> Target:
         file_validation=getattr(args, "file_validation", None) or "buildid",
         root=getattr(args, "root", None),
         criu=getattr(args, "criu", None),
+        cpu_flags=cpu_flags_of(args.target_cpu) if getattr(args, "target_cpu", None) else None,
     )
+
+
+def cpu_flags_of(path: str) -> frozenset[str]:
+    """The flags of the first CPU of a /proc/cpuinfo copy."""
+    from ..errors import InspectError
+
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(4 << 20).decode("utf-8", "replace")
+    except OSError as exc:
+        raise InspectError(path, f"cannot read: {exc.strerror or exc}") from None
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "flags":
+            return frozenset(value.split())
+    raise InspectError(path, "no 'flags' line: --target-cpu takes a copy of the restoring machine's /proc/cpuinfo")

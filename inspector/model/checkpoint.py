@@ -21,7 +21,8 @@ from ..errors import InspectError
 from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from . import names
 from .types import (
-    Cgroup, Creds, Fd, FileLock, ImageInfo, InterruptedCall, Mount, PageCounts, Process, RepairRecord, Socket, Vma,
+    Cgroup, CpuState, Creds, Fd, FileLock, ImageInfo, InterruptedCall, Mount, PageCounts, Process, RepairRecord,
+    Socket, Vma,
 )
 
 MAX_PARENT_DEPTH = 64
@@ -323,6 +324,34 @@ class Checkpoint:
             raise InspectError(path, f"cannot read: {exc.strerror or exc}") from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InspectError(path, f"not a criu-inspect repair record ({type(exc).__name__}: {exc})") from None
+
+    @functools.cached_property
+    def cpu_state(self) -> CpuState | None:
+        """The x86 FPU state components every thread used (core-TID.img xsave xstate_bv) and, when the dump
+        had --cpu-cap, cpuinfo.img's. None for images of another architecture."""
+        bv, xsave, threads, seen = 0, 0, 0, False
+        for proc in self.processes:
+            for tid in proc.threads:
+                name = f"core-{tid}.img"
+                core = self._soft(self.one, name) if name in self.files else None
+                if core is None or names.CORE_MTYPE.get(core.mtype) != "X86_64" or not core.HasField("thread_info"):
+                    continue
+                seen = True
+                threads += 1
+                fp = core.thread_info.fpregs
+                if fp.HasField("xsave"):
+                    xsave += 1
+                    bv |= fp.xsave.xstate_bv
+        if not seen:
+            return None
+        state = CpuState(bv, xsave, threads)
+        info = self._soft(self.one, "cpuinfo.img") if "cpuinfo.img" in self.files else None
+        if info is not None and info.x86_entry:
+            x = info.x86_entry[0]
+            state.cpuinfo_xfeatures = x.xfeatures_mask if x.HasField("xfeatures_mask") else 0
+            state.cpuinfo_xsave_size = x.xsave_size if x.HasField("xsave_size") else None
+            state.cpuinfo_model = x.model_id or None
+        return state
 
     @functools.cached_property
     def unreferenced_images(self) -> list[str]:

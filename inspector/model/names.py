@@ -108,6 +108,16 @@ CRIU_FIELD_VERSIONS = {
     "inventory.allow_uprobes": ((4, 2), False),  # only with --allow-uprobes
     "pagemap.nr_pages": ((4, 2), True),  # the u64 count; field 2 stays 0
 }
+# x86 XSAVE state components (xstate_bv bits, arch/x86/include/asm/fpu/types.h) and the /proc/cpuinfo
+# flag a CPU must show to hold each one
+XFEATURES = {0: "x87", 1: "SSE", 2: "AVX", 3: "MPX BNDREGS", 4: "MPX BNDCSR", 5: "AVX-512 opmask",
+             6: "AVX-512 ZMM_Hi256", 7: "AVX-512 Hi16_ZMM", 9: "PKRU"}
+XFEATURE_FLAGS = {0: "fpu", 1: "sse", 2: "avx", 3: "mpx", 4: "mpx", 5: "avx512f", 6: "avx512f", 7: "avx512f", 9: "pku"}
+
+
+def xfeature_names(mask: int) -> list[str]:
+    return [name for bit, name in sorted(XFEATURES.items()) if mask >> bit & 1]
+
 # core_entry.mtype (images/core.proto: enum march)
 CORE_MTYPE = {0: "UNKNOWN", 1: "X86_64", 2: "ARM", 3: "AARCH64", 4: "PPC64", 5: "S390", 6: "MIPS", 7: "LOONGARCH64",
               8: "RISCV64"}

@@ -190,3 +190,15 @@ class InterruptedCall:
     nr: int  # x86_64 system call number (orig_ax)
     name: str  # its name, or "syscall N"
     args: tuple[int, ...]  # the first three arguments (di, si, dx)
+
+
+@dataclass
+class CpuState:
+    """What the images say about the CPU: the FPU state the threads used, and cpuinfo.img (--cpu-cap)."""
+
+    xstate_bv: int  # union over the threads: state components in use at dump time (a lower bound)
+    xsave_threads: int  # threads saved with an XSAVE area
+    threads: int
+    cpuinfo_xfeatures: int | None = None  # cpuinfo.img: the dumping CPU's xfeatures_mask (None: no image)
+    cpuinfo_xsave_size: int | None = None
+    cpuinfo_model: str | None = None

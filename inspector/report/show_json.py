@@ -145,6 +145,11 @@ def checkpoint_dict(cp: Checkpoint, show_secrets: bool = False) -> dict:
         "cgroups": [{"set": c.set_id, "controllers": c.controllers} for c in cp.cgroups.values()],
         "mounts": [asdict(m) for m in cp.mounts()],
         "images": [asdict(i) for i in cp.image_infos()],
+        "cpu": None if cp.cpu_state is None else {
+            "xstate_bv": cp.cpu_state.xstate_bv, "features": names.xfeature_names(cp.cpu_state.xstate_bv),
+            "xsave_threads": cp.cpu_state.xsave_threads, "threads": cp.cpu_state.threads,
+            "cpuinfo_xfeatures": cp.cpu_state.cpuinfo_xfeatures, "cpuinfo_model": cp.cpu_state.cpuinfo_model,
+        },
         "unreferenced_images": cp.unreferenced_images,
         "problems": [p.one_line() for p in cp.problems],
     }

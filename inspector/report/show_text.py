@@ -47,6 +47,12 @@ def header_blocks(cp: Checkpoint) -> list[Block]:
         f"  pages: {totals.present} present ({human_bytes(totals.present * names.PAGE_SIZE)}), "
         f"{totals.lazy} marked lazy, {totals.in_parent} in parent",
     ]
+    cpu = cp.cpu_state
+    if cpu is not None:
+        used = ", ".join(names.xfeature_names(cpu.xstate_bv)) or "x87 only"
+        cap = (f"; cpuinfo.img (--cpu-cap): {cpu.cpuinfo_model or 'x86'}, xfeatures {cpu.cpuinfo_xfeatures:#x}"
+               if cpu.cpuinfo_xfeatures is not None else "")
+        lines.append(f"  CPU state in use: {used} (xstate_bv {cpu.xstate_bv:#x}){cap}")
     if cp.unreferenced_images:
         lines.append("  not referred to by any task: " + ", ".join(cp.unreferenced_images)
                      + " (another dump's, in a reused directory: CRI030)")
