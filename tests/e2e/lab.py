@@ -97,13 +97,11 @@ def chown_tree(path: Path, user: User) -> None:
 
 @dataclass
 class Dump:
-    """A checkpoint this lab made: where, of which tree, by whom, and the data files' sizes at dump time."""
+    """A checkpoint this lab made: where, of which tree, and the data files' sizes at dump time."""
 
     images: Path
     pid: int
     exes: dict[int, str]  # every pid of the dumped tree -> its executable
-    user: User | None  # who dumped (None: root)
-    flags: tuple[str, ...]
     sizes: dict[Path, int] = field(default_factory=dict)
 
 
@@ -310,7 +308,7 @@ class Lab:
 
     # ---- criu --------------------------------------------------------------------------------------------
 
-    def _criu_env(self, user: User | None) -> dict:
+    def _criu_env(self) -> dict:
         return {"PATH": CRIU_PATH_ENV, "LANG": "C.UTF-8", "HOME": str(self.home)}
 
     def _criu_argv(self, user: User | None) -> list[str]:
@@ -328,7 +326,7 @@ class Lab:
         images = self.mkdir(f"dumps/{name}", owner=user)
         argv = [*self._criu_argv(user), "dump", *(["--unprivileged"] if user else []), "-t", str(pid),
                 "-D", str(images), "-v4", "-o", "dump.log", *flags]
-        r = subprocess.run(argv, cwd=images, env=self._criu_env(user), capture_output=True, text=True,
+        r = subprocess.run(argv, cwd=images, env=self._criu_env(), capture_output=True, text=True,
                            timeout=120)
         if r.returncode != 0:
             self.kill(exes)
@@ -337,7 +335,7 @@ class Lab:
         self.kill(then_kill)
         self.wait_gone(exes)
         sizes = {f: f.stat().st_size for d in data for f in Path(d).rglob("*") if f.is_file()}
-        return Dump(images=images, pid=pid, exes=exes, user=user, flags=tuple(flags), sizes=sizes)
+        return Dump(images=images, pid=pid, exes=exes, sizes=sizes)
 
     def restore(
         self, dump: Dump, *, user: User | None = None, flags=(), terminal: bool = False, images: Path | None = None,
@@ -362,7 +360,7 @@ class Lab:
             dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if term:
             self._terminals.append(term)
-        p = subprocess.Popen(argv, cwd=copy, env=self._criu_env(user), start_new_session=True, close_fds=True,
+        p = subprocess.Popen(argv, cwd=copy, env=self._criu_env(), start_new_session=True, close_fds=True,
                              preexec_fn=Terminal.make_controlling if term else None, **io)
         self._popens.append(p)
         if term:
