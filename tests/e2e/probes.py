@@ -63,6 +63,22 @@ def sqlite_locked(db: Path):
     return probe
 
 
+def flock_held(path: Path):
+    """Another open file description cannot take the flock() the restored program holds."""
+    import fcntl
+
+    def probe(term) -> str:
+        with open(path, "rb") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return ""
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return f"{path} was not locked (the flock was lost)"
+
+    return probe
+
+
 def all_of(*probes):
     def probe(term) -> str:
         for p in probes:

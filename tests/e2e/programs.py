@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import probes
+from .lab import tree_of as tree_pids
 from .realcriu import User
 
 # the JVM of the corpus's jvm checkpoint: small heap, no hsperfdata mapping
@@ -36,6 +37,18 @@ def ticker(lab, user: User | None = None, nnp: bool = False, name: str = "ticker
     pid = lab.start([str(lab.program("ticker.c"))], user=user, nnp=nnp, out=out, cwd=data, env=env)
     lab.wait_for(lambda: out.stat().st_size > 0, what="the ticker's first line")
     return Running(pid, data, probes.output_grows(out), {"out": out})
+
+
+def devnull_ticker(lab) -> Running:
+    """The ticker as root with stdin, stdout and stderr on /dev/null (the corpus's plain-devnull)."""
+    data = _data(lab, "devnull", None)
+    pid = lab.start([str(lab.program("ticker.c"))], cwd=data)
+    lab.wait_for(lambda: os.path.exists(f"/proc/{pid}/fd/2"), what="the ticker")
+
+    def runs(term) -> str:
+        return "" if os.path.exists(f"/proc/{pid}") else f"pid {pid} is gone"
+
+    return Running(pid, data, runs)
 
 
 def http_server(lab, user: User | None = None, nnp: bool = False) -> Running:
@@ -110,6 +123,41 @@ def on_pty(lab, user: User | None, nnp: bool = True) -> Running:
     found = lab.wait_for(lambda: re.search(rb"child pid (\d+)", log.read_bytes()), what="ptyrun's child")
     lab.wait_for(lambda: b"tick 1" in log.read_bytes(), what="the ticker on its pty")
     return Running(int(found.group(1)), data, probes.terminal_output_grows(), {"log": log})
+
+
+def process_tree(lab, user: User | None = None, nnp: bool = False) -> Running:
+    """The corpus's tree: 4 processes, 7 threads, a child in its own session, another in its own group."""
+    data = _data(lab, "tree", user)
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start([str(lab.program("tree.c"))], user=user, nnp=nnp, out=out, cwd=data)
+    lab.wait_for(lambda: out.read_bytes().count(b"pid") >= 4, what="all four processes")
+    pids = tree_pids(pid)
+
+    def all_alive(term) -> str:
+        gone = [p for p in pids if not os.path.exists(f"/proc/{p}")]
+        return f"pids {gone} are gone" if gone else ""
+
+    return Running(pid, data, probes.all_of(all_alive, probes.output_grows(out)), {"out": out})
+
+
+def ghost(lab, user: User | None = None, nnp: bool = False, name: str = "ghost") -> Running:
+    """A deleted file kept open (a ghost) and shared and private mappings of a regular file."""
+    data = _data(lab, name, user)
+    lab.file(data / "mapped.bin", owner=user, content=b"M" * 65536)
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start([str(lab.program("ghost.c")), str(data)], user=user, nnp=nnp, out=out, cwd=data)
+    lab.wait_for(lambda: b"tick 1" in out.read_bytes(), what="the ghost program")
+    return Running(pid, data, probes.output_grows(out), {"out": out})
+
+
+def locker(lab, user: User | None = None, nnp: bool = False) -> Running:
+    """The corpus's locker: a parent holding flock(), a child holding a POSIX lock (--file-locks)."""
+    data = _data(lab, "flock", user)
+    out = lab.file(data / "out", owner=user)
+    pid = lab.start([str(lab.program("locker.c")), str(data)], user=user, nnp=nnp, out=out, cwd=data)
+    lab.wait_for(lambda: b"holds posix lock" in out.read_bytes(), what="both locks")
+    return Running(pid, data, probes.all_of(probes.flock_held(data / "flock.txt"), probes.output_grows(out)),
+                   {"out": out})
 
 
 def tail_follow(lab, user: User | None = None) -> Running:

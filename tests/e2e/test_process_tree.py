@@ -3,33 +3,34 @@ threads; and files: a deleted file kept open (a ghost) and a shared file mapping
 
 from __future__ import annotations
 
-import os
 
 from .lab import assert_agrees
-from .probes import all_of, output_grows
-
-
-def alive(pids):
-    def probe(term) -> str:
-        gone = [p for p in pids if not os.path.exists(f"/proc/{p}")]
-        return f"pids {gone} are gone" if gone else ""
-
-    return probe
+from .probes import output_grows
+from .programs import ghost, locker, process_tree
 
 
 def test_tree_with_sessions_groups_and_threads(lab):
     user = lab.criu.user
-    data = lab.mkdir("tree", owner=user)
-    out = lab.file(data / "out", owner=user)
-    pid = lab.start([str(lab.program("tree.c"))], user=user, nnp=True, out=out, cwd=data)
-    lab.wait_for(lambda: out.read_bytes().count(b"pid") >= 4, what="all four processes")
-    dump = lab.dump(pid, "tree", user=user, data=[data])
+    tree = process_tree(lab, user, nnp=True)
+    dump = lab.dump(tree.pid, "tree", user=user, data=[tree.data])
     assert len(dump.exes) == 4
-    probe = all_of(alive(list(dump.exes)), output_grows(out))
     for restorer in (user, None):
-        report, outcome = lab.judge(dump, probe, user=restorer)
+        report, outcome = lab.judge(dump, tree.probe, user=restorer)
         assert_agrees(report, outcome)
         assert outcome.restored, outcome.describe()
+
+
+def test_file_locks_of_a_process_tree(lab):
+    """flock() and a POSIX lock held by two processes: kept with --file-locks, lost without it."""
+    user = lab.criu.user
+    locks = locker(lab, user, nnp=True)
+    dump = lab.dump(locks.pid, "flock", user=user, flags=["--file-locks"], data=[locks.data])
+    report, outcome = lab.judge(dump, locks.probe, user=user, flags=["--file-locks"])
+    assert_agrees(report, outcome)
+    assert outcome.restored, outcome.describe()
+    report, outcome = lab.judge(dump, locks.probe, user=user)
+    assert_agrees(report, outcome)
+    assert outcome.rc == 0 and "flock was lost" in outcome.why
 
 
 def test_session_leader_outside_the_tree_needs_shell_job(lab):
@@ -59,14 +60,10 @@ def test_ghost_file_and_file_mappings(lab):
     """A root task's deleted file is re-created in its root-owned directory: root only. The same
     program run by the test user in its own directory restores unprivileged."""
     for user in (None, lab.criu.user):
-        data = lab.mkdir(f"ghost-{'root' if user is None else 'user'}", owner=user)
-        lab.file(data / "mapped.bin", owner=user, content=b"M" * 65536)
-        out = lab.file(data / "out", owner=user)
-        pid = lab.start([str(lab.program("ghost.c")), str(data)], user=user, nnp=user is not None, out=out, cwd=data)
-        lab.wait_for(lambda: b"tick 1" in out.read_bytes(), what="the ghost program")
-        dump = lab.dump(pid, data.name, user=user, data=[data])
+        job = ghost(lab, user, nnp=user is not None, name=f"ghost-{'root' if user is None else 'user'}")
+        dump = lab.dump(job.pid, job.data.name, user=user, data=[job.data])
         restorers = [None, lab.criu.user] if user is None else [user]
         for restorer in restorers:
-            report, outcome = lab.judge(dump, output_grows(out), user=restorer)
+            report, outcome = lab.judge(dump, job.probe, user=restorer)
             assert_agrees(report, outcome)
             assert outcome.restored == (restorer is user), outcome.describe()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .lab import Dump, assert_agrees
 from .probes import all_of, output_grows, runs_as
-from .programs import http_server, on_pty, ticker
+from .programs import devnull_ticker, http_server, on_pty, ticker
 
 
 def user_copy(lab, dump: Dump, data: Path, user) -> Path:
@@ -51,9 +51,7 @@ def test_uid_alone_leaves_root_files_and_relocate_restores(lab):
 
 def test_uid_on_a_root_task_with_no_files_to_write(lab):
     user = lab.criu.user
-    data = lab.mkdir("devnull")
-    pid = lab.start([str(lab.program("ticker.c"))], cwd=data)  # stdio /dev/null, like the corpus's plain-devnull
-    lab.wait_for(lambda: (Path(f"/proc/{pid}/fd/0").exists()), what="the ticker")
+    pid = devnull_ticker(lab).pid  # stdio /dev/null, like the corpus's plain-devnull
     dump = lab.dump(pid, "devnull-root")
     report, outcome = lab.judge(dump, runs_as(pid, 0), user=user)
     assert_agrees(report, outcome)
