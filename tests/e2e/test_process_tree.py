@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .lab import assert_agrees
 from .probes import output_grows
-from .programs import ghost, locker, process_tree
+from .programs import ghost, process_tree
 
 
 def test_tree_with_sessions_groups_and_threads(lab):
@@ -18,19 +18,6 @@ def test_tree_with_sessions_groups_and_threads(lab):
         report, outcome = lab.judge(dump, tree.probe, user=restorer)
         assert_agrees(report, outcome)
         assert outcome.restored, outcome.describe()
-
-
-def test_file_locks_of_a_process_tree(lab):
-    """flock() and a POSIX lock held by two processes: kept with --file-locks, lost without it."""
-    user = lab.criu.user
-    locks = locker(lab, user, nnp=True)
-    dump = lab.dump(locks.pid, "flock", user=user, flags=["--file-locks"], data=[locks.data])
-    report, outcome = lab.judge(dump, locks.probe, user=user, flags=["--file-locks"])
-    assert_agrees(report, outcome)
-    assert outcome.restored, outcome.describe()
-    report, outcome = lab.judge(dump, locks.probe, user=user)
-    assert_agrees(report, outcome)
-    assert outcome.rc == 0 and "flock was lost" in outcome.why
 
 
 def test_session_leader_outside_the_tree_needs_shell_job(lab):
