@@ -12,11 +12,20 @@ SECRET_NAME = re.compile(
     r"|(?:^|_)(?:SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|ACCESSKEY|PRIVATE_KEY|PRIVATEKEY"
     r"|CREDENTIAL|CREDENTIALS|AUTH_KEY|SESSION_KEY|CLIENT_SECRET|ENCRYPTION_KEY|SIGNING_KEY)(?:_|$)"
 )
-MASK = "********"  # what every output shows instead of a secret value
 # ...unless they only point at the secret (DB_PASSWORD_FILE=/run/secrets/db)
 NOT_A_VALUE = re.compile(r"_(?:FILE|PATH|DIR|FD)$")
+# user:password@ in URLs (DATABASE_URL=postgres://u:p@h/db)
+URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<tail>@)", re.IGNORECASE)
+MASK = "********"  # what every output shows instead of a secret value
 
 
 def is_secret_name(name: str) -> bool:
     upper = name.upper()
     return bool(SECRET_NAME.search(upper)) and not NOT_A_VALUE.search(upper)
+
+
+def masked_value(name: str, value: str) -> str:
+    """The value as outputs show it: masked when NAME looks secret, URL passwords masked in any value."""
+    if value and is_secret_name(name):
+        return MASK
+    return URL_PASSWORD.sub(lambda m: m["head"] + MASK + m["tail"], value)

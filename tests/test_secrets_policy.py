@@ -56,3 +56,13 @@ def _env_changes(out: str) -> dict:
 
     walk(json.loads(out))
     return found
+
+
+def test_diff_masks_url_passwords_as_show_does():
+    """The diff applies the very masking of show: a URL's password, not only secret-named variables."""
+    from inspector.diff.comparators.process import _masked
+    from inspector.diff.result import Change
+
+    c = _masked(Change("environ.DATABASE_URL", "postgres://u:old@h/db", "postgres://u:new@h/db", "environment"))
+    assert (c.a, c.b) == (f"postgres://u:{MASK}@h/db", f"postgres://u:{MASK}@h/db")
+    assert _masked(Change("environ.DB_PASSWORD", None, "", "environment")).b == ""  # a scrubbed value stays empty

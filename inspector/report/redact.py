@@ -9,22 +9,15 @@ TUI) shows them.
 
 from __future__ import annotations
 
-import re
+from ..secretnames import MASK, masked_value
 
-from ..secretnames import MASK, is_secret_name
-
-# user:password@ in URLs (DATABASE_URL=postgres://u:p@h/db)
-URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<tail>@)", re.IGNORECASE)
+__all__ = ["MASK", "environ_shown", "mask_env_entry"]
 
 
 def mask_env_entry(entry: str) -> str:
     """``NAME=value`` with the value masked when NAME looks secret or the value holds a URL password."""
     name, sep, value = entry.partition("=")
-    if not sep:
-        return entry
-    if value and is_secret_name(name):
-        return f"{name}={MASK}"
-    return f"{name}={URL_PASSWORD.sub(lambda m: m['head'] + MASK + m['tail'], value)}"
+    return f"{name}={masked_value(name, value)}" if sep else entry
 
 
 def environ_shown(environ: list[str], show_secrets: bool = False) -> list[str]:

@@ -54,13 +54,13 @@ def _identity(ctx: Context, p: Process, mapped) -> dict:
 
 
 def _masked(change):
-    """A change of a secret-named variable keeps that it changed, not the values (compared unmasked)."""
-    from ...secretnames import MASK, is_secret_name
+    """A change of an environment value, shown as every output shows it: that a secret changed, not its
+    values (they were compared unmasked)."""
+    from ...secretnames import masked_value
 
     name = change.field.removeprefix("environ.")
-    if not is_secret_name(name):
-        return change
-    return dataclasses.replace(change, a=MASK if change.a else change.a, b=MASK if change.b else change.b)
+    a, b = (v if not isinstance(v, str) else masked_value(name, v) for v in (change.a, change.b))
+    return dataclasses.replace(change, a=a, b=b)
 
 
 def _environ(p: Process) -> dict:
