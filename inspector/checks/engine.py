@@ -16,8 +16,8 @@ import pkgutil
 from typing import Iterable
 
 from ..errors import InspectError
-from .base import SEVERITIES, SEVERITY_RANK, CheckReport, Finding, Rule, Target
-from .facts import dumped_uid, restoring_uid
+from .base import ASSUMED_NONROOT_UID, SEVERITIES, SEVERITY_RANK, CheckReport, Finding, Rule, Target
+from .facts import dumped_uid
 
 RULES_PACKAGE = "inspector.checks.rules"
 
@@ -99,7 +99,7 @@ def run_checks(
     assumed_uid = None
     if not target.privileged and target.uid is None:
         try:
-            assumed_uid = restoring_uid(cp, target) if dumped_uid(cp) == 0 else None
+            assumed_uid = ASSUMED_NONROOT_UID if dumped_uid(cp) == 0 else None
         except InspectError:
             pass  # the rules that need the root task's creds report it
 

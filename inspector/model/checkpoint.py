@@ -302,7 +302,6 @@ class Checkpoint:
 
     def _read_record(self) -> RepairRecord:
         import json
-
         import stat
 
         path = os.path.join(self.path, RECORD_NAME)

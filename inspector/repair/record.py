@@ -39,9 +39,8 @@ def build(ws: Workspace, fixes: list[str]) -> dict:
                 if gf is not None and gf.HasField("uid"):
                     ghosts[name] = gf.uid
         relocated, applied = {}, []
-    for change in ws.changes:
-        if change.fix == "relocate" and change.field.endswith("name") and isinstance(change.new, str):
-            relocated[change.new] = relocated.pop(change.old, change.old)
+    for old, new in ws.relocations().items():
+        relocated[new] = relocated.pop(old, old)
     return {
         "version": RECORD_VERSION,
         "repaired_by": f"criu-inspect {__version__}",

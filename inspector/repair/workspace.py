@@ -180,12 +180,14 @@ class Workspace:
             Change(self.fix, name, f"offset {offset}", what, old_preview, f"{len(data)} zero bytes", action="patch-pages")
         )
 
+    def relocations(self) -> dict[str, str]:
+        """Paths a relocate fix rewrote: as dumped -> as the output has them."""
+        return {c.old: c.new for c in self.changes
+                if c.fix == "relocate" and c.field.endswith("name") and isinstance(c.new, str)}
+
     def path_now(self, path: str) -> str:
         """A file path as the output will have it: renamed by an earlier relocate fix, else as dumped."""
-        for c in self.changes:
-            if c.fix == "relocate" and c.field.endswith("name") and c.old == path and isinstance(c.new, str):
-                return c.new
-        return path
+        return self.relocations().get(path, path)
 
     def note(self, level: str, text: str) -> None:
         self.notes.append(Note(self.fix, level, text))

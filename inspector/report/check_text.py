@@ -63,7 +63,7 @@ def grouped(findings: list[Finding]) -> list[list[Finding]]:
     by_key: dict[tuple, list[Finding]] = {}
     order: list[tuple] = []
     for f in findings:
-        path = f.details.get("path") if isinstance(f.details, dict) else None
+        path = f.details.get("path")
         key = (f.code, f.severity, os.path.dirname(path)) if isinstance(path, str) and "/" in path else (id(f),)
         if key not in by_key:
             by_key[key] = []

@@ -93,11 +93,17 @@ def source_lines(cp: Checkpoint) -> list[Block]:
 def tree_prefixes(cp: Checkpoint):
     """(prefix, process) in tree order: '├─ ' for a child with siblings after it, '└─ ' for the last, and
     '│  ' below a parent whose later siblings are still to come."""
-    depth_last: list[bool] = []  # for each ancestor level: was that ancestor the last of its siblings?
     entries = list(cp.walk())
-    for i, (depth, p) in enumerate(entries):
-        later = next((d for d, _ in entries[i + 1:] if d <= depth), None)
-        last = later is None or later < depth
+    # an entry is the last of its siblings unless the next entry at its depth or above is at its depth
+    is_last, later = [True] * len(entries), []  # later: depths of the entries after, nearest on top
+    for i in range(len(entries) - 1, -1, -1):
+        depth = entries[i][0]
+        while later and later[-1] > depth:
+            later.pop()
+        is_last[i] = not (later and later[-1] == depth)
+        later.append(depth)
+    depth_last: list[bool] = []  # for each ancestor level: was that ancestor the last of its siblings?
+    for (depth, p), last in zip(entries, is_last):
         del depth_last[max(depth - 1, 0):]
         if depth == 0:
             yield "", p

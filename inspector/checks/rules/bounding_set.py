@@ -5,18 +5,14 @@ from __future__ import annotations
 from ...model import names
 from ..base import Rule
 from ..facts import has_cap, make, task_creds, task_label
+from ..host import current_host
 
 
 def restorer_bounding_set(target) -> int:
     """The restorer's bounding set: the target's, else this machine's CapBnd (repair's default too)."""
     if target.bounding_set is not None:
         return target.bounding_set
-    from ...repair.fixes.bounding_set import host_bounding_set
-
-    try:
-        return host_bounding_set()[0]
-    except Exception:  # no /proc/self/status here: assume a full set
-        return names.full_cap_mask()
+    return current_host().self_caps("CapBnd") or names.full_cap_mask()  # no /proc/self/status: a full set
 
 
 def fix_hint(all_creds, restorer: int) -> str:

@@ -24,10 +24,10 @@ def check(cp, target):
     flags, where = target.cpu_flags, "the --target-cpu CPU"
     if flags is None and target.on_this_host:
         flags, where = current_host().cpu_flags, "this host's CPU"
-    used = names.xfeature_names(state.xstate_bv)
-    details = {"xstate_bv": f"{state.xstate_bv:#x}", "features": used, "xsave_threads": state.xsave_threads}
     if flags is None:
         return  # no CPU to compare with: `show` says what the tasks used
+    details = {"xstate_bv": f"{state.xstate_bv:#x}", "features": names.xfeature_names(state.xstate_bv),
+               "xsave_threads": state.xsave_threads}
     if state.xsave_threads and "xsave" not in flags:
         yield make(
             RULE, f"{state.xsave_threads} thread(s) were saved with an XSAVE area and {where} has no xsave: criu "

@@ -41,15 +41,15 @@ def check(cp, target):
     for remap, reg, gf in ghosts(cp):
         path = reg.name if reg is not None else f"file id {remap.orig_id}"
         ghost_path = f"{path}.cr.{remap.remap_id:x}.ghost"  # criu's ghost_path(): "%s.cr.%x.ghost"
+        image = ghost_image(remap)
         owner = gf.uid if gf is not None else None
         record = cp.repair_record
-        if record is not None and ghost_image(remap) in record.ghost_owners:
-            owner = record.ghost_owners[ghost_image(remap)]  # a repair rewrote it; the directory is still the owner's
+        if record is not None and image in record.ghost_owners:
+            owner = record.ghost_owners[image]  # a repair rewrote it; the directory is still the owner's
         users = _users(cp, remap.orig_id)
         proc, fds, maps = users[0] if users else (None, [], [])
         where = (f"fd {','.join(map(str, fds))}" if fds else "a mapping") if proc else "a file"
         who = f"pid {proc.pid} ({proc.comm}) " if proc else ""
-        image = ghost_image(remap)
         if not can_create and owner is not None and owner != uid:
             yield make(
                 RULE,

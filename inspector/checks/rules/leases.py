@@ -25,9 +25,9 @@ def check(cp, target):
         yield make(
             RULE,
             f"{proc_label(proc) if proc else f'pid {lock.pid}'} fd {lock.fd} -> {fd.path if fd else '?'}: "
-            f"{lock.type} lease taken by a task that was dumped running as uid {owner}; criu switches its fsuid to the file's "
-            f"owner and calls fcntl(F_SETLEASE), and uid {uid} can neither take that fsuid (no CAP_SETUID) nor "
-            "lease a file it does not own (no CAP_LEASE)",
+            f"{lock.type} lease taken by a task that was dumped running as uid {owner}; criu switches its fsuid "
+            f"to the file's owner and calls fcntl(F_SETLEASE), and uid {uid} can neither take that fsuid "
+            "(no CAP_SETUID) nor lease a file it does not own (no CAP_LEASE)",
             pid=lock.pid, fd=lock.fd, image="filelocks.img", details={"assumed_owner": owner},
         )  # fmt: skip
 
