@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 from .codec.image import U32 as _U32
 from .codec.image import Entry, frame_window, frame_window_numpy, pread_exact
 from .errors import InspectError
+from .safeio import open_regular, open_regular_file, regular_size
 from .model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
 
 if TYPE_CHECKING:
@@ -177,10 +178,7 @@ class PageMap:
             return cls.from_entries(image)
         if image._entries is not None and any(entry.dirty for entry in image._entries):
             return cls.from_entries(image)
-        try:
-            fd = os.open(image.path, os.O_RDONLY)
-        except OSError as exc:
-            raise InspectError(image.path, exc.strerror or str(exc)) from None
+        fd = open_regular(image.path)
         try:
             return cls._from_wire(image, fd)
         finally:
@@ -212,6 +210,7 @@ class PageMap:
     @classmethod
     def _sorted(cls, path, pages_id, starts, counts, flags, offsets) -> "PageMap":
         """Runs by address (CRIU writes them so; a stable sort otherwise, as list.sort was)."""
+        _check_aligned(path, starts)
         if not all(map(operator.le, starts, itertools.islice(starts, 1, None))):
             np = _numpy_for(len(starts))
             if np is not None:
@@ -422,7 +421,7 @@ def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index
         p = off + 4
         q = p + sizes[frame]
         vaddr = compat = nr_pages = flags = in_parent = 0
-        has_flags = has_nr_pages = False
+        has_flags = has_nr_pages = has_vaddr = has_compat = False
         try:
             while p < q:
                 tag = data[p]
@@ -454,6 +453,7 @@ def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index
                         raise _Unexpected
                 if tag == _TAG_VADDR:
                     vaddr = value
+                    has_vaddr = True
                 elif tag == _TAG_NR_PAGES:
                     nr_pages = value
                     has_nr_pages = True
@@ -466,11 +466,14 @@ def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index
                     if value >= _U32_LIMIT:
                         raise _Unexpected
                     compat = value
+                    has_compat = True
                 elif tag == _TAG_IN_PARENT:
                     in_parent = value
                 elif tag == 0:
                     raise _Unexpected  # field number 0 is invalid
                 # other varint fields are unknown: skipped
+            if not (has_vaddr and has_compat):
+                raise _Unexpected  # required by the schema: protobuf (below) says which is missing
             if in_parent:
                 flags = (flags if has_flags else 0) | PE_PARENT
             elif not has_flags:
@@ -511,7 +514,9 @@ def _decode_chunk_numpy(np, data: bytes, frames, sizes, file_offset: int):
         fields = _varint_fields(np, region, frames - first, sizes, n)
     if fields is None:
         return None
-    compat, _ = fields[_TAG_COMPAT_NR_PAGES]
+    compat, has_compat = fields[_TAG_COMPAT_NR_PAGES]
+    if not (has_compat.all() and fields[_TAG_VADDR][1].all()):
+        return None  # a required field missing: decoded entry by entry, which raises
     flag_values, has_flags = fields[_TAG_FLAGS]
     if len(compat) and max(int(compat.max()), int(flag_values.max())) >= _U32_LIMIT:
         return None
@@ -625,6 +630,18 @@ def _varint_fields(np, region, frames, sizes, n: int):
     return fields
 
 
+def _check_aligned(path: str, starts: array) -> None:
+    """CRIU's pagemap runs start on page boundaries (vaddr from the kernel's pagemap walk); others are damage."""
+    np = _numpy_for(len(starts))
+    if np is not None:
+        bad = np.flatnonzero(np.frombuffer(starts, dtype=np.uint64) & np.uint64(PAGE_SIZE - 1))
+        first = int(bad[0]) if len(bad) else None
+    else:
+        first = next((i for i, s in enumerate(starts) if s % PAGE_SIZE), None)
+    if first is not None:
+        raise InspectError(path, f"pagemap entry {first + 1}: vaddr 0x{starts[first]:x} is not page-aligned")
+
+
 def pages_size_error(path: str, size: int, present_bytes: int) -> InspectError:
     """The one message for a pages file whose size disagrees with its pagemap.
 
@@ -681,7 +698,7 @@ class PagesFile:
     def __init__(self, path: str):
         self.path = path
         self._map: mmap.mmap | None = None
-        self.size = os.path.getsize(path)
+        self.size = regular_size(path)
 
     def slice(self, offset: int, length: int) -> bytes:
         if offset + length > self.size:
@@ -689,15 +706,23 @@ class PagesFile:
                 self.path, f"pages file is shorter than its pagemap: needs {offset + length} bytes, has {self.size}", offset
             )
         if self._map is None:
-            with open(self.path, "rb") as fh:
-                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self._map = self._mmap()
         return self._map[offset : offset + length]
 
     def view(self):
         if self._map is None and self.size:
-            with open(self.path, "rb") as fh:
-                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self._map = self._mmap()
         return self._map
+
+    def _mmap(self) -> mmap.mmap:
+        with open_regular_file(self.path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size != self.size:
+                raise InspectError(self.path, f"pages file changed size while being read ({self.size} -> {size} bytes)")
+            try:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError) as exc:
+                raise InspectError(self.path, f"cannot map the pages file: {exc}") from None
 
     def close(self) -> None:
         if self._map is not None:

@@ -28,6 +28,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from .errors import InspectError, register_path_alias, unregister_path_alias
+from .safeio import open_regular_file
 
 # files of a container checkpoint next to its checkpoint/ directory (podman, CRI-O, containerd)
 CONTAINER_FILES = ("config.dump", "spec.dump", "network.status", "pod.dump", "pod.options", "checkpointed.pods")
@@ -191,10 +192,13 @@ def _classify(origin: str, images_dir: str, layout: str, *, archive=None, tmp=No
 
 
 def _read_json(path: str, problems: list) -> dict | None:
+    if not os.path.lexists(path):
+        return None
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             data = fh.read(MAX_METADATA_BYTES + 1)
-    except FileNotFoundError:
+    except InspectError as exc:
+        problems.append(exc)
         return None
     except OSError as exc:
         problems.append(InspectError(path, exc.strerror or str(exc)))
@@ -277,7 +281,7 @@ def _container_metadata(d: str, problems: list) -> tuple[str, dict]:
 def archive_format(path: str) -> str | None:
     """tar, tar.gz, tar.zst, tar.xz or tar.bz2 from the file's first bytes (names lie); None otherwise."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             head = fh.read(512)
     except OSError as exc:
         raise InspectError(path, exc.strerror or str(exc)) from None
@@ -358,7 +362,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
 
 def _open_tar(archive: str, fmt: str):
     """A tarfile over the archive, streamed (compressed) or seekable (plain tar: skipping is a seek)."""
-    fh = open(archive, "rb")
+    fh = open_regular_file(archive)
     try:
         if fmt == "tar":
             return tarfile.open(fileobj=fh, mode="r:", tarinfo=_BoundedTarInfo), fh

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import InspectError
+from ..safeio import open_regular_file
 from .base import CheckReport, Finding
 
 CONFIG_FILE = ".criu-inspect.toml"
@@ -93,7 +94,7 @@ def _read_toml(path: str) -> dict:
     import tomllib
 
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             return tomllib.load(fh)
     except OSError as exc:
         raise InspectError(path, exc.strerror or str(exc)) from None
@@ -104,10 +105,10 @@ def _read_toml(path: str) -> dict:
 def _has_tool_table(path: str) -> bool:
     # a pyproject.toml we cannot parse is not ours to complain about unless it names our table
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             if b"criu-inspect" not in fh.read():
                 return False
-    except OSError:
+    except (OSError, InspectError):
         return False
     return isinstance(_read_toml(path).get("tool", {}).get(TOOL_KEY), dict)
 

@@ -94,9 +94,10 @@ def target_from_args(args: argparse.Namespace) -> Target:
 def cpu_flags_of(path: str) -> frozenset[str]:
     """The flags of the first CPU of a /proc/cpuinfo copy."""
     from ..errors import InspectError
+    from ..safeio import open_regular_file
 
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             text = fh.read(4 << 20).decode("utf-8", "replace")
     except OSError as exc:
         raise InspectError(path, f"cannot read: {exc.strerror or exc}") from None

@@ -22,6 +22,7 @@ from typing import Iterator
 from google.protobuf.message import DecodeError
 
 from ..errors import InspectError
+from ..safeio import open_regular, open_regular_file
 from . import schema
 
 U32 = struct.Struct("<I")
@@ -112,6 +113,9 @@ class Entry:
                 msg.ParseFromString(self.payload)
             except DecodeError as exc:
                 raise InspectError(self.path, f"cannot decode {self.message_type[1]}: {exc}", self.offset) from None
+            if not msg.IsInitialized():  # protobuf-c's unpack refuses it, so criu restore would
+                missing = ", ".join(msg.FindInitializationErrors())
+                raise InspectError(self.path, f"{self.message_type[1]} lacks required field(s) {missing}", self.offset)
             self._message = msg
         return self._message
 
@@ -164,10 +168,7 @@ class Image:
         """
         if self._entries is not None or self.raw or not self.known or self.kind.extra is not None:
             return len(self.entries)
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError as exc:
-            raise InspectError(self.path, exc.strerror or str(exc)) from None
+        fd = open_regular(self.path)
         try:
             self.size = os.fstat(fd).st_size
             pos, count = len(self.header), 0
@@ -190,7 +191,7 @@ class Image:
     def encode(self) -> bytes:
         """The image's bytes: original framing, edited payloads re-serialized."""
         if self.raw:
-            with open(self.path, "rb") as fh:
+            with open_regular_file(self.path) as fh:
                 return fh.read()
         out = bytearray(self.header)
         for entry in self.entries:
@@ -214,12 +215,13 @@ class _FileBytes:
 
     def __init__(self, path: str):
         self.path = path
+        self._fd = open_regular(path)
         try:
-            self._fd = os.open(path, os.O_RDONLY)
             self.size = os.fstat(self._fd).st_size
             self._whole = self._pread(0, self.size) if self.size <= self.WHOLE else None
-        except OSError as exc:
-            raise InspectError(path, exc.strerror or str(exc)) from None
+        except BaseException:
+            os.close(self._fd)
+            raise
 
     def __len__(self) -> int:
         return self.size
@@ -332,18 +334,15 @@ def open_image(path: str | os.PathLike) -> Image:
     """Identify an image file by its magic (and raw ones by name)."""
     path = os.fspath(path)
     base = os.path.basename(path)
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise InspectError(path, exc.strerror or str(exc)) from None
-    raw_kind = raw_kind_for_name(base)
-    if raw_kind is not None:
-        return Image(path, raw_kind, b"", st.st_size, raw=True)
-    try:
-        with open(path, "rb") as fh:
+    with open_regular_file(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        raw_kind = raw_kind_for_name(base)
+        if raw_kind is not None:
+            return Image(path, raw_kind, b"", size, raw=True)
+        try:
             head = fh.read(8)
-    except OSError as exc:
-        raise InspectError(path, exc.strerror or str(exc)) from None
+        except OSError as exc:
+            raise InspectError(path, exc.strerror or str(exc)) from None
     if len(head) < 4:
         raise InspectError(path, f"too short for an image header ({len(head)} bytes)", 0)
     first = U32.unpack_from(head, 0)[0]
@@ -360,8 +359,8 @@ def open_image(path: str | os.PathLike) -> Image:
         header = head[:4]
     kind = schema.kind_by_magic(value)
     if kind is None:
-        return Image(path, "UNKNOWN", header, st.st_size, magic=value)
-    return Image(path, kind.name, header, st.st_size, kind=kind, magic=value)
+        return Image(path, "UNKNOWN", header, size, magic=value)
+    return Image(path, kind.name, header, size, kind=kind, magic=value)
 
 
 def _parse_entries(image: Image) -> Iterator[Entry]:

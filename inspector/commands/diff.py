@@ -38,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _ignored(values: list[str]) -> frozenset[str]:
     from ..errors import InspectError
+    from ..safeio import open_regular_file
 
     cats = {c.strip() for v in values for c in v.split(",") if c.strip()}
     unknown = cats - set(CATEGORIES)
@@ -80,9 +81,10 @@ def run(args) -> int:
 def _load(path: str):
     from ..diff.result import DiffResult
     from ..errors import InspectError
+    from ..safeio import open_regular_file
 
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open_regular_file(path) as fh:
             data = json.load(fh)
     except OSError as exc:
         raise InspectError(path, exc.strerror or str(exc)) from None

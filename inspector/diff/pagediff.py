@@ -33,6 +33,7 @@ from typing import Callable
 from ..errors import InspectError
 from ..model.names import PAGE_SIZE, PE_PARENT, PE_PRESENT
 from ..pages import PagesFile
+from ..safeio import open_regular
 
 CHUNK = 4 << 20  # bytes compared with one memcmp; also the unit dropped from RSS
 HUNK_CONTEXT = 64  # bytes of hexdump shown per hunk
@@ -384,7 +385,7 @@ class PageDiffer:
         fd = self._fds.get(id(pf))
         try:
             if fd is None:
-                fd = self._fds[id(pf)] = os.open(pf.path, os.O_RDONLY)
+                fd = self._fds[id(pf)] = open_regular(pf.path)
             got = 0
             while got < len(into):
                 n = os.preadv(fd, [into[got:]], offset + got)

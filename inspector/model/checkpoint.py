@@ -19,6 +19,7 @@ from typing import Iterator
 from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError
 from ..pages import PageMap, PageReader, PagesFile, pages_size_error
+from ..safeio import open_regular_file
 from . import names
 from .types import (
     Cgroup, CpuState, Creds, Fd, FileLock, ImageInfo, InterruptedCall, Mount, PageCounts, Process, RepairRecord,
@@ -461,6 +462,20 @@ class Checkpoint:
             self._record(exc)
         return found
 
+    def validate(self) -> list[InspectError]:
+        """Everything ``show`` reports as unreadable: each image framed, the parent chain walked, pages sized.
+
+        For the commands that must not go on from a damaged input (repair writes a copy of it).
+        """
+        self.image_infos()
+        self.parent_chain()
+        self.check_pages_sizes()
+        parent = self._soft(lambda: self.parent)
+        if parent is not None:  # the chain is bounded (MAX_PARENT_DEPTH) and loop-free (parent raised otherwise)
+            for exc in parent.validate():
+                self._record(exc)
+        return list(self.problems)
+
     # --- processes ----------------------------------------------------------
     @functools.cached_property
     def processes(self) -> list[Process]:
@@ -746,12 +761,12 @@ def _not_a_checkpoint_reason(path: str, files: list[str]) -> str:
 def _last_error_line(log_path: str, tail: int = 64 * 1024) -> str | None:
     """The last 'Error' line of a criu log, reading only its tail."""
     try:
-        with open(log_path, "rb") as fh:
+        with open_regular_file(log_path) as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
             fh.seek(max(0, size - tail))
             text = fh.read(tail).decode("utf-8", "replace")
-    except OSError:
+    except (OSError, InspectError):
         return None
     errors = [ln.strip() for ln in text.splitlines() if "Error" in ln and "Dumping FAILED" not in ln]
     if not errors:
