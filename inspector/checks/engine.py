@@ -96,6 +96,7 @@ def run_checks(
     rules = selected_rules(select, ignore, include_host)
     findings: list[Finding] = []
     problems: list[str] = []
+    broken: dict[str, tuple[str, list[str]]] = {}  # file -> (its first error, the rules it stopped)
     assumed_uid = None
     if not target.privileged and target.uid is None:
         try:
@@ -106,17 +107,16 @@ def run_checks(
     for rule in rules:
         try:
             findings.extend(rule.check(cp, target))
-        except InspectError as exc:  # one cause, one line: rules that met the same unreadable image say it once
-            if not any(p.endswith(": " + exc.one_line()) for p in problems):
-                problems.append(f"{rule.code}: {exc.one_line()}")
+        except InspectError as exc:  # one cause, one line: the rules that met one broken file say it once
+            broken.setdefault(exc.path or exc.one_line(), (exc.one_line(), []))[1].append(rule.code)
         except Exception as exc:  # an image shape no rule foresaw: the other rules still report
             if os.environ.get("CRIU_INSPECT_DEBUG"):
                 raise
-            problems.append(f"{rule.code}: internal error: {type(exc).__name__}: {exc}")
+            problems.append(f"{cp.shown_path}: internal error in rule {rule.code}: {type(exc).__name__}: {exc}")
     for exc in cp.problems:
-        line = exc.one_line()
-        if not any(line in p for p in problems):
-            problems.append(line)
+        broken.setdefault(exc.path or exc.one_line(), (exc.one_line(), []))
+    for line, codes in broken.values():
+        problems.append(f"{line} ({', '.join(codes)} could not run)" if codes else line)
     findings.sort(key=_finding_order)
     return CheckReport(
         checkpoint=cp.shown_path, target=target, findings=findings, rules=rules, problems=problems,

@@ -126,8 +126,8 @@ def _scalar(f: _Field, value, pretty: bool, is_hex: bool):
         return int(value)
     if t == FD.TYPE_BOOL:
         return bool(value)
-    if t == FD.TYPE_STRING:
-        return value
+    if t == FD.TYPE_STRING:  # a string that is not UTF-8 comes back as bytes: keep every byte, escaped
+        return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
     if t == FD.TYPE_BYTES:
         if f.conv == "unix_name":
             return quopri.encodestring(value).decode("ascii")

@@ -76,11 +76,12 @@ def run(args) -> int:
         _write_atomic(args.output, lambda stream: render(report, args.format, stream))
     else:
         render(report, args.format, sys.stdout)
-    for p in report.problems:
-        sys.stderr.write(f"criu-inspect: error: {p}\n")
     for w in report.warnings:
         sys.stderr.write(f"criu-inspect: warning: {w}\n")
     if report.problems:
+        from ..errors import one_error_line
+
+        sys.stderr.write(f"criu-inspect: error: {one_error_line(report.problems)}\n")
         return 2  # a fact the rules needed could not be read: no verdict to trust, whatever was found
     return 1 if report.failed else 0
 

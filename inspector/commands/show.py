@@ -49,6 +49,7 @@ def run(args) -> int:
 def _report_problems(cp) -> int:
     if not cp.problems:
         return 0
-    for p in cp.problems:
-        sys.stderr.write(f"criu-inspect: error: {p.one_line()}\n")
+    from ..errors import one_error_line
+
+    sys.stderr.write(f"criu-inspect: error: {one_error_line([p.one_line() for p in cp.problems])}\n")
     return 2

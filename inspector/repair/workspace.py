@@ -62,6 +62,11 @@ class Workspace:
         self.path = os.fspath(path)
         self.checkpoint = Checkpoint(self.path)  # the input as it is; read-only model for analysis
         self.checkpoint.pstree  # a directory without a process tree is no checkpoint to repair
+        damage = self.checkpoint.validate()
+        if damage:  # a copy of a damaged checkpoint would carry the damage on under a repaired name
+            raise InspectError(damage[0].path, f"cannot repair a damaged checkpoint: {damage[0].reason}"
+                               + (f" (and {len(damage) - 1} more problems: criu-inspect show lists them)"
+                                  if len(damage) > 1 else ""), damage[0].offset)
         self._images: dict[str, Image] = {}
         self.changes: list[Change] = []
         self.notes: list[Note] = []

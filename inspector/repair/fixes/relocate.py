@@ -32,7 +32,9 @@ def parse(arg: str | None) -> tuple[str, str]:
     return old, new
 
 
-def moved(path: str, old: str, new: str) -> str | None:
+def moved(path: str | bytes, old: str, new: str) -> str | None:
+    if not isinstance(path, str):  # not UTF-8 (protobuf hands such strings back as bytes): OLD is, so no match
+        return None
     if path == old:
         return new
     if path.startswith(old + "/"):
@@ -60,6 +62,8 @@ def apply(ws: Workspace, arg: str | None) -> None:
             if target is not None:
                 count += ws.set_field(name, entry, field, target, label)
     for name in ws.images_of_kind("GHOST_FILE"):
+        if not ws.image(name).entries:
+            continue  # validation refuses an empty ghost image; nothing to relocate in one
         entry = ws.image(name).entries[0]
         head = entry.message
         if head.HasField("symlnk_target"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from ...errors import InspectError
 from ...model import names
 from ..refs import file_uses
 from ..workspace import FixRefused, Workspace
@@ -47,7 +48,10 @@ def creds_location(ws: Workspace, pid: int, tid: int, fix: str = NAME) -> tuple[
     core_name = f"core-{tid}.img"
     core = None
     if ws.has(core_name):
-        core = ws.image(core_name).entries[0].message
+        entries = ws.image(core_name).entries
+        if not entries:
+            raise InspectError(os.path.join(ws.path, core_name), "core image has no entry")
+        core = entries[0].message
         if core.HasField("thread_core") and core.thread_core.HasField("creds"):
             return core_name, "thread_core.creds."
     if ws.has(f"creds-{pid}.img"):
