@@ -28,11 +28,11 @@ def shown_path(path: str | None) -> str | None:
     return path
 
 
-def one_error_line(problems: list[str]) -> str:
+def one_error_line(problems: list[str], total: int | None = None) -> str:
     """Several problems as the one stderr line the CLI promises: the first cause, and how many more."""
     line = problems[0]
-    if len(problems) > 1:
-        more = len(problems) - 1
+    more = (len(problems) if total is None else total) - 1
+    if more > 0:
         line += f" (and {more} more problem{'s' if more > 1 else ''}: the report lists {'them' if more > 1 else 'it'})"
     return line
 

@@ -51,5 +51,5 @@ def _report_problems(cp) -> int:
         return 0
     from ..errors import one_error_line
 
-    sys.stderr.write(f"criu-inspect: error: {one_error_line([p.one_line() for p in cp.problems])}\n")
+    sys.stderr.write(f"criu-inspect: error: {one_error_line([p.one_line() for p in cp.problems], cp.problem_count)}\n")
     return 2

@@ -17,7 +17,7 @@ import re
 from typing import Iterator
 
 from ..codec.image import Image, expected_kind_for_name, open_image
-from ..errors import InspectError
+from ..errors import InspectError, shown_path
 from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from ..safeio import open_regular_file
 from . import names
@@ -27,6 +27,7 @@ from .types import (
 )
 
 MAX_PARENT_DEPTH = 64
+MAX_PROBLEMS = 1000  # problems kept (and listed) per checkpoint; the rest are counted
 RECORD_NAME = "criu-inspect-repair.json"  # written by repair into its output; criu ignores it
 
 
@@ -48,10 +49,12 @@ class Checkpoint:
         if not os.path.isdir(self.path):
             raise InspectError(self.path, "not a directory (expected a CRIU checkpoint directory)")
         try:
-            self.files = sorted(os.listdir(self.path))
+            self.files = FileNames(os.listdir(self.path))
         except OSError as exc:
             raise InspectError(self.path, exc.strerror or str(exc)) from None
         self.problems: list[InspectError] = list(_source.problems) if _source is not None and not _chain else []
+        self._problem_lines = {p.one_line() for p in self.problems}
+        self.problems_omitted = 0  # past MAX_PROBLEMS
         self._repair_record: RepairRecord | None = None
         if "inventory.img" not in self.files:
             # criu writes inventory.img only when a dump succeeds: without it this is at best
@@ -59,7 +62,7 @@ class Checkpoint:
             incomplete = InspectError(self.path, _not_a_checkpoint_reason(self.path, self.files))
             if "pstree.img" not in self.files:
                 raise incomplete
-            self.problems.append(incomplete)
+            self._record(incomplete)
         self._chain = _chain + (os.path.realpath(self.path),)
         # a pre-dump chain lives next to the checkpoint (criu's ../N links); a
         # parent link that resolves outside that folder is not followed
@@ -117,8 +120,17 @@ class Checkpoint:
         return self._image_infos
 
     def _record(self, exc: InspectError) -> None:
-        if not any(p.one_line() == exc.one_line() for p in self.problems):
+        if len(self.problems) >= MAX_PROBLEMS:  # a directory of 100k junk files: count them, keep the first
+            self.problems_omitted += 1
+            return
+        line = exc.one_line()
+        if line not in self._problem_lines:  # a set: thousands of broken images cost linear time
+            self._problem_lines.add(line)
             self.problems.append(exc)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + self.problems_omitted
 
     def _scan_images(self) -> list[ImageInfo]:
         infos = []
@@ -228,7 +240,8 @@ class Checkpoint:
         except OSError:
             target = None  # a real directory named parent: fine, resolve it below
         real = os.path.realpath(link)
-        shown = f"{target} ({real})" if target is not None and target != real else real
+        shown_real = shown_path(real)
+        shown = f"{target} ({shown_real})" if target is not None and target != real else shown_real
         if real in self._chain:
             raise InspectError(link, f"parent link loops: {shown} is already in the pre-dump chain")
         if len(self._chain) >= MAX_PARENT_DEPTH:
@@ -714,6 +727,18 @@ class Checkpoint:
     def close(self) -> None:
         for pf in self._pages_files.values():
             pf.close()
+
+
+class FileNames(list):
+    """A directory's file names, sorted, with membership in O(1): ``name in cp.files`` is asked per
+    image, and a hostile checkpoint may hold 100,000 junk files (quadratic time as a plain list)."""
+
+    def __init__(self, names):
+        super().__init__(sorted(names))
+        self._set = frozenset(self)
+
+    def __contains__(self, name) -> bool:
+        return name in self._set
 
 
 def as_text(value) -> str:

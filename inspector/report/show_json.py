@@ -152,4 +152,5 @@ def checkpoint_dict(cp: Checkpoint, show_secrets: bool = False) -> dict:
         },
         "unreferenced_images": cp.unreferenced_images,
         "problems": [p.one_line() for p in cp.problems],
+        "problems_omitted": cp.problems_omitted,
     }

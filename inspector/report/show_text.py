@@ -190,7 +190,8 @@ def images_blocks(cp: Checkpoint) -> list[Block]:
 def problems_blocks(cp: Checkpoint) -> list[Block]:
     if not cp.problems:
         return []
-    return [Heading("could not read", style="bold red"), *[f"  {p.one_line()}" for p in cp.problems]]
+    more = [f"  ... and {cp.problems_omitted} more, not listed"] if cp.problems_omitted else []
+    return [Heading("could not read", style="bold red"), *[f"  {p.one_line()}" for p in cp.problems], *more]
 
 
 def render(cp: Checkpoint, view: str = "all", pids=None, show_secrets: bool = False) -> None:
