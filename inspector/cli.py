@@ -67,7 +67,29 @@ def _normalize(argv: list[str]) -> list[str]:
     return argv
 
 
+def _terminate(signo, frame):
+    raise SystemExit(128 + signo)  # unwinds like Ctrl-C: temporary directories and half-written outputs go
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM (kill, a CI timeout) would end the process at once, leaving extractions and partial copies."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        _exit_on_sigterm()
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any point, imports included: no traceback
+        sys.stderr.write("criu-inspect: interrupted\n")
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = _normalize(list(sys.argv[1:] if argv is None else argv))
     only = argv[0] if argv and argv[0] in COMMANDS else None
     parser = build_parser(only)
@@ -93,8 +115,6 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except KeyboardInterrupt:
-        return 130
     except MemoryError:
         sys.stderr.write("criu-inspect: error: out of memory\n")
         return EXIT_ERROR

@@ -63,3 +63,73 @@ def regular_size(path: str) -> int:
         return os.fstat(fd).st_size
     finally:
         os.close(fd)
+
+
+_RENAME_NOREPLACE = 1  # linux/fs.h
+
+
+def rename_noreplace(src: str, dst: str) -> None:
+    """Rename ``src`` to ``dst`` atomically, failing with FileExistsError if ``dst`` exists by then.
+
+    ``os.rename`` of a directory silently replaces an empty directory at ``dst``; checking first and
+    renaming after leaves a window in which another process creates ``dst``. renameat2's
+    RENAME_NOREPLACE closes it; where the kernel or filesystem lacks it, ``mkdir(dst)`` claims the
+    name first and the rename then replaces only that empty directory (or fails, never deleting).
+    """
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd = -100
+        if renameat2(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(err, os.strerror(err), dst)
+    os.mkdir(dst, 0o700)  # FileExistsError if it is there: ours from here on
+    try:
+        os.rename(src, dst)
+    except OSError:
+        try:
+            os.rmdir(dst)  # only if still empty: another process's files are never removed
+        except OSError:
+            pass
+        raise
+
+
+def pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def stale_dirs(parent: str, prefix: str) -> list[str]:
+    """Our own temporary directories in ``parent`` named ``PREFIX<pid>-...`` whose process is gone.
+
+    What a SIGKILL (or a power cut) leaves behind; only directories of this user, with a pid that no
+    process has now, are returned, so a concurrent run's work is never touched.
+    """
+    found = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not pid_running(int(pid_text)):
+            found.append(entry.path)
+    return found

@@ -19,16 +19,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import stat
 import tarfile
 import tempfile
-import threading
 import weakref
 from dataclasses import dataclass, field
 
+from .codec.image import CRIU_IMAGE_NAME
 from .errors import InspectError, register_path_alias, unregister_path_alias
-from .safeio import open_regular_file
+from .safeio import open_regular_file, stale_dirs
 
 # files of a container checkpoint next to its checkpoint/ directory (podman, CRI-O, containerd)
 CONTAINER_FILES = ("config.dump", "spec.dump", "network.status", "pod.dump", "pod.options", "checkpointed.pods")
@@ -38,7 +37,12 @@ CRIU_OTHER_NAMES = ("stats-dump", "stats-restore", "irmap-cache", "parent", "dum
 ROOTFS_DIFF = "rootfs-diff.tar"
 
 MAX_METADATA_BYTES = 8 << 20  # config.dump/spec.dump are a few KiB; anything huge is not metadata
+EXTRACT_PREFIX = "criu-inspect-"  # + pid + "-": a SIGKILLed run's extraction is found and removed by the next run
 MAX_MEMBERS = 1_000_000  # headers read from one archive, whatever is extracted
+# members extracted whose names CRIU does not write (plugins' images, junk): past this many they are counted, not
+# written (creating 100,000 junk files costs ~15 s on ext4, and no checkpoint needs them)
+MAX_FOREIGN_MEMBERS = 1000
+MAX_MEMBER_DEPTH = 32  # directory levels of one member's name: checkpoint archives nest 2-4 deep
 MAX_EXPANSION = 1000  # a compressed archive may expand to this many times its size (gzip's limit is ~1032)...
 MIN_EXPANSION_BOUND = 4 << 30  # ...or to this, whichever is more: zstd packs a pre-touched, zeroed heap ~30000:1
 FREE_SPACE_RESERVE = 64 << 20
@@ -306,6 +310,10 @@ def _is_checkpoint_member(parts: list[str]) -> bool:
     return base.endswith(".img") or base in CRIU_OTHER_NAMES or base in CONTAINER_FILES
 
 
+def _criu_named(base: str) -> bool:
+    return bool(CRIU_IMAGE_NAME.match(base)) or base in CRIU_OTHER_NAMES or base in CONTAINER_FILES or base == ROOTFS_DIFF
+
+
 def _member_parts(archive: str, name: str) -> list[str] | None:
     """The member's path components; None for the archive root; refuses names that leave the archive."""
     if name.startswith("/") or "\x00" in name:
@@ -409,8 +417,9 @@ class _Closing:
 
 
 def _resolve_archive(origin: str, fmt: str, *, member: str = "", given: str | None = None) -> Source:
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="criu-inspect-"))
-    _exit_on_sigterm()
+    for stale in stale_dirs(tempfile.gettempdir(), EXTRACT_PREFIX):  # what a SIGKILLed run left
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix=f"{EXTRACT_PREFIX}{os.getpid()}-"))
     register_path_alias(tmp + os.sep, origin + "!/")
     try:
         info = _extract(origin, fmt, tmp)
@@ -429,26 +438,13 @@ def _remove_tree(tmp: str) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _exit_on_sigterm() -> None:
-    """A SIGTERM would end the process without running exit handlers and leave the extraction behind."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, _exit_now)
-    except (ValueError, OSError):
-        pass
-
-
-def _exit_now(signo, frame):
-    raise SystemExit(128 + signo)  # unwinds: finalizers remove the extraction
-
-
 @dataclass
 class _Extracted:
     files: int = 0
     bytes: int = 0
     links: list = field(default_factory=list)  # (path of the symlink, shown name)
+    foreign: int = 0  # members with names CRIU does not write, extracted or not
+    skipped: list = field(default_factory=list)  # names of the foreign members not extracted (past the bound)
     rootfs_diff: dict = field(default_factory=dict)  # dir of rootfs-diff.tar (relative) -> its size
     container_files_seen: bool = False
 
@@ -483,6 +479,13 @@ def _extract(archive: str, fmt: str, tmp: str) -> _Extracted:
                 out.container_files_seen = True
             if not _is_checkpoint_member(parts):
                 continue
+            if len(parts) > MAX_MEMBER_DEPTH:
+                raise InspectError(archive, f"member {name[:80]}... nests {len(parts)} levels deep: not a checkpoint archive")
+            if not member.isdir() and not _criu_named(parts[-1]):
+                out.foreign += 1
+                if out.foreign > MAX_FOREIGN_MEMBERS:
+                    out.skipped.append(name)
+                    continue
             dest = os.path.join(tmp, *parts)
             if member.isdir():
                 _check_parent(archive, tmp, name, os.path.join(dest, "x"))  # creates dest itself too
@@ -642,9 +645,12 @@ def _pick(origin: str, fmt: str, tmp: str, info: _Extracted, member: str = "") -
     parents = set()
     for c in candidates:
         link = os.path.join(c, "parent")
-        if os.path.lexists(link):
+        if os.path.lexists(link) and os.path.realpath(link) != os.path.realpath(c):  # parent -> . : the reader says
             parents.add(os.path.realpath(link))
     heads = [c for c in candidates if os.path.realpath(c) not in parents]
+    if not heads:  # every checkpoint is another's parent: the links go round
+        names = ", ".join(os.path.relpath(c, tmp) + "/" for c in sorted(candidates))
+        raise InspectError(origin, f"the parent links of its checkpoints form a loop ({names})")
     if len(heads) != 1:
         names = ", ".join(os.path.relpath(c, tmp) + "/" for c in sorted(heads or candidates))
         first = os.path.relpath(sorted(heads or candidates)[0], tmp)
@@ -659,4 +665,8 @@ def _pick(origin: str, fmt: str, tmp: str, info: _Extracted, member: str = "") -
         if size is not None:
             src.metadata["rootfs_diff_bytes"] = size
             src.metadata["files"] = sorted(set(src.metadata.get("files", [])) | {ROOTFS_DIFF})
+    if info.skipped:
+        src.problems.append(InspectError(origin, f"{len(info.skipped)} more members with names CRIU does not write "
+                                                 f"(e.g. {info.skipped[0]}) were not extracted, past the first "
+                                                 f"{MAX_FOREIGN_MEMBERS}: not a checkpoint's files"))
     return src

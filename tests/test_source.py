@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import sys
 import tarfile
 from pathlib import Path
@@ -308,20 +309,42 @@ def test_extraction_goes_when_the_checkpoint_does(tmp_path, private_tmp):
     assert os.listdir(private_tmp) == []
 
 
-def test_sigterm_still_cleans_up(tmp_path, private_tmp):
-    """A CI job killed with SIGTERM in the middle of a check leaves no extraction behind."""
+def _killed_mid_show(arc, private_tmp, signo: int):
+    """criu-inspect show ARC, which sends itself ``signo`` once the archive is extracted."""
     import subprocess
 
-    arc = pack(container_dir(corpus_dir("tree"), tmp_path / "u"), tmp_path / "c.tar", "tar")
     code = (
-        "import os, signal, sys; from inspector.model.checkpoint import Checkpoint; "
-        f"cp = Checkpoint({str(arc)!r}); print(len(os.listdir({str(private_tmp)!r}))); sys.stdout.flush(); "
-        "os.kill(os.getpid(), signal.SIGTERM); import time; time.sleep(30)"
+        "import os, signal, sys, time; from inspector import cli; from inspector.commands import show; "
+        "from inspector.model.checkpoint import Checkpoint\n"
+        "def run(args):\n"
+        "    cp = Checkpoint(args.dir); print(len(os.listdir(os.environ['TMPDIR']))); sys.stdout.flush()\n"
+        f"    os.kill(os.getpid(), {int(signo)}); time.sleep(30)\n"
+        f"show.run = run; sys.exit(cli.main(['show', {str(arc)!r}]))"
     )
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), TMPDIR=str(private_tmp))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_sigterm_still_cleans_up(tmp_path, private_tmp):
+    """A CI job killed with SIGTERM in the middle of a check leaves no extraction behind."""
+    arc = pack(container_dir(corpus_dir("tree"), tmp_path / "u"), tmp_path / "c.tar", "tar")
+    r = _killed_mid_show(arc, private_tmp, signal.SIGTERM)
     assert r.stdout.strip() == "1" and r.returncode == 128 + 15, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr == ""
     assert os.listdir(private_tmp) == []
+
+
+def test_what_sigkill_leaves_the_next_run_removes(tmp_path, private_tmp, cli):
+    """SIGKILL cannot be caught: the extraction stays, named with the dead pid, and the next run removes it."""
+    arc = pack(container_dir(corpus_dir("tree"), tmp_path / "u"), tmp_path / "c.tar", "tar")
+    r = _killed_mid_show(arc, private_tmp, signal.SIGKILL)
+    assert r.returncode == -signal.SIGKILL and r.stdout.strip() == "1"
+    left = os.listdir(private_tmp)
+    assert len(left) == 1 and left[0].startswith("criu-inspect-")
+    alive = private_tmp / f"criu-inspect-{os.getpid()}-keep"  # a live process's extraction is not touched
+    alive.mkdir()
+    assert cli("show", str(arc), env={"TMPDIR": str(private_tmp)}).returncode == 0
+    assert os.listdir(private_tmp) == [alive.name]
 
 
 def test_kubelet_crio_archive(tmp_path, private_tmp, cli):
