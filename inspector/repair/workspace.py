@@ -59,8 +59,9 @@ class PagesPatch:
 
 class Workspace:
     def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
-        self.checkpoint = Checkpoint(self.path)  # the input as it is; read-only model for analysis
+        self.origin = os.fspath(path)  # what the user named: a directory or an archive
+        self.checkpoint = Checkpoint(self.origin)  # the input as it is; read-only model for analysis
+        self.path = self.checkpoint.path  # its images (an archive's, extracted for as long as the checkpoint lives)
         self.checkpoint.pstree  # a directory without a process tree is no checkpoint to repair
         damage = self.checkpoint.validate()
         if damage:  # a copy of a damaged checkpoint would carry the damage on under a repaired name

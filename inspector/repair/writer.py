@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from ..errors import InspectError
+from ..safeio import rename_noreplace, stale_dirs
 from ..model.checkpoint import RECORD_NAME
 from . import record
 from .workspace import Workspace
@@ -37,6 +38,7 @@ class WriteResult:
     patched: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the user must know of the copy (text and JSON alike)
 
 
 def check_output_path(src: str, out: str, force: bool) -> None:
@@ -56,9 +58,13 @@ def check_output_path(src: str, out: str, force: bool) -> None:
 
 def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, link: bool = False) -> WriteResult:
     out = os.path.normpath(os.fspath(out))  # "out/" names the same directory as "out"
-    check_output_path(ws.path, out, force)
+    check_output_path(ws.origin, out, force)
     parent = os.path.dirname(os.path.abspath(out))
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-", dir=parent)
+    sweep_stale(out)
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-{os.getpid()}-", dir=parent)
+    except OSError as exc:
+        raise InspectError(out, f"cannot write beside it in {parent}: {exc.strerror or exc}") from None
     result = WriteResult(out)
     try:
         _fill(ws, tmp, result, link)
@@ -66,11 +72,42 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
             record.write(tmp, record.build(ws, ws.applied))
         src_mode = stat.S_IMODE(os.stat(ws.path).st_mode)
         os.chmod(tmp, src_mode | stat.S_IRWXU)
-        _move_into_place(tmp, out)
+        _move_into_place(tmp, out, force)
+        if result.linked:
+            result.warnings.append(
+                f"{', '.join(result.linked)} {'is a hard link' if len(result.linked) == 1 else 'are hard links'} "
+                "to the input's: a chown/chmod of the output, or criu restore --auto-dedup, changes the input too "
+                "(--link asked for them; without it repair writes copies)"
+            )
+    except OSError as exc:  # ENOSPC, EDQUOT, EROFS, a /proc or /sys path: one line naming OUT and the cause
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise InspectError(out, f"cannot write the repaired copy: {exc.strerror or exc}{where}; nothing was written") \
+            from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return result
+
+
+def sweep_stale(out: str) -> None:
+    """Clean what a SIGKILLed repair to ``out`` left beside it (signals it can catch clean up at once).
+
+    ``.OUT.repair-PID-*`` is a partial copy: removed. ``.OUT.old-PID-*`` is the OUT a ``--force``
+    run moved aside: removed if the new OUT got into place, moved back to OUT if it did not.
+    """
+    parent = os.path.dirname(os.path.abspath(out))
+    base = os.path.basename(out)
+    for stale in stale_dirs(parent, f".{base}.repair-"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for old in stale_dirs(parent, f".{base}.old-"):
+        if os.path.lexists(out):
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            try:
+                rename_noreplace(old, out)
+            except OSError:
+                pass
 
 
 def _fill(ws: Workspace, tmp: str, result: WriteResult, link: bool) -> None:
@@ -203,11 +240,16 @@ def _embed_checkpoint(src_dir: str, dst: str, link: bool) -> None:
                 _copy_file(src, out)
 
 
-def _move_into_place(tmp: str, out: str) -> None:
-    if not os.path.lexists(out):
-        os.rename(tmp, out)
+def _move_into_place(tmp: str, out: str, force: bool) -> None:
+    if not force or not os.path.lexists(out):
+        try:
+            rename_noreplace(tmp, out)
+        except FileExistsError:  # created while we wrote (another repair?): theirs stays, ours goes
+            raise InspectError(out, "appeared while this repair was writing (another repair to the same place?): "
+                                    "left as it is; nothing was written (pass --force to replace it)") from None
         return
-    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-", dir=os.path.dirname(os.path.abspath(out)))
+    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-{os.getpid()}-",
+                             dir=os.path.dirname(os.path.abspath(out)))
     os.rmdir(aside)
     os.rename(out, aside)
     try:

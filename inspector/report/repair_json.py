@@ -11,7 +11,7 @@ REPAIR_JSON_VERSION = 1
 def repair_dict(ws, requests, out: str | None, dry_run: bool, result=None, delta=None, target=None) -> dict:
     data = {
         "version": REPAIR_JSON_VERSION,
-        "input": ws.path,
+        "input": ws.origin,
         "output": out,
         "dry_run": dry_run,
         "fixes": [str(r) for r in requests],

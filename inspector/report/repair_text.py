@@ -69,12 +69,7 @@ def written_blocks(result) -> list[Block]:
     blocks: list[Block] = ["; ".join(parts)]
     for s in result.symlinks:
         blocks.append(f"symlink {s}")
-    if result.linked:
-        blocks.append(
-            f"note: {', '.join(result.linked)} {'is a hard link' if len(result.linked) == 1 else 'are hard links'} "
-            "to the input's: a chown/chmod of the output, or criu restore --auto-dedup, changes the input too "
-            "(--link asked for them; without it repair writes copies)"
-        )
+    blocks += [f"note: {w}" for w in result.warnings]
     return blocks
 
 
