@@ -42,7 +42,11 @@ class WriteResult:
 
 
 def check_output_path(src: str, out: str, force: bool) -> None:
-    """Refuse an OUT that is the input, inside it, contains it, or exists (without --force)."""
+    """Refuse an OUT that is the input, inside it, contains it, or exists (without --force).
+
+    What a SIGKILLed repair to OUT left is cleaned first, so a put-back OUT counts as existing.
+    """
+    sweep_stale(out)
     src_real = os.path.realpath(src)
     out_real = os.path.realpath(out)
     if out_real == src_real or out_real.startswith(src_real + os.sep):
@@ -60,7 +64,6 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
     out = os.path.normpath(os.fspath(out))  # "out/" names the same directory as "out"
     check_output_path(ws.origin, out, force)
     parent = os.path.dirname(os.path.abspath(out))
-    sweep_stale(out)
     try:
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-{os.getpid()}-", dir=parent)
     except OSError as exc:

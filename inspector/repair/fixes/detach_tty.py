@@ -61,7 +61,7 @@ def apply(ws: Workspace, arg: str | None) -> None:
             if entry.message.id in tty_ids:
                 targets.append((name, entry))
 
-    next_id = max(by_id) + 1 if by_id else 1
+    free_ids = _unused_ids(set(by_id))
     input_id = output_id = None
     reg_type = fd_type_value("REG")
     for name, entry in targets:
@@ -70,13 +70,13 @@ def apply(ws: Workspace, arg: str | None) -> None:
         reads_only = fi.fd == 0 or (tty_flags & names.O_ACCMODE) == 0
         if reads_only:
             if input_id is None:
-                input_id, next_id = next_id, next_id + 1
+                input_id = next(free_ids)
                 ws.add_entry("files.img", new_reg_file_entry(input_id, STDIN_PATH, STDIN_FLAGS),
                              f"new id={input_id} REG", f"{STDIN_PATH} O_RDONLY")  # fmt: skip
             new_id = input_id
         else:
             if output_id is None:
-                output_id, next_id = next_id, next_id + 1
+                output_id = next(free_ids)
                 ws.add_entry("files.img", new_reg_file_entry(output_id, path, OUTPUT_FLAGS),
                              f"new id={output_id} REG", f"{path} {names.open_flags_string(OUTPUT_FLAGS)}")  # fmt: skip
             new_id = output_id
@@ -131,6 +131,14 @@ def _report(ws: Workspace, path: str, input_id, output_id) -> None:
                 "restore still needs --shell-job",
             )
 
+
+def _unused_ids(used: set[int]):
+    """File ids no entry has, lowest first (max + 1 overflows the u32 field when an id is 2^32 - 1)."""
+    candidate = 1
+    while True:
+        if candidate not in used:
+            yield candidate
+        candidate += 1
 
 FIX = Fix(
     NAME,
