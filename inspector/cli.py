@@ -101,6 +101,15 @@ def _main(argv: list[str] | None) -> int:
         sys.stderr.write(f"criu-inspect: error: command {args.command} is not available in this build\n")
         return EXIT_ERROR
     module = importlib.import_module(args._module)
+    try:
+        return _run(module, args)
+    finally:
+        source = sys.modules.get("inspector.source")  # imported only if the command read a checkpoint
+        if source is not None:
+            source.remove_extractions()
+
+
+def _run(module, args) -> int:
     from .errors import InspectError
 
     try:

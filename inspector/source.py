@@ -430,7 +430,20 @@ def _resolve_archive(origin: str, fmt: str, *, member: str = "", given: str | No
         raise
     # removed when the Source is collected (with the Checkpoint holding it) or at exit
     src._finalizer = weakref.finalize(src, _remove_tree, tmp)
+    _LIVE.difference_update([f for f in _LIVE if not f.alive])
+    _LIVE.add(src._finalizer)
     return src
+
+
+_LIVE: set = set()  # finalizers of the extractions (a finalizer holds no reference to its Source)
+
+
+def remove_extractions() -> None:
+    """Remove every archive extraction this process still holds: a command's end (the CLI calls it), so
+    nothing waits for the garbage collector, which reference cycles in a model can keep from running."""
+    for fin in list(_LIVE):
+        fin()
+    _LIVE.clear()
 
 
 def _remove_tree(tmp: str) -> None:

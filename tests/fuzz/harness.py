@@ -178,21 +178,24 @@ def run_case(index: int, seed: int, work: Path, timeout: float = 10.0, notify=No
         result.runs.append(Run(["(mutate)"], None, "harness", repr(exc), f"harness | mutate | {type(exc).__name__}"))
         return result
     result = CaseResult(index, base_name, mutator, what)
+    target = next(case_root.glob("archive.tar*"), case)  # an archive mutator packed the case
     if notify:
         notify("case", (base_name, mutator, what))
     tmp = Path(tempfile.gettempdir())
     before_tmp = set(os.listdir(tmp))
-    deep_before = {"case": snapshot(case, True), "base": snapshot(base, True)}
+    deep_before = {"case": snapshot(case_root, True), "base": snapshot(base, True)}
     out = case_root / "out"
-    for argv in commands(rng, case, base, _mutated_name(what), out):
+    for argv in commands(rng, target, base, _mutated_name(what) if target == case else None, out):
         if notify:
             notify("cmd", argv)
-        shallow = snapshot(case, False)
+        shallow = snapshot(case_root, False)
         t0 = time.monotonic()
         rc, _stdout, stderr, exc_sig = run_command(argv, timeout)
         run = Run(argv, rc, "", stderr, seconds=time.monotonic() - t0)
         run.cls, detail = classify(rc, stderr, exc_sig)
-        if run.cls in OK_CLASSES and snapshot(case, False) != shallow:
+        if out.exists():
+            shutil.rmtree(out)  # the repair's output, not an input
+        if run.cls in OK_CLASSES and snapshot(case_root, False) != shallow:
             run.cls, detail = "input-changed", "a path under the input changed"
         left = set(os.listdir(tmp)) - before_tmp
         if left and run.cls in OK_CLASSES:
@@ -201,8 +204,7 @@ def run_case(index: int, seed: int, work: Path, timeout: float = 10.0, notify=No
             shutil.rmtree(tmp / name, ignore_errors=True)
         run.signature = f"{run.cls} | {argv[0]} | {detail if run.cls == 'internal' else mutator}"
         result.runs.append(run)
-        shutil.rmtree(out, ignore_errors=True)
-    if snapshot(case, True) != deep_before["case"] or snapshot(base, True) != deep_before["base"]:
+    if snapshot(case_root, True) != deep_before["case"] or snapshot(base, True) != deep_before["base"]:
         result.runs.append(Run(["(all)"], None, "input-changed", signature=f"input-changed | (all) | {mutator}"))
     if sys.platform == "linux":
         import resource

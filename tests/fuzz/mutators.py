@@ -271,7 +271,12 @@ def _edit_entries(d: Path, name: str, edit) -> str | None:
     img, entries = _entries(p)
     if not entries:
         return None
-    msgs = [e.message for e in entries]
+    from inspector.errors import InspectError
+
+    try:
+        msgs = [e.message for e in entries]
+    except InspectError:  # an earlier mutation broke it already
+        return None
     what = edit(msgs)
     if what is None:
         return None
@@ -396,7 +401,48 @@ def drop_image(rng, d):
     return f"{p.name}: removed"
 
 
+def predump_chain(rng, d):
+    """Make ``d`` a dump on top of a pre-dump: ``parent -> ../orig`` (the untouched copy beside it), with
+    some present runs moved to PE_PARENT and their bytes cut from the pages file, as criu --prev-images-dir
+    writes them. A valid chain; another mutator may then damage it."""
+    if (d / "parent").exists() or not (d.parent / "orig").is_dir():
+        return None
+    maps = _files(d, lambda p: p.name.startswith("pagemap-"))
+    if not maps:
+        return None
+    pm = rng.choice(maps)
+    img, entries = _entries(pm)
+    if len(entries) < 2:
+        return None
+    head = entries[0].message
+    pages = d / f"pages-{head.pages_id}.img"
+    if not pages.is_file():
+        return None
+    data = bytearray(pages.read_bytes())
+    msgs = [e.message for e in entries]
+    offset, cuts, moved = 0, [], 0
+    for m in msgs[1:]:
+        count = m.nr_pages if m.HasField("nr_pages") else m.compat_nr_pages
+        present = (m.flags & 4) if m.HasField("flags") else not m.in_parent
+        if not present:
+            continue
+        if rng.random() < 0.4:
+            cuts.append((offset, count * 4096))
+            m.flags = 1  # PE_PARENT
+            moved += count
+        offset += count * 4096
+    if not cuts:
+        return None
+    for off, n in reversed(cuts):
+        del data[off : off + n]
+    pages.write_bytes(bytes(data))
+    _rewrite(pm, img, entries, [m.SerializeToString() for m in msgs], [e.extra for e in entries])
+    (d / "parent").symlink_to("../orig")
+    return f"{pm.name}: {moved} pages of {len(cuts)} runs moved into the parent (parent -> ../orig)"
+
+
 MUTATORS: dict[str, tuple[Mutator, int]] = {
+    "predump-chain": (predump_chain, 6),
     "bit-flips": (bit_flips, 12),
     "overwrite": (overwrite_bytes, 12),
     "truncate": (truncate, 8),
@@ -415,12 +461,113 @@ MUTATORS: dict[str, tuple[Mutator, int]] = {
 
 
 def mutate(rng: random.Random, d: Path, tries: int = 8) -> tuple[str, str]:
-    """Apply one mutator (picked by weight) that applies to ``d``: (mutator name, what it did)."""
-    names = list(MUTATORS)
-    weights = [MUTATORS[n][1] for n in names]
-    for _ in range(tries):
-        name = rng.choices(names, weights)[0]
-        what = MUTATORS[name][0](rng, d)
-        if what is not None:
-            return name, what
-    return "none", "no mutator applied"
+    """Apply one mutator (picked by weight) that applies to ``d``, and now and then a second (archives last):
+    (mutator name, what it did)."""
+    names = [n for n in MUTATORS if n != "archive"]
+    done: list[tuple[str, str]] = []
+    for _ in range(2 if rng.random() < 0.2 else 1):
+        for _ in range(tries):
+            name = rng.choices(names + ["archive"], [MUTATORS[n][1] for n in names + ["archive"]])[0]
+            what = MUTATORS[name][0](rng, d)
+            if what is not None:
+                done.append((name, what))
+                break
+        if done and done[-1][0] == "archive":
+            break
+    if not done:
+        return "none", "no mutator applied"
+    return "+".join(n for n, _ in done), "; ".join(w for _, w in done)
+
+
+# --- archives ------------------------------------------------------------------
+# An archive mutator packs the (unchanged) checkpoint with one hostile member, as ``d``'s sibling
+# ``archive.tar`` or ``archive.tar.gz``; the harness then runs every command on that archive.
+
+
+def _pack(d: Path, rng, extra) -> Path:
+    import io
+    import tarfile
+
+    gz = rng.random() < 0.3
+    arc = d.parent / ("archive.tar.gz" if gz else "archive.tar")
+    with tarfile.open(arc, "w:gz" if gz else "w") as t:
+        t.add(d, d.name)
+        extra(t, io, tarfile)
+    return arc
+
+
+def archive_shapes(rng, d):
+    how = rng.choice(["traversal", "absolute", "symlink-out", "symlink-dir-out", "hardlink-out", "hardlink-missing",
+                      "device", "fifo", "deep", "many", "dir-over-file", "lying-size", "truncated", "corrupt",
+                      "parent-loop", "two-checkpoints"])
+    name = d.name
+
+    def add_file(t, io, tarfile, member: str, data: bytes = b"x", **kw):
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        for k, v in kw.items():
+            setattr(info, k, v)
+        t.addfile(info, io.BytesIO(data))
+
+    def extra(t, io, tarfile):
+        if how == "traversal":
+            add_file(t, io, tarfile, f"{name}/../../evil.img")
+        elif how == "absolute":
+            add_file(t, io, tarfile, "/tmp/criu-inspect-fuzz-evil.img")
+        elif how == "symlink-out":
+            info = tarfile.TarInfo(f"{name}/escape.img")
+            info.type, info.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
+            t.addfile(info)
+        elif how == "symlink-dir-out":
+            info = tarfile.TarInfo(f"{name}/checkpoint")
+            info.type, info.linkname = tarfile.SYMTYPE, "/tmp"
+            t.addfile(info)
+            add_file(t, io, tarfile, f"{name}/checkpoint/through.img")
+        elif how == "hardlink-out":
+            info = tarfile.TarInfo(f"{name}/hard.img")
+            info.type, info.linkname = tarfile.LNKTYPE, "/etc/passwd"
+            t.addfile(info)
+        elif how == "hardlink-missing":
+            info = tarfile.TarInfo(f"{name}/hard.img")
+            info.type, info.linkname = tarfile.LNKTYPE, f"{name}/no-such.img"
+            t.addfile(info)
+        elif how in ("device", "fifo"):
+            info = tarfile.TarInfo(f"{name}/special.img")
+            info.type = tarfile.CHRTYPE if how == "device" else tarfile.FIFOTYPE
+            info.devmajor, info.devminor = 1, 5
+            t.addfile(info)
+        elif how == "deep":
+            add_file(t, io, tarfile, f"{name}/" + "d/" * rng.choice([20, 40, 200]) + "x.img")
+        elif how == "many":
+            info = tarfile.TarInfo()
+            for i in range(rng.choice([500, 1500, 3000])):
+                info.name = f"{name}/junk-{i}.img"
+                t.addfile(info)
+        elif how == "dir-over-file":
+            info = tarfile.TarInfo(f"{name}/inventory.img")
+            info.type = tarfile.DIRTYPE
+            t.addfile(info)
+        elif how == "parent-loop":
+            info = tarfile.TarInfo(f"{name}/parent")
+            info.type, info.linkname = tarfile.SYMTYPE, "."
+            t.addfile(info)
+        elif how == "two-checkpoints":
+            t.add(d, name + "-copy")
+
+    arc = _pack(d, rng, extra)
+    if how == "lying-size" and arc.suffix == ".tar":
+        data = bytearray(arc.read_bytes())
+        data[124:136] = b"77777777777\0"  # the first member's size field: 8 GiB
+        arc.write_bytes(bytes(data))
+    elif how == "truncated":
+        size = arc.stat().st_size
+        os.truncate(arc, rng.randrange(size))
+    elif how == "corrupt":
+        data = bytearray(arc.read_bytes())
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        arc.write_bytes(bytes(data))
+    return f"{arc.name}: {how}"
+
+
+MUTATORS["archive"] = (archive_shapes, 8)
