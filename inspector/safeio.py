@@ -40,6 +40,8 @@ def open_regular(path: str) -> int:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise InspectError(path, os_reason(exc)) from None
+    except ValueError:  # a NUL byte in a path read from an image
+        raise InspectError(path.replace("\0", "\\0"), "a path with a NUL byte cannot name a file") from None
     try:
         mode = os.fstat(fd).st_mode
     except OSError as exc:

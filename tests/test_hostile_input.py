@@ -452,6 +452,19 @@ def test_18_check_on_a_missing_directory(tmp_path, cli):
     assert_one_error(cli("check", str(missing)), missing, "no such directory")
 
 
+# found by this project's own campaigns -------------------------------------------------------------------------
+def test_a_path_with_a_nul_byte(writable_copy, cli, tmp_path):
+    """files.img naming /usr\0ib/...: protobuf takes the NUL, os.stat raises ValueError; repair's uid fix and
+    the host rules treat it as a file that is not there."""
+    d = writable_copy("unpriv-plain")
+    _overwrite(d / "files.img", b"/usr/lib/x86_64-linux-gnu/libc", 4, b"\0")
+    result = cli("repair", str(d), "-o", str(tmp_path / "out"), "--fix", "uid=1000", "--no-check")
+    assert result.returncode == 0 and error_lines(result) == [], result.stderr
+    for args in (["check", str(d), "--host"], ["preflight", str(d)], ["show", str(d)]):
+        result = cli(*args)
+        assert result.returncode in (0, 1) and error_lines(result) == [], (args, result.stderr)
+
+
 # the contract itself, on random damage: a small seeded campaign through the real CLI ------------------------------
 def test_random_damage_through_the_real_cli(tmp_path):
     """Ten mutated checkpoints through every command in a subprocess: the one-line/exit-2 contract on the

@@ -19,7 +19,9 @@ import subprocess
 from dataclasses import dataclass
 from typing import Iterator
 
+from ..errors import InspectError
 from ..model import names
+from ..safeio import open_regular_file
 
 CLONE3_SYSCALL = 435  # the same number on every architecture (unified syscall table)
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
@@ -73,7 +75,7 @@ def decode_file_caps(raw: bytes) -> FileCaps | None:
 def elf_build_id(path: str) -> bytes | None:
     """The NT_GNU_BUILD_ID note of an ELF file (what criu compares), or None."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:  # a FIFO or device on the host must not block or stream
             head = fh.read(64)
             if len(head) < 64 or head[:4] != b"\x7fELF":
                 return None
@@ -114,7 +116,7 @@ def elf_build_id(path: str) -> bytes | None:
                     if ntype == 3 and notes[pos + 12 : pos + 12 + namesz].rstrip(b"\0") == b"GNU":  # NT_GNU_BUILD_ID
                         return notes[name_end : name_end + descsz]
                     pos = desc_end
-    except (OSError, struct.error):
+    except (OSError, InspectError, struct.error):
         return None
     return None
 
@@ -255,7 +257,7 @@ class Host:
     def stat(self, path: str, root: str | None = None) -> os.stat_result | None:
         try:
             return os.stat(self.host_path(path, root))
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in a path from an image
             return None
 
     def build_id(self, path: str, root: str | None = None) -> bytes | None:

@@ -34,7 +34,7 @@ def check(cp, target, host=None):
         try:
             st = os.stat(os.path.join(probe, "cgroup.procs"))
             owner = st.st_uid
-        except OSError:
+        except (OSError, ValueError):
             owner = None
         if owner != uid:
             what = "exists" if probe == full else f"does not exist (nearest existing: {probe})"

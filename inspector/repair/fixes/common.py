@@ -59,6 +59,8 @@ def host_file_state(path: str) -> str:
         return "does not exist on this machine"
     except OSError as exc:
         return f"cannot be inspected here ({exc.strerror})"
+    except ValueError:
+        return "holds a NUL byte: no file can have that name"
     return f"on this machine: owner {st.st_uid}:{st.st_gid}, mode {stat.filemode(st.st_mode)}"
 
 
@@ -66,7 +68,7 @@ def may_access(path: str, uid: int, gid: int, want: str) -> bool | None:
     """Classic permission bits only (no ACLs, no capabilities): None if the path is not here."""
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return None
     if uid == 0:
         return True
