@@ -66,8 +66,12 @@ class Summary:
         return "\n".join(lines)
 
 
-def _worker(conn, seed: int, work: str, timeout: float, as_limit: int | None) -> None:
+def _worker(conn, parent_end, seed: int, work: str, timeout: float, as_limit: int | None) -> None:
+    import ctypes
     import resource
+
+    parent_end.close()  # else recv() never sees EOF when the campaign dies
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed campaign leaves no workers
 
     if as_limit:
         resource.setrlimit(resource.RLIMIT_AS, (as_limit, as_limit))
@@ -89,7 +93,8 @@ class _Slot:
         self.work = base / f"w{n}"
         self.work.mkdir(parents=True, exist_ok=True)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, seed, str(self.work), timeout, as_limit), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, self.conn, seed, str(self.work), timeout, as_limit),
+                                daemon=True)
         self.proc.start()
         child.close()
         self.index: int | None = None

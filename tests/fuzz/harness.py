@@ -145,7 +145,7 @@ def commands(rng: random.Random, case: Path, base: Path, mutated_file: str | Non
     cmds = [
         ["show", str(case)],
         ["show", str(case), "--format", "json", "--view", rng.choice(["all", "mems", "env", "images"])],
-        ["check", str(case)],
+        ["check", str(case), *rng.choice([[], [], ["--host"]])],  # --host: the host rules stat paths of the images
         ["check", str(case), "--target", "root", "--format", rng.choice(["json", "sarif", "junit"])],
         ["grep", str(case), *rng.choice([["PATH="], ["tree"], ["--regex", "[A-Z_]+=/"], ["--ignore-case", "home"]])],
         ["diff", str(base), str(case), "--pages"],

@@ -412,14 +412,19 @@ def predump_chain(rng, d):
         return None
     pm = rng.choice(maps)
     img, entries = _entries(pm)
-    if len(entries) < 2:
+    if img is None or img.name != "PAGEMAP" or len(entries) < 2:
         return None
-    head = entries[0].message
+    from inspector.errors import InspectError
+
+    try:
+        head = entries[0].message
+        msgs = [e.message for e in entries]
+    except InspectError:
+        return None
     pages = d / f"pages-{head.pages_id}.img"
     if not pages.is_file():
         return None
     data = bytearray(pages.read_bytes())
-    msgs = [e.message for e in entries]
     offset, cuts, moved = 0, [], 0
     for m in msgs[1:]:
         count = m.nr_pages if m.HasField("nr_pages") else m.compat_nr_pages
