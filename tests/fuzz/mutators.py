@@ -269,10 +269,11 @@ def _edit_entries(d: Path, name: str, edit) -> str | None:
     if not p.is_file():
         return None
     img, entries = _entries(p)
-    if not entries:
-        return None
+    from inspector.codec.image import expected_kind_for_name
     from inspector.errors import InspectError
 
+    if not entries or img.name != expected_kind_for_name(name):  # an earlier mutation gave it another magic
+        return None
     try:
         msgs = [e.message for e in entries]
     except InspectError:  # an earlier mutation broke it already
@@ -405,7 +406,7 @@ def predump_chain(rng, d):
     """Make ``d`` a dump on top of a pre-dump: ``parent -> ../orig`` (the untouched copy beside it), with
     some present runs moved to PE_PARENT and their bytes cut from the pages file, as criu --prev-images-dir
     writes them. A valid chain; another mutator may then damage it."""
-    if (d / "parent").exists() or not (d.parent / "orig").is_dir():
+    if os.path.lexists(d / "parent") or not (d.parent / "orig").is_dir():
         return None
     maps = _files(d, lambda p: p.name.startswith("pagemap-"))
     if not maps:
