@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("inspector.commands.diff", "compare two checkpoints, down to memory pages"),
     "repair": ("inspector.commands.repair", "write a corrected copy of a checkpoint"),
     "tui": ("inspector.commands.tui", "browse a checkpoint (or two) interactively"),
+    "scan": ("inspector.commands.scan", "check many checkpoints (folders, archives, URLs): one row each; a fleet gate"),
+    "export": ("inspector.commands.export", "write a checkpoint's tables (processes, fds, VMAs, ...) as CSV/parquet/JSONL"),
 }
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

@@ -25,12 +25,17 @@ def normalize_cap(name: str) -> str:
     return upper
 
 
-def add_target_arguments(p: argparse.ArgumentParser) -> None:
+def add_target_arguments(p: argparse.ArgumentParser, multiple: bool = False) -> None:
+    """The restore-target options; ``multiple``: --target repeatable, none given meaning both (scan)."""
     g = p.add_argument_group("restore target (where and how `criu restore` will run)")
-    g.add_argument(
-        "--target", choices=("unprivileged", "root"), default="unprivileged",
-        help="unprivileged: criu restore --unprivileged by a user holding CAP_CHECKPOINT_RESTORE (default); root",
-    )  # fmt: skip
+    if multiple:
+        g.add_argument("--target", choices=("unprivileged", "root"), action="append",
+                       help="a target to give a verdict for (repeatable; default: unprivileged and root)")
+    else:
+        g.add_argument(
+            "--target", choices=("unprivileged", "root"), default="unprivileged",
+            help="unprivileged: criu restore --unprivileged by a user holding CAP_CHECKPOINT_RESTORE (default); root",
+        )
     g.add_argument("--uid", type=int, help="restoring user (default: the uid the dumped processes ran as)")
     g.add_argument("--gid", type=int, help="restoring group (default: the gid the dumped processes ran as)")
     g.add_argument(
