@@ -72,3 +72,17 @@ def test_show_command_imports_neither_textual_nor_pandas():
 def test_cli_help_does_not_import_textual():
     top = _top(_modules_after("from inspector.cli import build_parser\nbuild_parser().format_help()"))
     assert "textual" not in top
+
+
+def test_help_and_the_scan_library_import_no_pandas_pyarrow_dask_or_fsspec():
+    """pandas (~0.3 s), pyarrow, dask and fsspec load only when scan/export write tables or reach a cluster or URL."""
+    heavy = {"pandas", "pyarrow", "dask", "distributed", "fsspec"}
+    top = _top(_modules_after("from inspector.cli import build_parser\nbuild_parser().format_help()"))
+    assert not top & heavy, top & heavy
+    code = (
+        "from inspector import scan\nfrom inspector.checks.base import Target\n"
+        f"row = scan.scan_one({str(SAMPLES / 'tree')!r}, scan.targets_named(['root'], Target()))\n"
+        "assert row['processes'] == 4, row\n"
+    )
+    top = _top(_modules_after(code))
+    assert not top & heavy, top & heavy
