@@ -633,6 +633,11 @@ def _write_member(archive: str, tar, member, name: str, dest: str) -> None:
                 break
             written += len(chunk)
             out.write(chunk)
+        out.flush()
+        try:  # the member's time, as the archive recorded it (when criu wrote the image), not the extraction's
+            os.utime(out.fileno(), (member.mtime, member.mtime))
+        except (OSError, OverflowError, ValueError):
+            pass
     if written != member.size:
         raise InspectError(archive, f"archive is truncated: member {name} has {written} of its {member.size} bytes")
 

@@ -100,6 +100,11 @@ def test_a_folder_is_walked_and_pre_dumps_are_not_rows(tmp_path):
     rows = scan.scan(found, TARGETS, workers=1)
     arc = next(r for r in rows if r["path"].endswith(".tar"))
     assert arc["archive"] == "tar" and arc["verdicts"]["root"] == "restorable"
+    import datetime
+
+    dumped = datetime.datetime.fromtimestamp(int((corpus_dir("jvm") / "inventory.img").stat().st_mtime),
+                                             datetime.timezone.utc)
+    assert arc["created"] == dumped.isoformat(timespec="seconds")  # the member's time, not the extraction's
 
 
 def test_local_pool_equals_one_process():
