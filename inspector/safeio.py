@@ -135,3 +135,18 @@ def stale_dirs(parent: str, prefix: str) -> list[str]:
         if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not pid_running(int(pid_text)):
             found.append(entry.path)
     return found
+
+
+def write_atomic(path: str, write, text: bool = False) -> None:
+    """Write ``path`` through a temporary file beside it, renamed over it at the end: whoever reads it sees
+    the old file or the new one, never half of one, and an error or a signal leaves the old one."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".criu-inspect-")
+    try:
+        with os.fdopen(fd, "w" if text else "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -280,14 +280,19 @@ def _slow_repair(src: Path, out: Path, hold: float) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _wait_for_partial_copy(proc: subprocess.Popen, folder: Path) -> None:
+    """Until the repair's temporary copy (.out.repair-PID-*) is in ``folder``: 60 s at most."""
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".out.repair-") for p in folder.iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.02)
+
+
 def test_14_an_out_created_while_repair_writes_is_never_replaced(tmp_path):
     out = tmp_path / "out"
     proc = _slow_repair(corpus_dir("tree"), out, 2.0)
     try:
-        deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".out.repair-") for p in tmp_path.iterdir()):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
-            time.sleep(0.02)
+        _wait_for_partial_copy(proc, tmp_path)
         out.mkdir()
         (out / "mine.txt").write_text("the user's file")
         _, stderr = proc.communicate(timeout=60)
@@ -323,10 +328,7 @@ def test_15_a_signal_during_the_write_leaves_nothing(tmp_path, signo):
     out = tmp_path / "out"
     proc = _slow_repair(corpus_dir("tree"), out, 30.0)
     try:
-        deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".out.repair-") for p in tmp_path.iterdir()):
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.02)
+        _wait_for_partial_copy(proc, tmp_path)
         proc.send_signal(signo)
         _, stderr = proc.communicate(timeout=60)
     finally:
@@ -342,10 +344,7 @@ def test_15_what_sigkill_leaves_the_next_repair_cleans(tmp_path, cli):
     out = tmp_path / "out"
     proc = _slow_repair(corpus_dir("tree"), out, 30.0)
     try:
-        deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".out.repair-") for p in tmp_path.iterdir()):
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.02)
+        _wait_for_partial_copy(proc, tmp_path)
     finally:
         proc.kill()
         proc.wait(10)

@@ -73,7 +73,9 @@ def run(args) -> int:
     apply_suppressions(report, config.suppressions)
     report.max_per_rule = args.max_per_rule
     if args.output:
-        _write_atomic(args.output, lambda stream: render(report, args.format, stream))
+        from ..safeio import write_atomic
+
+        write_atomic(args.output, lambda stream: render(report, args.format, stream), text=True)
     else:
         render(report, args.format, sys.stdout)
     for w in report.warnings:
@@ -84,18 +86,3 @@ def run(args) -> int:
         sys.stderr.write(f"criu-inspect: error: {one_error_line(report.problems)}\n")
         return 2  # a fact the rules needed could not be read: no verdict to trust, whatever was found
     return 1 if report.failed else 0
-
-
-def _write_atomic(path: str, write) -> None:
-    import os
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".criu-inspect-")
-    try:
-        with os.fdopen(fd, "w") as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -62,18 +62,11 @@ def run(args) -> int:
 
 
 def _write(df, path: str, fmt: str) -> None:
-    import tempfile
+    from ..safeio import write_atomic
 
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".criu-inspect-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if fmt == "csv":
-                fh.write(df.to_csv(index=False).encode())
-            elif fmt == "jsonl":
-                fh.write(df.to_json(orient="records", lines=True, date_format="iso").encode())
-            else:
-                df.to_parquet(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    if fmt == "csv":
+        write_atomic(path, lambda fh: fh.write(df.to_csv(index=False).encode()))
+    elif fmt == "jsonl":
+        write_atomic(path, lambda fh: fh.write(df.to_json(orient="records", lines=True, date_format="iso").encode()))
+    else:
+        write_atomic(path, lambda fh: df.to_parquet(fh, index=False))

@@ -95,7 +95,9 @@ def _write(args, rows: list[dict], kinds: list[str], since: dict | None) -> None
         if args.format == "csv":
             _emit_text(args.output, df.to_csv(index=False))
         else:
-            _write_atomic_bytes(args.output, lambda fh: df.to_parquet(fh, index=False))
+            from ..safeio import write_atomic
+
+            write_atomic(args.output, lambda fh: df.to_parquet(fh, index=False))
     else:
         from ..report import scan_text
 
@@ -107,25 +109,12 @@ def _write(args, rows: list[dict], kinds: list[str], since: dict | None) -> None
 
 
 def _emit_text(output: str | None, text: str) -> None:
+    from ..safeio import write_atomic
+
     if output:
-        _write_atomic_bytes(output, lambda fh: fh.write(text.encode()))
+        write_atomic(output, lambda fh: fh.write(text.encode()))
     else:
         sys.stdout.write(text)
-
-
-def _write_atomic_bytes(path: str, write) -> None:
-    import os
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".criu-inspect-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 class _Progress:

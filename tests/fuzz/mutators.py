@@ -50,6 +50,13 @@ def _entries(path: Path):
         return None, []
 
 
+def _pick_entries(rng, d: Path):
+    """(file, image, entries) of a random image of ``d``; no entries when it has none the codec frames."""
+    p = _pick_image(rng, d)
+    img, entries = _entries(p) if p else (None, [])
+    return p, img, entries
+
+
 def _rewrite(path: Path, img, entries, payloads: list[bytes], extras: list[bytes] | None = None) -> None:
     out = bytearray(img.header)
     for i, payload in enumerate(payloads):
@@ -122,8 +129,7 @@ def _pick_pages(rng, d):
 
 
 def huge_entry_size(rng, d):
-    p = _pick_image(rng, d)
-    img, entries = _entries(p) if p else (None, [])
+    p, img, entries = _pick_entries(rng, d)
     if not entries:
         return None
     e = rng.choice(entries)
@@ -155,8 +161,7 @@ def wrong_magic(rng, d):
 
 
 def shuffle_entries(rng, d):
-    p = _pick_image(rng, d)
-    img, entries = _entries(p) if p else (None, [])
+    p, img, entries = _pick_entries(rng, d)
     if not entries:
         return None
     payloads, extras = [e.payload for e in entries], [e.extra for e in entries]
@@ -228,8 +233,7 @@ def _type_name(fd) -> str:
 
 def extreme_field(rng, d):
     """One decoded field set to an extreme of its type, the entry re-encoded (valid protobuf, hostile value)."""
-    p = _pick_image(rng, d)
-    img, entries = _entries(p) if p else (None, [])
+    p, img, entries = _pick_entries(rng, d)
     if not entries:
         return None
     e = rng.choice(entries)
