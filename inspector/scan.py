@@ -262,9 +262,13 @@ def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_r
     # forkserver: workers start from a clean interpreter (no threads, no parent state); each imports what it needs
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
-        futures = [pool.submit(scan_one, p, targets) for p in paths]
+        futures = {pool.submit(scan_one, p, targets): p for p in paths}
         for fut in as_completed(futures):
-            row = fut.result()
+            try:
+                row = fut.result()
+            except Exception as exc:  # the worker died (a crash in C, the OOM killer): this row says so
+                row = empty_row(futures[fut], targets)
+                row["error"] = f"{futures[fut]}: the worker scanning it died ({type(exc).__name__}: {exc})"
             if on_row:
                 on_row(row)
             yield row

@@ -236,3 +236,26 @@ def test_an_unreachable_scheduler_is_one_line(cli):
     pytest.importorskip("distributed")
     r = cli("scan", str(corpus_dir("jvm")), "--scheduler", "tcp://127.0.0.1:9")
     assert_one_error(r, "cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+
+
+def test_a_worker_that_dies_is_a_row_with_its_error_not_the_end_of_the_scan(monkeypatch, tmp_path):
+    """A crash in C kills a pool worker (here: os._exit in scan_one for one path); every path still has a row."""
+    victim = tmp_path / "crash-me"
+    victim.mkdir()
+    code = """
+import os, sys
+from inspector import scan
+real = scan.scan_one
+def dying(path, targets):
+    if path.endswith("crash-me"):
+        os._exit(9)
+    return real(path, targets)
+scan.scan_one = dying
+"""
+    (tmp_path / "sitecustomize.py").write_text(code)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    rows = scan.scan([str(victim), str(corpus_dir("jvm"))], TARGETS, workers=2)
+    assert len(rows) == 2
+    assert next(r for r in rows if r["path"] == str(corpus_dir("jvm")))["error"] is None
+    dead = next(r for r in rows if r["path"] == str(victim))
+    assert "the worker scanning it died" in dead["error"]
