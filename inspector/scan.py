@@ -261,17 +261,28 @@ def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_r
 
     # forkserver: workers start from a clean interpreter (no threads, no parent state); each imports what it needs
     ctx = multiprocessing.get_context("forkserver")
+    broken: list[str] = []  # a dead worker breaks the pool: every pending path fails with it
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
         futures = {pool.submit(scan_one, p, targets): p for p in paths}
         for fut in as_completed(futures):
             try:
                 row = fut.result()
-            except Exception as exc:  # the worker died (a crash in C, the OOM killer): this row says so
-                row = empty_row(futures[fut], targets)
-                row["error"] = f"{futures[fut]}: the worker scanning it died ({type(exc).__name__}: {exc})"
+            except Exception:
+                broken.append(futures[fut])
+                continue
             if on_row:
                 on_row(row)
             yield row
+    for path in broken:  # each again in a process of its own: only the one that kills its worker is an error
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            try:
+                row = pool.submit(scan_one, path, targets).result()
+            except Exception as exc:  # the worker died (a crash in C, the OOM killer): this row says so
+                row = empty_row(path, targets)
+                row["error"] = f"{path}: the worker scanning it died ({type(exc).__name__}: {exc})"
+        if on_row:
+            on_row(row)
+        yield row
 
 
 def _scan_dask(paths: list[str], targets: dict[str, Target], address: str, on_row) -> Iterator[dict]:
