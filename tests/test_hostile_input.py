@@ -487,3 +487,56 @@ def test_random_damage_through_the_real_cli(tmp_path):
             if cls not in ("ok", "error"):
                 bad.append((what, argv[0], cls, r.stderr[-300:]))
     assert bad == []
+
+
+def _tree_bytes(d: Path) -> dict:
+    return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_15_repair_killed_at_random_points(tmp_path, cli):
+    """50 repairs, each sent SIGKILL or SIGTERM at a random moment of its run (start-up, planning, writing,
+    renaming): the input never changes, OUT is complete (equal to an unkilled repair's) or absent, SIGTERM
+    leaves nothing, and what SIGKILL leaves is gone after the next repair to the same OUT."""
+    src = tmp_path / "in"
+    import shutil
+
+    shutil.copytree(corpus_dir("tree"), src)
+    before = _tree_bytes(src)
+    argv = [sys.executable, "-m", "inspector", "repair", str(src), "--fix", "uid=1000", "--no-check", "-o"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    reference = tmp_path / "reference"
+    t0 = time.monotonic()
+    subprocess.run([*argv, str(reference)], env=env, check=True, capture_output=True, timeout=120)
+    duration = time.monotonic() - t0
+    expected = _tree_bytes(reference)
+    rng = random.Random(115)
+    outcomes = {"complete": 0, "absent": 0}
+    for i in range(50):
+        folder = tmp_path / f"k{i}"
+        folder.mkdir()
+        out = folder / "out"
+        signo = signal.SIGKILL if i % 2 else signal.SIGTERM
+        proc = subprocess.Popen([*argv, str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            time.sleep(rng.uniform(0, duration))
+            proc.send_signal(signo)
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        assert _tree_bytes(src) == before, i
+        if out.exists():
+            assert _tree_bytes(out) == expected, i  # never a partial OUT
+            outcomes["complete"] += 1
+        else:
+            outcomes["absent"] += 1
+        left = [p.name for p in folder.iterdir() if p.name != "out"]
+        if signo == signal.SIGTERM:
+            assert left == [], (i, left, proc.stderr.read())
+        if left:  # a SIGKILLed run's partial copy: the next repair to this OUT removes it
+            result = cli("repair", str(src), "--fix", "uid=1000", "--no-check", "-o", str(out), "--force")
+            assert result.returncode == 0, result.stderr
+            assert [p.name for p in folder.iterdir()] == ["out"] and _tree_bytes(out) == expected
+        proc.stderr.close()
+    assert outcomes["absent"] > 0 and sum(outcomes.values()) == 50
