@@ -259,3 +259,23 @@ scan.scan_one = dying
     assert next(r for r in rows if r["path"] == str(corpus_dir("jvm")))["error"] is None
     dead = next(r for r in rows if r["path"] == str(victim))
     assert "the worker scanning it died" in dead["error"]
+
+
+def test_container_archives_carry_their_name_image_and_time(tmp_path):
+    """A podman export (tar.zst) and a CRI-O kubelet archive, as test_source builds them: the container's
+    facts come from config.dump/spec.dump."""
+    from .test_source import CRIO_CONFIG, CRIO_SPEC, container_dir, pack
+
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    pack(container_dir(corpus_dir("tree"), tmp_path / "p"), fleet / "ticker.tar.zst", "tar.zst")
+    pack(container_dir(corpus_dir("jvm"), tmp_path / "c", CRIO_CONFIG, CRIO_SPEC),
+         fleet / "checkpoint-web-5d9f_shop-app-2026-11-20T11:00:00Z.tar", "tar")
+    rows = {Path(r["path"]).name: r for r in scan.scan(scan.find_checkpoints([str(fleet)]), TARGETS, workers=1)}
+    podman = rows["ticker.tar.zst"]
+    assert (podman["source"], podman["archive"], podman["container"], podman["image"]) == (
+        "podman", "tar.zst", "ticker-tree", "registry.example.org/ticker:1.4")
+    crio = rows["checkpoint-web-5d9f_shop-app-2026-11-20T11:00:00Z.tar"]
+    assert (crio["source"], crio["container"], crio["image"], crio["created"]) == (
+        "crio", "app", "quay.io/shop/web:2.1", "2026-11-20T11:00:00Z")
+    assert crio["verdicts"]["root"] == "restorable" and podman["processes"] == 4
