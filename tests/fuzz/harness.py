@@ -89,7 +89,7 @@ def run_command(argv: list[str], timeout: float) -> tuple[int | None, str, str, 
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                rc = cli.main(argv)
+                rc = tui_screens(*argv[1:]) if argv[0] == "tui-screens" else cli.main(argv)
             except SystemExit as exc:
                 rc = exc.code if isinstance(exc.code, int) else 2
     except Hang:
@@ -102,6 +102,45 @@ def run_command(argv: list[str], timeout: float) -> tuple[int | None, str, str, 
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     return rc, out.buffer.getvalue().decode("utf-8", "replace"), err.getvalue(), exc_sig
+
+
+def tui_screens(path: str, path_b: str | None = None) -> int:
+    """What ``criu-inspect tui`` computes, headless: the session (tui.model, no Textual), then every row of
+    every screen, each process's overview and the first lines of each VMA's hex view."""
+    import sys
+
+    from inspector import source
+    from inspector.errors import InspectError
+
+    try:
+        return _tui_screens(path, path_b)
+    except InspectError as exc:  # the command says it in one line before the screen is taken over
+        sys.stderr.write(f"criu-inspect: error: {exc.one_line()}\n")
+        return 2
+    finally:
+        source.remove_extractions()  # as the CLI does when a command ends
+
+
+def _tui_screens(path: str, path_b: str | None) -> int:
+    from inspector.errors import InspectError
+    from tui import model
+
+    session = model.load_session(path, path_b)
+    session.summary()
+    session.verdict()
+    session.problems
+    for _depth, proc, _status in session.tree_rows():
+        session.fd_rows(proc.pid)
+        model.overview_sections(proc)
+        session.overview_extra(proc.pid)
+        for vma, _status, _changed in session.vma_rows(proc.pid)[:8]:
+            try:
+                doc = session.hex_document(proc.pid, vma)
+            except InspectError:  # the app shows it as a notification and stays on the VMA list
+                continue
+            for i in range(min(doc.line_count, 4)):
+                model.hex_text(doc.line(i))
+    return 0
 
 
 def classify(rc: int | None, stderr: str, exc_sig: str) -> tuple[str, str]:
@@ -150,6 +189,7 @@ def commands(rng: random.Random, case: Path, base: Path, mutated_file: str | Non
         ["grep", str(case), *rng.choice([["PATH="], ["tree"], ["--regex", "[A-Z_]+=/"], ["--ignore-case", "home"]])],
         ["diff", str(base), str(case), "--pages"],
         repair,
+        ["tui-screens", str(case)] + ([str(base)] if rng.random() < 0.3 else []),
     ]
     if mutated_file and (case / mutated_file).exists():
         cmds.append(["decode", str(case / mutated_file)])
