@@ -46,6 +46,8 @@ def find_checkpoints(paths: Iterable[str]) -> list[str]:
     """
     out: list[str] = []
     for path in paths:
+        if path.startswith("file://"):  # a local path: walked and read in place, not fetched
+            path = path[len("file://"):]
         if is_url(path):
             out += _find_urls(path)
         elif os.path.isdir(path) and not _is_checkpoint_dir(path):
@@ -103,14 +105,15 @@ def _find_urls(url: str) -> list[str]:
         return [url]
     import fsspec
 
-    fs, _, (root,) = fsspec.get_fs_token_paths(url)
     try:
-        listing = fs.find(root) if fs.protocol not in ("http", "https") else fs.ls(root, detail=False)
-    except Exception as exc:  # the store's own errors (HTTP, S3): the folder is one row with its error
-        return [f"{url}#error={type(exc).__name__}: {exc}"]
-    prefix = url.split("://", 1)[0] + "://"
+        fs, _, (root,) = fsspec.get_fs_token_paths(url)
+        protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        http = bool({"http", "https"} & set(protocols))
+        listing = fs.ls(root, detail=False) if http else fs.find(root)  # HTTP: the index page's links
+    except Exception:  # the store's own errors (HTTP, S3 credentials, no s3fs): the folder is one row, whose
+        return [url]  # fetch says what is wrong
     names = sorted(p for p in listing if _is_archive_name(p.rstrip("/")))
-    return [p if is_url(p) else prefix + p.lstrip("/") for p in names]
+    return [p if is_url(p) else fs.unstrip_protocol(p) for p in names]
 
 
 # --- one checkpoint ----------------------------------------------------------------------------------------------
@@ -139,8 +142,6 @@ def scan_one(path: str, targets: dict[str, Target]) -> dict:
     local, fetched = path, None
     cp = None
     try:
-        if "#error=" in path:
-            raise InspectError(path.split("#error=")[0], path.split("#error=", 1)[1])
         if is_url(path):
             local = fetched = _fetch(path)
         from .model.checkpoint import Checkpoint
@@ -179,7 +180,7 @@ def _fetch(url: str) -> str:
     except FileNotFoundError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise InspectError(url, "not found") from None
-    except Exception as exc:  # HTTP errors, S3 credentials, ...: one line
+    except Exception as exc:  # HTTP errors, S3 credentials, no s3fs, a folder: one line
         shutil.rmtree(tmp, ignore_errors=True)
         raise InspectError(url, f"cannot fetch: {type(exc).__name__}: {exc}") from None
     return local

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import http.server
 import json
 import os
@@ -279,3 +280,14 @@ def test_container_archives_carry_their_name_image_and_time(tmp_path):
     assert (crio["source"], crio["container"], crio["image"], crio["created"]) == (
         "crio", "app", "quay.io/shop/web:2.1", "2026-11-20T11:00:00Z")
     assert crio["verdicts"]["root"] == "restorable" and podman["processes"] == 4
+
+
+def test_file_urls_are_local_paths_and_an_unlistable_store_is_a_row(tmp_path):
+    assert scan.find_checkpoints([f"file://{corpus_dir('jvm')}"]) == [str(corpus_dir("jvm"))]
+    pytest.importorskip("fsspec")
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed: the store would be asked for real")
+    rows = scan.scan(scan.find_checkpoints(["s3://criu-inspect-no-bucket/checkpoints/"]), TARGETS, workers=1)
+    assert [r["path"] for r in rows] == ["s3://criu-inspect-no-bucket/checkpoints/"]
+    assert rows[0]["error"].startswith("s3://criu-inspect-no-bucket/checkpoints/: cannot fetch: ImportError")
+    assert rows[0]["verdicts"] == {"unprivileged": None, "root": None}
