@@ -457,7 +457,8 @@ class _Extracted:
     bytes: int = 0
     links: list = field(default_factory=list)  # (path of the symlink, shown name)
     foreign: int = 0  # members with names CRIU does not write, extracted or not
-    skipped: list = field(default_factory=list)  # names of the foreign members not extracted (past the bound)
+    skipped: int = 0  # foreign members not extracted (past the bound)
+    first_skipped: str = ""
     rootfs_diff: dict = field(default_factory=dict)  # dir of rootfs-diff.tar (relative) -> its size
     container_files_seen: bool = False
 
@@ -497,7 +498,8 @@ def _extract(archive: str, fmt: str, tmp: str) -> _Extracted:
             if not member.isdir() and not _criu_named(parts[-1]):
                 out.foreign += 1
                 if out.foreign > MAX_FOREIGN_MEMBERS:
-                    out.skipped.append(name)
+                    out.skipped += 1
+                    out.first_skipped = out.first_skipped or name
                     continue
             dest = os.path.join(tmp, *parts)
             if member.isdir():
@@ -684,7 +686,7 @@ def _pick(origin: str, fmt: str, tmp: str, info: _Extracted, member: str = "") -
             src.metadata["rootfs_diff_bytes"] = size
             src.metadata["files"] = sorted(set(src.metadata.get("files", [])) | {ROOTFS_DIFF})
     if info.skipped:
-        src.problems.append(InspectError(origin, f"{len(info.skipped)} more members with names CRIU does not write "
-                                                 f"(e.g. {info.skipped[0]}) were not extracted, past the first "
+        src.problems.append(InspectError(origin, f"{info.skipped} more members with names CRIU does not write "
+                                                 f"(e.g. {info.first_skipped}) were not extracted, past the first "
                                                  f"{MAX_FOREIGN_MEMBERS}: not a checkpoint's files"))
     return src

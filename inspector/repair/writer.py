@@ -18,8 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 
 from ..errors import InspectError
-from ..safeio import rename_noreplace, stale_dirs
 from ..model.checkpoint import RECORD_NAME
+from ..safeio import rename_noreplace, stale_dirs
 from . import record
 from .workspace import Workspace
 
@@ -260,7 +260,10 @@ def _move_into_place(tmp: str, out: str, force: bool) -> None:
     except BaseException:
         os.rename(aside, out)
         raise
-    if os.path.isdir(aside) and not os.path.islink(aside):
-        shutil.rmtree(aside)
-    else:
-        os.unlink(aside)
+    try:  # OUT is in place: the old one goes (if this fails, the next repair to OUT sweeps it: its pid is ours)
+        if os.path.isdir(aside) and not os.path.islink(aside):
+            shutil.rmtree(aside)
+        else:
+            os.unlink(aside)
+    except OSError:
+        pass
