@@ -134,3 +134,24 @@ def test_scrub_secrets_restores_without_the_secret(lab):
     report, outcome = lab.judge(dump, all_of(job.probe, scrubbed), user=user, images=out)
     assert_agrees(report, outcome)
     assert outcome.restored, outcome.describe()
+
+
+def test_repair_of_an_archive_restores(lab):
+    """repair reads an archive (as podman or the kubelet export one) and writes OUT as a directory: restored
+    for real, unprivileged, running as the uid the repair gave it."""
+    import tarfile
+
+    user = lab.criu.user
+    pid = devnull_ticker(lab).pid
+    dump = lab.dump(pid, "devnull-archived")
+    archive = lab.dir / "devnull-archived.tar.gz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(dump.images, "checkpoint")
+    out = lab.dir / "repaired" / "from-archive"
+    out.parent.mkdir(exist_ok=True)
+    out.parent.chmod(0o755)
+    r = lab.inspect("repair", archive, "-o", out, "--fix", f"uid={user.uid}", "--fix", "bounding-set")
+    assert r.returncode in (0, 1) and out.is_dir(), r.stderr
+    report, outcome = lab.judge(dump, runs_as(pid, user.uid), user=user, images=out)
+    assert_agrees(report, outcome)
+    assert outcome.restored, outcome.describe()
