@@ -244,7 +244,6 @@ def extreme_field(rng, d):
     fields = _scalar_fields(msg)
     if not fields:
         return None
-    from google.protobuf.descriptor import FieldDescriptor as F
 
     owner, fd, where = rng.choice(fields)
     values = _EXTREMES.get(_type_name(fd))
