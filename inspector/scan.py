@@ -240,19 +240,23 @@ def _checks(cp, targets: dict[str, Target], row: dict) -> None:
 
 
 def scan(paths: list[str], targets: dict[str, Target], *, workers: int = 0, scheduler: str | None = None,
-         on_row: Callable[[dict], None] | None = None) -> list[dict]:
-    """Rows of every checkpoint, sorted by path: in this process (workers=1), a local pool, or a Dask cluster."""
+         on_row: Callable[[dict], None] | None = None, task: Callable[[str, dict], dict] | None = None) -> list[dict]:
+    """Rows of every checkpoint, sorted by path: in this process (workers=1), a local pool, or a Dask cluster.
+
+    ``task`` replaces ``scan_one`` (a module-level function: workers import it by name).
+    """
+    task = task or scan_one
     if scheduler:
-        rows = list(_scan_dask(paths, targets, scheduler, on_row))
+        rows = list(_scan_dask(paths, targets, scheduler, on_row, task))
     else:
-        rows = list(_scan_local(paths, targets, workers or os.cpu_count() or 1, on_row))
+        rows = list(_scan_local(paths, targets, workers or os.cpu_count() or 1, on_row, task))
     return sorted(rows, key=lambda r: r["path"])
 
 
-def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_row) -> Iterator[dict]:
+def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_row, task) -> Iterator[dict]:
     if workers <= 1 or len(paths) <= 1:
         for p in paths:
-            row = scan_one(p, targets)
+            row = task(p, targets)
             if on_row:
                 on_row(row)
             yield row
@@ -264,7 +268,7 @@ def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_r
     ctx = multiprocessing.get_context("forkserver")
     broken: list[str] = []  # a dead worker breaks the pool: every pending path fails with it
     with ProcessPoolExecutor(max_workers=min(workers, len(paths)), mp_context=ctx) as pool:
-        futures = {pool.submit(scan_one, p, targets): p for p in paths}
+        futures = {pool.submit(task, p, targets): p for p in paths}
         for fut in as_completed(futures):
             try:
                 row = fut.result()
@@ -277,7 +281,7 @@ def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_r
     for path in broken:  # each again in a process of its own: only the one that kills its worker is an error
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
             try:
-                row = pool.submit(scan_one, path, targets).result()
+                row = pool.submit(task, path, targets).result()
             except Exception as exc:  # the worker died (a crash in C, the OOM killer): this row says so
                 row = empty_row(path, targets)
                 row["error"] = f"{path}: the worker scanning it died ({type(exc).__name__}: {exc})"
@@ -286,7 +290,7 @@ def _scan_local(paths: list[str], targets: dict[str, Target], workers: int, on_r
         yield row
 
 
-def _scan_dask(paths: list[str], targets: dict[str, Target], address: str, on_row) -> Iterator[dict]:
+def _scan_dask(paths: list[str], targets: dict[str, Target], address: str, on_row, task) -> Iterator[dict]:
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -296,7 +300,7 @@ def _scan_dask(paths: list[str], targets: dict[str, Target], address: str, on_ro
     except (OSError, TimeoutError) as exc:
         raise InspectError(None, f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
-        futures = client.map(scan_one, paths, targets=targets, pure=False)
+        futures = client.map(task, paths, targets=targets, pure=False)
         for fut in as_completed(futures):
             row = fut.result()
             fut.release()

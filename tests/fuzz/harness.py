@@ -128,7 +128,7 @@ def _tui_screens(path: str, path_b: str | None) -> int:
     session = model.load_session(path, path_b)
     session.summary()
     session.verdict()
-    assert isinstance(session.problems, list)  # the property the status bar reads
+    session.problems()
     for _depth, proc, _status in session.tree_rows():
         session.fd_rows(proc.pid)
         model.overview_sections(proc)
