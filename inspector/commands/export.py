@@ -26,10 +26,8 @@ def run(args) -> int:
     import pandas as pd
 
     from .. import scan, tables
-    from ..checks.engine import run_checks
     from ..checks.targets import target_from_args
     from ..errors import InspectError
-    from ..model.checkpoint import Checkpoint
 
     kinds = list(dict.fromkeys(args.target or scan.DEFAULT_TARGETS))
     targets = scan.targets_named(kinds, target_from_args(argparse.Namespace(**{**vars(args), "target": kinds[0]})))
@@ -40,19 +38,12 @@ def run(args) -> int:
     parts: dict[str, list] = {t: [] for t in tables.CHECKPOINT_TABLES}
     rows = []
     for path in scan.find_checkpoints(args.paths):
-        rows.append(scan.scan_one(path, targets))
-        try:
-            cp = Checkpoint(path)
-        except InspectError:
-            continue  # its scan row carries the error
-        try:
-            reports = {name: run_checks(cp, t) for name, t in targets.items()}
+
+        def add_tables(cp, reports, path=path):  # one read of the checkpoint serves its row and its tables
             for name, df in tables.checkpoint_tables(cp, reports, name=path).items():
                 parts[name].append(df)
-        except InspectError:
-            pass  # damaged: the scan row says why; the tables of what could be read are not half-written
-        finally:
-            cp.close()
+
+        rows.append(scan.scan_one(path, targets, with_checkpoint=add_tables))  # a damaged one: its row says why
     frames = {name: (pd.concat(dfs, ignore_index=True) if dfs else tables.frame([], tables.SCHEMAS[name]))
               for name, dfs in parts.items()}
     frames["scan"] = tables.scan_frame(sorted(rows, key=lambda r: r["path"]), kinds)

@@ -518,28 +518,25 @@ def archive_shapes(rng, d):
             setattr(info, k, v)
         t.addfile(info, io.BytesIO(data))
 
+    def add_link(t, tarfile, member: str, kind, target: str):
+        info = tarfile.TarInfo(member)
+        info.type, info.linkname = kind, target
+        t.addfile(info)
+
     def extra(t, io, tarfile):
         if how == "traversal":
             add_file(t, io, tarfile, f"{name}/../../evil.img")
         elif how == "absolute":
             add_file(t, io, tarfile, "/tmp/criu-inspect-fuzz-evil.img")
         elif how == "symlink-out":
-            info = tarfile.TarInfo(f"{name}/escape.img")
-            info.type, info.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
-            t.addfile(info)
+            add_link(t, tarfile, f"{name}/escape.img", tarfile.SYMTYPE, "../../../../etc/passwd")
         elif how == "symlink-dir-out":
-            info = tarfile.TarInfo(f"{name}/checkpoint")
-            info.type, info.linkname = tarfile.SYMTYPE, "/tmp"
-            t.addfile(info)
+            add_link(t, tarfile, f"{name}/checkpoint", tarfile.SYMTYPE, "/tmp")
             add_file(t, io, tarfile, f"{name}/checkpoint/through.img")
         elif how == "hardlink-out":
-            info = tarfile.TarInfo(f"{name}/hard.img")
-            info.type, info.linkname = tarfile.LNKTYPE, "/etc/passwd"
-            t.addfile(info)
+            add_link(t, tarfile, f"{name}/hard.img", tarfile.LNKTYPE, "/etc/passwd")
         elif how == "hardlink-missing":
-            info = tarfile.TarInfo(f"{name}/hard.img")
-            info.type, info.linkname = tarfile.LNKTYPE, f"{name}/no-such.img"
-            t.addfile(info)
+            add_link(t, tarfile, f"{name}/hard.img", tarfile.LNKTYPE, f"{name}/no-such.img")
         elif how in ("device", "fifo"):
             info = tarfile.TarInfo(f"{name}/special.img")
             info.type = tarfile.CHRTYPE if how == "device" else tarfile.FIFOTYPE
@@ -557,9 +554,7 @@ def archive_shapes(rng, d):
             info.type = tarfile.DIRTYPE
             t.addfile(info)
         elif how == "parent-loop":
-            info = tarfile.TarInfo(f"{name}/parent")
-            info.type, info.linkname = tarfile.SYMTYPE, "."
-            t.addfile(info)
+            add_link(t, tarfile, f"{name}/parent", tarfile.SYMTYPE, ".")
         elif how == "two-checkpoints":
             t.add(d, name + "-copy")
 
