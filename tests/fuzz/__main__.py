@@ -20,6 +20,10 @@ def main() -> int:
     p.add_argument("--as-limit-mib", type=int, default=1024, help="address-space cap of each worker")
     p.add_argument("--findings", type=Path, default=Path("fuzz-findings"), help="where reproducers go")
     args = p.parse_args()
+    import signal
+
+    # kill/timeout: unwind, so the campaign's work folder and its workers go (a killed campaign left them)
+    signal.signal(signal.SIGTERM, lambda signo, frame: sys.exit(128 + signo))
     indices = args.only or list(range(args.start, args.start + args.cases))
     last = [0.0]
 
