@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
+from .errors import InspectError
 from .model import names
 from .model.names import PAGE_SIZE
 
@@ -171,17 +172,19 @@ class Hit:
         }
 
 
+def _literal_bytes(pattern: str | bytes) -> bytes:
+    return pattern.encode("utf-8", "surrogateescape") if isinstance(pattern, str) else pattern
+
+
 def compile_pattern(pattern: str | bytes, *, regex: bool = False, ignore_case: bool = False) -> re.Pattern:
     """A bytes regex for a text pattern (literal unless ``regex``); non-ASCII text is matched as UTF-8."""
-    raw = pattern.encode("utf-8", "surrogateescape") if isinstance(pattern, str) else pattern
+    raw = _literal_bytes(pattern)
     if not regex:
         raw = re.escape(raw)
     flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
     try:
         return re.compile(raw, flags)
     except re.error as exc:
-        from .errors import InspectError
-
         raise InspectError(None, f"bad regular expression {pattern!r}: {exc}") from None
 
 
@@ -218,16 +221,24 @@ def vma_label(process: "Process", vma: "Vma | None") -> str:
 
 
 def search_process(
-    checkpoint: "Checkpoint", pid: int, pattern: re.Pattern, *, context: int = 32, literal_length: int | None = None
+    checkpoint: "Checkpoint", pid: int, pattern: re.Pattern, *, context: int = 32, literal_length: int | None = None,
+    literal: bytes | None = None, ignore_case: bool = False,
 ) -> Iterator[Hit]:
+    """Hits of ``pattern`` in the memory of ``pid``; a ``literal`` (the pattern's text) is found by the scanner."""
+    from . import scanner
+
     process = checkpoint.process(pid)
     reader = checkpoint.page_reader(pid)
-    overlap = max(1, literal_length - 1) if literal_length is not None else MAX_REGEX_MATCH
+    if literal is not None and scanner.available() and len(literal) <= scanner.MAX_LITERAL:
+        found = _literal_matches(reader, literal, ignore_case)
+    else:
+        overlap = max(1, literal_length - 1) if literal_length is not None else MAX_REGEX_MATCH
 
-    def find(buf: bytes, base: int, pos: int):
-        return [(base + m.start(), base + max(m.end(), m.start() + 1), None) for m in pattern.finditer(buf, pos)]
+        def find(buf: bytes, base: int, pos: int):
+            return [(base + m.start(), base + max(m.end(), m.start() + 1), None) for m in pattern.finditer(buf, pos)]
 
-    for start, end, _, where in windowed_matches(bounded_pages(reader), find, overlap):
+        found = ((s, e, w) for s, e, _, w in windowed_matches(bounded_pages(reader), find, overlap))
+    for start, end, where in found:
         vma = vma_of(process, start) if process is not None else None
         lo = start - context
         hi = end + context
@@ -236,6 +247,33 @@ def search_process(
         lo = max(lo, 0)
         yield Hit(pid, start, end - start, where, vma, vma_label(process, vma) if process else "?", lo,
                   reader.read(lo, hi - lo))  # fmt: skip
+
+
+def _literal_matches(reader, literal: bytes, ignore_case: bool) -> Iterator[tuple[int, int, str]]:
+    """(start, end, where) of each occurrence of ``literal``, leftmost first and not overlapping, as ``re`` finds them.
+
+    A pages file that ends early: the occurrences before its end, then its error.
+    """
+    from . import scanner
+
+    extents = []
+    unreadable = None
+    try:
+        for ext in reader.extents():
+            extents.append(ext)
+    except InspectError as exc:
+        unreadable = exc
+    spans = scanner.spans_of(extents)
+    found = scanner.find(scanner.LiteralSet([literal], [ignore_case]), spans)
+    n = len(literal)
+    for span, group in scanner.by_span(spans, found):
+        last_end = -1
+        for start, _ in group:
+            if start >= last_end and start + n <= span.end:
+                last_end = start + n
+                yield start, last_end, span.extent_at(start).where
+    if unreadable is not None:
+        raise unreadable
 
 
 def search(
@@ -249,14 +287,15 @@ def search(
 ) -> Iterator[Hit]:
     """Every occurrence of ``pattern`` in the memory of each process (or of ``pids``), in pid then address order."""
     rx = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
-    literal_length = None
-    if not regex:
-        literal_length = len(pattern.encode("utf-8", "surrogateescape") if isinstance(pattern, str) else pattern)
+    literal_length = None if regex else len(_literal_bytes(pattern))
     wanted = set(pids) if pids else None
     for proc in checkpoint.processes:
         if wanted is not None and proc.pid not in wanted:
             continue
-        yield from search_process(checkpoint, proc.pid, rx, context=context, literal_length=literal_length)
+        yield from search_process(
+            checkpoint, proc.pid, rx, context=context, literal_length=literal_length,
+            literal=None if regex else _literal_bytes(pattern), ignore_case=ignore_case,
+        )
 
 
 def hexdump(data: bytes, start: int) -> list[str]:

@@ -49,6 +49,20 @@ class Run(NamedTuple):
         return self.start + self.nr_pages * PAGE_SIZE
 
 
+class Extent(NamedTuple):
+    """Pages with content that lie back to back in one pages file: [addr, addr+length) at file ``offset``."""
+
+    addr: int
+    length: int
+    where: str  # present | parent (in a pre-dump's pages file)
+    pages: "PagesFile"
+    offset: int
+
+    @property
+    def end(self) -> int:
+        return self.addr + self.length
+
+
 def effective_flags(msg) -> int:
     """Flags of a pagemap entry, for images of any CRIU version.
 
@@ -724,6 +738,21 @@ class PagesFile:
             except (OSError, ValueError) as exc:
                 raise InspectError(self.path, f"cannot map the pages file: {exc}") from None
 
+    def release(self, offset: int, length: int) -> None:
+        """Drop the page-table entries of [offset, offset+length) of the mapping (clean, shared: they refault).
+
+        A scan that has passed a range calls this, so the mapped pages of a
+        large pages file do not pile up in the process's RSS.
+        """
+        m = self._map
+        lo = offset - offset % PAGE_SIZE
+        if m is None or not hasattr(mmap, "MADV_DONTNEED") or length <= 0:
+            return
+        try:
+            m.madvise(mmap.MADV_DONTNEED, lo, min(length + offset - lo, self.size - lo))
+        except (OSError, ValueError):
+            pass
+
     def close(self) -> None:
         if self._map is not None:
             self._map.close()
@@ -795,6 +824,28 @@ class PageReader:
                 out += data[addr - page_start : chunk_end - page_start]
             addr = chunk_end
         return bytes(out)
+
+    def extents(self, start: int = 0, end: int = 1 << 64) -> Iterator[Extent]:
+        """Where the bytes of every page with content in [start, end) lie: runs of one pages file, in address order.
+
+        Nothing is read: a scanner maps the file and scans the extents in place.
+        A run that reaches past the end of its pages file yields its part inside
+        the file, then raises the pages file's error.
+        """
+        for run in self.pagemap.runs_in(start, end):
+            lo, hi = max(run.start, start), min(run.end, end)
+            if run.flags & PE_PRESENT:
+                pf = self.pages_file
+                offset = run.file_offset + (lo - run.start)
+                if offset + (hi - lo) > pf.size:
+                    inside = max(0, (pf.size - offset) // PAGE_SIZE * PAGE_SIZE)
+                    if inside:
+                        yield Extent(lo, inside, "present", pf, offset)
+                    raise pages_size_error(pf.path, pf.size, self.pagemap.present_bytes)
+                yield Extent(lo, hi - lo, "present", pf, offset)
+            elif run.flags & PE_PARENT:
+                for ext in self.parent.extents(lo, hi):
+                    yield ext._replace(where="parent")
 
     def iter_present(self, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
         """Yield (address, page bytes, where) for every page with content in [start, end)."""

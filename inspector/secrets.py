@@ -1,13 +1,20 @@
-"""Find secrets in process memory: one scanner for the check rule and for repair.
+"""Find secrets in process memory: one scanner for the check rule, for repair's scrub-secrets and for outputs.
 
 A checkpoint shipped in a container image carries whatever its memory held:
 environment variables named like secrets, PEM private keys, cloud access keys.
-``scan_process`` walks a process's pages through the page reader (present and
-parent-chain pages) in bounded windows that overlap by ``OVERLAP`` bytes, so a
-secret that straddles a page (or window) boundary is still found once. Every
-``SecretMatch`` carries the exact address range of the secret *value*, which is
-what ``repair``'s scrub-secrets fix overwrites; ``masked`` is the only form of
-the value meant for output.
+Every pattern below begins with a literal (``AKIA``, ``-----BEGIN ``), and an
+environment string named like a secret holds one of ``secretnames``'s words,
+so ``scan_process`` first finds those literals in all of a process's pages at
+once (``scanner``: one Hyperscan database, the mmapped pages scanned in place
+on every core), then confirms each occurrence with the pattern's exact regular
+expression on the few bytes around it. Pages of the pre-dump chain are
+scanned like the process's own. Every ``SecretMatch`` carries the exact
+address range of the secret *value*, which is what ``repair``'s scrub-secrets
+fix overwrites; ``masked`` is the only form of the value meant for output.
+
+``scan_process_reference`` is the same search in pure Python, window by
+window through the page reader: the tests hold the fast path to it, address
+for address, and it runs where Hyperscan cannot load.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from .errors import InspectError
+from .secretnames import NAME_LITERALS
 from .secretnames import is_secret_name as is_secret_env_name
 
 if TYPE_CHECKING:
@@ -61,6 +70,23 @@ _PATTERNS: list[tuple[str, bytes, frozenset]] = [
     ),
 ]
 _COMPILED = [(kind, re.compile(pattern, re.DOTALL), before) for kind, pattern, before in _PATTERNS]
+_BY_KIND = {kind: (rx, before) for kind, rx, before in _COMPILED}
+
+# The literal each match of a kind begins with ("env": a word its name holds, in any case).
+LITERALS: dict[str, tuple[bytes, ...]] = {
+    "env": tuple(w.encode() for w in NAME_LITERALS),
+    "pem": (b"-----BEGIN ",),
+    "aws": (b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"AIDA", b"AROA"),
+    "github": (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+    "slack": (b"xoxa-", b"xoxb-", b"xoxp-", b"xoxo-", b"xoxs-", b"xoxr-"),
+    "google_api": (b"AIza",),
+    "stripe": (b"sk_live_", b"rk_live_"),
+    "gitlab": (b"glpat-",),
+    "npm": (b"npm_",),
+    "azure_storage": (b"AccountKey=",),
+    "gcp_sa": (b'"private_key"',),
+}
+MAX_NAME = 128  # an environment name's longest (the env pattern's bound)
 
 KIND_TITLES = {
     "env": "environment variable named like a secret",
@@ -112,20 +138,12 @@ def _candidates(data: bytes, base: int, pos: int = 0) -> list[SecretMatch]:
     out = []
     for kind, rx, before in _COMPILED:
         for m in rx.finditer(data, pos):
-            s, e = m.span()
-            if kind == "env":
-                s += 1  # the NUL before the name is context, not part of the match
-                name = m.group("name").decode("ascii")
-                if not is_secret_env_name(name):
-                    continue
-            elif kind == "pem":
-                name = m.group("name").decode("ascii")
-            else:
-                if s > 0 and data[s - 1] in before:
-                    continue
-                name = KIND_TITLES[kind]
-            vs, ve = m.span("value")
-            out.append(SecretMatch(kind, name, base + s, base + e, base + vs, base + ve, mask(data[vs:ve].strip())))
+            s = m.start()
+            if s > 0 and data[s - 1] in before:
+                continue
+            hit = _match_of(kind, m, data, base)
+            if hit is not None:
+                out.append(hit)
     return out
 
 
@@ -166,7 +184,102 @@ def _with(hit: SecretMatch, **changes) -> SecretMatch:
 
 
 def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
-    """Secrets in the memory of ``pid`` (its own pages and those of the pre-dump chain)."""
+    """Secrets in the memory of ``pid`` (its own pages and those of the pre-dump chain), in address order.
+
+    A pages file that ends early stops the scan at its end: what lies before
+    is reported, then its error is raised.
+    """
+    from . import scanner
+
+    if not scanner.available():
+        yield from scan_process_reference(checkpoint, pid, start, end)
+        return
+    extents = []
+    unreadable = None
+    try:
+        for ext in checkpoint.page_reader(pid).extents(start, end):
+            extents.append(ext)
+    except InspectError as exc:
+        unreadable = exc
+    spans = scanner.spans_of(extents)
+    found = scanner.find(_literal_set(), spans)
+    hits: list[SecretMatch] = []
+    for span, group in scanner.by_span(spans, found):
+        seen: set[int] = set()
+        for addr, ident in group:
+            kind = _LITERAL_KINDS[ident]
+            hit = _confirm_env(span, addr, seen) if kind == "env" else _confirm(kind, span, addr)
+            if hit is not None:
+                hits.append(_with(hit, pid=pid, where=span.extent_at(hit.start).where))
+    yield from _accept(hits, -1)[0]
+    if unreadable is not None:
+        raise unreadable
+
+
+_LITERAL_KINDS: list[str] = [kind for kind, lits in LITERALS.items() for _ in lits]
+_literal_set_cache: list = []
+
+
+def _literal_set():
+    """Every kind's literals in one database, compiled on first use (about 30 ms) and kept."""
+    if not _literal_set_cache:
+        from .scanner import LiteralSet
+
+        lits = [lit for lits in LITERALS.values() for lit in lits]
+        _literal_set_cache.append(LiteralSet(lits, [kind == "env" for kind in _LITERAL_KINDS]))
+    return _literal_set_cache[0]
+
+
+def _confirm(kind: str, span, addr: int) -> SecretMatch | None:
+    """The match of ``kind``'s pattern that begins at ``addr``, if any."""
+    rx, before = _BY_KIND[kind]
+    lo = max(span.start, addr - 1)
+    data = span.read(lo, addr + OVERLAP)
+    pos = addr - lo
+    if pos and data[pos - 1] in before:
+        return None
+    m = rx.match(data, pos)
+    return _match_of(kind, m, data, lo) if m else None
+
+
+def _confirm_env(span, addr: int, seen: set[int]) -> SecretMatch | None:
+    """The environment string (NUL, NAME=value, NUL) whose name holds the word found at ``addr``, if any."""
+    lo = max(span.start, addr - MAX_NAME - 1)
+    head = span.read(lo, addr)
+    i = len(head)
+    while i and head[i - 1] in _WORD:
+        i -= 1
+    if not i or head[i - 1] != 0:
+        return None  # the word is not in a name that follows a NUL
+    nul = lo + i - 1
+    if nul in seen:
+        return None  # another word of the same name found it
+    seen.add(nul)
+    data = span.read(nul, nul + MAX_NAME + MAX_ENV_VALUE + 3)
+    m = _BY_KIND["env"][0].match(data)
+    return _match_of("env", m, data, nul) if m else None
+
+
+def _match_of(kind: str, m: "re.Match[bytes]", data: bytes, base: int) -> SecretMatch | None:
+    """A SecretMatch from a regex match in ``data`` (which starts at address ``base``), as the reference builds it."""
+    s, e = m.span()
+    if kind == "env":
+        s += 1  # the NUL before the name is context, not part of the match
+        name = m.group("name").decode("ascii")
+        if not is_secret_env_name(name):
+            return None
+    elif kind == "pem":
+        name = m.group("name").decode("ascii")
+    else:
+        name = KIND_TITLES[kind]
+    vs, ve = m.span("value")
+    return SecretMatch(kind, name, base + s, base + e, base + vs, base + ve, mask(data[vs:ve].strip()))
+
+
+def scan_process_reference(
+    checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64
+) -> Iterator[SecretMatch]:
+    """``scan_process`` in pure Python, window by window through the page reader (slow, and the reference)."""
     from .memsearch import bounded_pages
 
     reader = checkpoint.page_reader(pid)
