@@ -8,6 +8,7 @@ that live in the pre-dump chain (PE_PARENT) searched like the rest. Used by
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
@@ -16,6 +17,7 @@ from .model import names
 from .model.names import PAGE_SIZE
 
 if TYPE_CHECKING:
+    from . import scanner
     from .model.checkpoint import Checkpoint
     from .model.types import Process, Vma
 
@@ -249,6 +251,30 @@ def search_process(
                   reader.read(lo, hi - lo))  # fmt: skip
 
 
+_literal_sets: dict[tuple[bytes, bool], "scanner.LiteralSet"] = {}
+_literal_sets_lock = threading.Lock()
+
+
+def literal_set(literal: bytes, ignore_case: bool) -> "scanner.LiteralSet":
+    """The one-literal database of a grep, compiled once per command (thread-safe: a prefetch builds it too)."""
+    from . import scanner as _scanner
+
+    with _literal_sets_lock:
+        key = (literal, ignore_case)
+        if key not in _literal_sets:
+            _literal_sets[key] = _scanner.LiteralSet([literal], [ignore_case])
+        return _literal_sets[key]
+
+
+def prefetch(directory: str, pattern: str | bytes, *, ignore_case: bool = False) -> None:
+    """Start the search for a literal ``pattern`` in a checkpoint directory's pages files now (grep's first step)."""
+    from . import scanner as _scanner
+
+    literal = _literal_bytes(pattern)
+    if 0 < len(literal) <= _scanner.MAX_LITERAL:
+        _scanner.prefetch(directory, lambda: literal_set(literal, ignore_case))
+
+
 def _literal_matches(reader, literal: bytes, ignore_case: bool) -> Iterator[tuple[int, int, str]]:
     """(start, end, where) of each occurrence of ``literal``, leftmost first and not overlapping, as ``re`` finds them.
 
@@ -264,7 +290,7 @@ def _literal_matches(reader, literal: bytes, ignore_case: bool) -> Iterator[tupl
     except InspectError as exc:
         unreadable = exc
     spans = scanner.spans_of(extents)
-    found = scanner.find(scanner.LiteralSet([literal], [ignore_case]), spans)
+    found = scanner.find(literal_set(literal, ignore_case), spans)
     n = len(literal)
     for span, group in scanner.by_span(spans, found):
         last_end = -1

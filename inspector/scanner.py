@@ -3,37 +3,44 @@
 Every memory search of the tool (the secrets rule, ``grep``, ``repair --fix
 scrub-secrets``) starts from literals that any match must contain (``AKIA``,
 ``-----BEGIN ``, ``PASSWORD``, the text a user greps for). They are compiled
-once into one Hyperscan database, which reports every occurrence, overlapping
-ones included, in one pass over the bytes. The bytes are never copied: each
-extent of a pages file (the pages of a run, where they lie in the file) is
-scanned through a memoryview of the file's mmap, in chunks that overlap by the
-longest literal less one byte, so an occurrence across a chunk is found once;
-where two extents are neighbours in memory but not in the file (a present run
-next to a run of the pre-dump parent) a small bridge of their facing bytes is
-scanned too. Chunks are shared among threads (Hyperscan releases the GIL while
-it scans), and each chunk's page-table entries are dropped once scanned, so RSS
-stays flat however large the pages files are.
+once into one Hyperscan (Vectorscan, through ``pyperscan``) database, which
+reports every occurrence, overlapping ones included, in one pass. The bytes are
+never copied: each extent of a pages file (pages that follow one another in
+memory and in the file) is scanned through a memoryview of the file's mmap, in
+chunks that overlap by the longest literal less one byte, so an occurrence
+across chunks is found once; where two extents are neighbours in memory but not
+in the file (a present run next to a run of the pre-dump parent) a small bridge
+of their facing bytes is scanned too. Chunks are shared among threads (the scan
+releases the GIL), and each chunk's page-table entries are dropped once
+scanned, so RSS stays flat however large the pages files are.
+
+A command that will scan all memory (``check``, ``grep``) starts a
+``FileScan`` of the directory's pages files first thing (``prefetch``), so the
+scan overlaps the interpreter's imports and image decoding on the other core;
+``find`` then places those occurrences through the pagemap.
 
 Callers confirm each occurrence with their own exact expression on a few bytes
 around it (``secrets``, ``memsearch``): the literal pass is the expensive part,
-the confirmation touches only candidates.
-
-Where Hyperscan cannot be loaded (``available()`` is false: another CPU, a
-platform with no wheel), callers use their pure-Python path, which the tests
-also keep as the reference this scanner must agree with.
+the confirmation touches only candidates. Where Hyperscan cannot be loaded
+(``available()`` is false: a platform with no wheel), callers use their
+pure-Python path, which the tests also keep as the reference this scanner must
+agree with.
 """
 
 from __future__ import annotations
 
 import bisect
+import mmap
 import os
+import stat
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from .pages import Extent
 
+PAGE = 4096
 CHUNK = 16 << 20  # bytes one thread scans before it drops the chunk's mapping
 MAX_THREADS = 8
 _INLINE = 4 << 20  # a scan smaller than this runs on the calling thread
@@ -41,16 +48,16 @@ _INLINE = 4 << 20  # a scan smaller than this runs on the calling thread
 MAX_LITERAL = 4096
 
 
-def _hyperscan():
+def _engine():
     try:
-        import hyperscan
+        import pyperscan
     except ImportError:  # no wheel for this platform, or a CPU Hyperscan does not run on
         return None
-    return hyperscan
+    return pyperscan
 
 
 def available() -> bool:
-    return _hyperscan() is not None
+    return _engine() is not None
 
 
 def threads() -> int:
@@ -66,38 +73,45 @@ class LiteralSet:
     """Literals (each caseless or not: ASCII case, as ``re.IGNORECASE`` on bytes) compiled into one database."""
 
     def __init__(self, literals: Sequence[bytes], caseless: Sequence[bool] | None = None):
-        hs = _hyperscan()
-        if hs is None:
-            raise RuntimeError("hyperscan is not available")
+        ps = _engine()
+        if ps is None:
+            raise RuntimeError("pyperscan (Hyperscan) is not available")
         if not literals or any(not 0 < len(lit) <= MAX_LITERAL for lit in literals):
             raise ValueError(f"literals must be 1 to {MAX_LITERAL} bytes long")
         self.literals = [bytes(lit) for lit in literals]
         self.caseless = list(caseless) if caseless is not None else [False] * len(literals)
         self.lengths = [len(lit) for lit in self.literals]
         self.longest = max(self.lengths)
-        # every byte escaped: expressions are C strings, a literal may hold NUL or regex syntax
-        exprs = ["".join(f"\\x{b:02x}" for b in lit).encode("ascii") for lit in self.literals]
-        flags = [hs.HS_FLAG_CASELESS if c else 0 for c in self.caseless]
-        self._db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        self._db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+        # every byte escaped: a literal may hold NUL or regex syntax
+        patterns = [
+            ps.Pattern("".join(f"\\x{b:02x}" for b in lit).encode("ascii"), *([ps.Flag.CASELESS] if nocase else []),
+                       tag=i)
+            for i, (lit, nocase) in enumerate(zip(self.literals, self.caseless))
+        ]  # fmt: skip
+        self._db = ps.BlockDatabase(*patterns)
+        self._continue = ps.Scan.Continue
         self._local = threading.local()
+        self.file_scan: FileScan | None = None
 
-    def _scratch(self):
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = _hyperscan().Scratch(self._db)
-        return scratch
+    def prefetched(self, path: str) -> list[tuple[int, int]] | None:
+        """What a ``FileScan`` of these literals found in the pages file ``path`` (None: scan it now)."""
+        for thread in list(_starting):  # a prefetch still compiling will attach its scan to these literals
+            thread.join()
+        return self.file_scan.occurrences(path) if self.file_scan is not None else None
+
+    def _on_match(self, ctx, ident: int, _start: int, end: int):
+        if end > ctx.skip:
+            ctx.out.append((end - self.lengths[ident], ident))
+        return self._continue
 
     def scan(self, data, skip: int = 0) -> list[tuple[int, int]]:
         """(offset, literal index) of every occurrence in ``data`` that ends after its first ``skip`` bytes."""
-        lengths = self.lengths
-        out: list[tuple[int, int]] = []
-
-        def on_match(ident, _from, to, _flags, _ctx):
-            if to > skip:
-                out.append((to - lengths[ident], ident))
-
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
+        ctx = self._local  # one scanner (Hyperscan scratch space) per thread
+        if not hasattr(ctx, "scanner"):
+            ctx.scanner = self._db.build(ctx, self._on_match)
+        ctx.out, ctx.skip = [], skip
+        ctx.scanner.scan(data)
+        out, ctx.out = ctx.out, []
         return out
 
 
@@ -138,8 +152,15 @@ def spans_of(extents: Iterable["Extent"]) -> list[Span]:
     for ext in extents:
         if not spans or spans[-1].end != ext.addr:
             spans.append(Span([]))
-        spans[-1].extents.append(ext)
-        spans[-1].starts.append(ext.addr)
+        span = spans[-1]
+        last = span.extents[-1] if span.extents else None
+        if last is not None and last.pages is ext.pages and last.where == ext.where and \
+                last.offset + last.length == ext.offset:
+            # neighbours in memory and in the file (CRIU cuts a large area into many runs): one extent
+            span.extents[-1] = last._replace(length=last.length + ext.length)
+            continue
+        span.extents.append(ext)
+        span.starts.append(ext.addr)
     return spans
 
 
@@ -161,18 +182,22 @@ def find(literals: LiteralSet, spans: Sequence[Span], *, workers: int | None = N
     back = literals.longest - 1
     tasks = []  # (extent, offset in the extent, length)
     total = 0
+    found: list[tuple[int, int]] = []
     for span in spans:
         for ext in span.extents:
+            early = literals.prefetched(ext.pages.path)
+            if early is not None:
+                found.extend(_in_extent(early, ext, literals.lengths))
+                continue
             ext.pages.view()  # map the file here, not in a worker
             for off in range(0, ext.length, CHUNK):
                 tasks.append((ext, off, min(CHUNK, ext.length - off)))
             total += ext.length
-    found: list[tuple[int, int]] = []
     workers = threads() if workers is None else max(1, workers)
     if workers == 1 or total < _INLINE or len(tasks) == 1:
         for task in tasks:
             found.extend(_scan_chunk(literals, back, *task))
-    else:
+    elif tasks:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(min(workers, len(tasks)), thread_name_prefix="criu-inspect-scan") as pool:
@@ -184,6 +209,151 @@ def find(literals: LiteralSet, spans: Sequence[Span], *, workers: int | None = N
                 found.extend(_scan_bridge(literals, back, a, b))
     found.sort()
     return found
+
+
+def _in_extent(early: list[tuple[int, int]], ext: "Extent", lengths: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """The occurrences of a whole-file scan (file offset, literal) that lie wholly in ``ext``, as addresses."""
+    lo, hi = ext.offset, ext.offset + ext.length
+    for i in range(bisect.bisect_left(early, (lo, -1)), len(early)):
+        offset, ident = early[i]
+        if offset >= hi:
+            break
+        if offset + lengths[ident] <= hi:
+            yield ext.addr + offset - lo, ident
+
+
+class FileScan:
+    """A whole-file scan of pages files, started before the checkpoint is even decoded.
+
+    A command that will scan all memory starts this first thing: the pages
+    files are what the scan reads (a pages file holds only pages that some
+    pagemap run places), so their occurrences, found while the interpreter
+    still imports and decodes images on the other core, are the scan's
+    result once each is placed through the pagemap (``find`` does, keeping
+    those that lie wholly in one extent; the bridges between extents are
+    scanned then). A file is used only if it is still the one scanned (same
+    device, inode, size and mtime).
+    """
+
+    def __init__(self, literals: LiteralSet, paths: Sequence[str], workers: int | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.literals = literals
+        self._files: dict[str, tuple[tuple[int, int, int, int], list]] = {}
+        self._results: dict[str, list[tuple[int, int]] | None] = {}
+        self._pool = ThreadPoolExecutor(threads() if workers is None else workers, thread_name_prefix="criu-inspect-pre")
+        self._maps = []
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            except OSError:
+                continue
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+                    continue
+                m = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                continue
+            finally:
+                os.close(fd)
+            self._maps.append(m)
+            key = os.path.realpath(path)
+            chunks = [self._pool.submit(self._scan, m, off, min(CHUNK, st.st_size - off))
+                      for off in range(0, st.st_size, CHUNK)]  # fmt: skip
+            self._files[key] = ((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns), chunks)
+        literals.file_scan = self
+
+    def _scan(self, m: "mmap.mmap", off: int, n: int) -> list[tuple[int, int]]:
+        lead = min(self.literals.longest - 1, off)
+        with memoryview(m) as whole, whole[off - lead : off + n] as data:
+            hits = self.literals.scan(data, skip=lead)
+        try:
+            m.madvise(mmap.MADV_DONTNEED, off - off % PAGE, n + off % PAGE)
+        except (AttributeError, OSError, ValueError):
+            pass
+        return [(off - lead + start, ident) for start, ident in hits]
+
+    def occurrences(self, path: str) -> list[tuple[int, int]] | None:
+        """(file offset, literal) of every occurrence in ``path``, sorted, or None if it was not scanned as it is."""
+        if path not in self._results:  # asked once per extent: thousands of times for one file
+            self._results[path] = self._collect(path)
+        return self._results[path]
+
+    def _collect(self, path: str) -> list[tuple[int, int]] | None:
+        key = os.path.realpath(path)
+        entry = self._files.get(key)
+        if entry is None:
+            return None
+        ident, chunks = entry
+        try:
+            st = os.stat(key)
+        except OSError:
+            return None
+        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != ident:
+            return None
+        return sorted(hit for chunk in chunks for hit in chunk.result())
+
+    def close(self) -> None:
+        """Stop what has not started, wait for what has (a chunk takes milliseconds), unmap."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.literals.file_scan is self:
+            self.literals.file_scan = None
+        for m in self._maps:
+            try:
+                m.close()
+            except BufferError:
+                pass
+        self._maps = []
+
+
+_starting: list[threading.Thread] = []
+_file_scans: list["FileScan"] = []
+
+
+def prefetch(directory: str, literals: Callable[[], LiteralSet]) -> None:
+    """Start a ``FileScan`` of a checkpoint directory's pages files now, in the background, on every core.
+
+    A command that will scan all memory calls this before it decodes an
+    image, so the scan overlaps the interpreter's imports and everything else
+    the command does; ``find`` then takes its result for the same literal set
+    (``literals()`` returns it: compiled once, kept by the caller). Nothing
+    happens where Hyperscan cannot load or no pages file is there.
+    """
+    if not available():
+        return
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.startswith("pages-") and n.endswith(".img"))
+    except OSError:
+        return
+    if not names:
+        return
+
+    def start() -> None:
+        _file_scans.append(FileScan(literals(), [os.path.join(directory, n) for n in names]))
+
+    thread = threading.Thread(target=start, name="criu-inspect-prefetch", daemon=True)
+    _starting.append(thread)
+    thread.start()
+
+
+def wait_prefetch() -> None:
+    """Wait until every prefetch has scanned all its files (tests; a command just asks for results)."""
+    for thread in list(_starting):
+        thread.join()
+    for file_scan in list(_file_scans):
+        for _, chunks in file_scan._files.values():
+            for chunk in chunks:
+                chunk.result()
+
+
+def end_prefetch() -> None:
+    """Stop and unmap what ``prefetch`` started (the command calls this when it is done)."""
+    for thread in list(_starting):
+        thread.join()
+    _starting.clear()
+    while _file_scans:
+        _file_scans.pop().close()
 
 
 def _scan_chunk(literals: LiteralSet, back: int, ext: "Extent", off: int, n: int) -> list[tuple[int, int]]:
@@ -199,8 +369,10 @@ def _scan_chunk(literals: LiteralSet, back: int, ext: "Extent", off: int, n: int
 
 def _scan_bridge(literals: LiteralSet, back: int, a: "Extent", b: "Extent") -> Iterator[tuple[int, int]]:
     """Occurrences that start in extent ``a`` and end in its neighbour ``b`` (in memory, not in the file)."""
-    left = min(back, a.length)
-    data = a.pages.slice(a.offset + a.length - left, left) + b.pages.slice(b.offset, min(back, b.length))
+    left, right = min(back, a.length), min(back, b.length)
+    data = a.pages.slice(a.offset + a.length - left, left) + b.pages.slice(b.offset, right)
+    a.pages.release(a.offset + a.length - left, left)  # the fault mapped 64 KiB around each: drop them
+    b.pages.release(b.offset, right)
     for start, ident in literals.scan(data):
         if start < left < start + literals.lengths[ident]:
             yield a.end - left + start, ident

@@ -20,6 +20,7 @@ for address, and it runs where Hyperscan cannot load.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -217,17 +218,26 @@ def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 
 
 
 _LITERAL_KINDS: list[str] = [kind for kind, lits in LITERALS.items() for _ in lits]
+_literal_set_lock = threading.Lock()
 _literal_set_cache: list = []
 
 
 def _literal_set():
-    """Every kind's literals in one database, compiled on first use (about 30 ms) and kept."""
-    if not _literal_set_cache:
-        from .scanner import LiteralSet
+    """Every kind's literals in one database, compiled on first use (a few ms) and kept (thread-safe)."""
+    with _literal_set_lock:
+        if not _literal_set_cache:
+            from .scanner import LiteralSet
 
-        lits = [lit for lits in LITERALS.values() for lit in lits]
-        _literal_set_cache.append(LiteralSet(lits, [kind == "env" for kind in _LITERAL_KINDS]))
-    return _literal_set_cache[0]
+            lits = [lit for lits in LITERALS.values() for lit in lits]
+            _literal_set_cache.append(LiteralSet(lits, [kind == "env" for kind in _LITERAL_KINDS]))
+        return _literal_set_cache[0]
+
+
+def prefetch(directory: str) -> None:
+    """Start the secrets scan of a checkpoint directory's pages files now (``check`` calls this first thing)."""
+    from . import scanner
+
+    scanner.prefetch(directory, _literal_set)
 
 
 def _confirm(kind: str, span, addr: int) -> SecretMatch | None:

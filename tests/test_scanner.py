@@ -24,7 +24,7 @@ from inspector.pages import Extent, PagesFile
 from tests.synth import make_predump_chain
 from tests.test_secrets import FAKE_AWS, FAKE_PEM, make_secrets_case, patch_memory
 
-pytestmark = pytest.mark.skipif(not scanner.available(), reason="hyperscan cannot load on this machine")
+pytestmark = pytest.mark.skipif(not scanner.available(), reason="pyperscan (Hyperscan) cannot load on this machine")
 
 PID = 14055  # plain's process
 # plain: a 2-page run (the binary's last two VMAs) followed at once by a 16-page anonymous run
@@ -153,6 +153,8 @@ def test_secrets_across_neighbouring_runs_and_vmas(writable_copy, chunk):
     cp_dir = writable_copy("plain")
     at = plant_across_seam(cp_dir)
     cp = Checkpoint(cp_dir)
+    seam_span = next(s for s in scanner.spans_of(cp.page_reader(PID).extents()) if s.start < SEAM < s.end)
+    assert seam_span.extent_at(SEAM).addr < SEAM  # two runs, neighbours in memory and in the file: one extent
     fast = fast_secrets(cp, PID)
     assert fast == reference_secrets(cp, PID)
     starts = {h.kind: h.start for h in fast}
@@ -249,7 +251,52 @@ def test_without_hyperscan_the_reference_runs(writable_copy, monkeypatch):
     cp = Checkpoint(cp_dir)
     fast = fast_secrets(cp, PID)
     hits = [(h.addr, h.where) for h in search(cp, "AKIAIOSFODNN7")]
-    monkeypatch.setattr(scanner, "_hyperscan", lambda: None)
+    monkeypatch.setattr(scanner, "_engine", lambda: None)
     assert not scanner.available()
     assert fast_secrets(cp, PID) == fast and len(fast) == 3
     assert [(h.addr, h.where) for h in search(cp, "AKIAIOSFODNN7")] == hits and len(hits) == 1
+
+
+# ---- prefetch: the whole-file scan that starts before the checkpoint is decoded --------------------------
+
+
+def test_prefetch_result_is_used_and_equals_the_reference(writable_copy, chunk):
+    cp_dir = writable_copy("plain")
+    plant_across_seam(cp_dir)
+    try:
+        secrets.prefetch(str(cp_dir))
+        cp = Checkpoint(cp_dir)
+        fast = fast_secrets(cp, PID)
+        file_scan = secrets._literal_set().file_scan
+        assert file_scan is not None and file_scan.occurrences(str(cp_dir / "pages-1.img"))
+    finally:
+        scanner.end_prefetch()
+    assert secrets._literal_set().file_scan is None
+    assert fast == reference_secrets(cp, PID) and len(fast) == 3
+
+
+def test_prefetch_of_a_file_changed_since_is_not_used(writable_copy):
+    """A pages file written after the prefetch scanned it (new mtime) is scanned again, not trusted."""
+    cp_dir = writable_copy("plain")
+    try:
+        secrets.prefetch(str(cp_dir))
+        scanner.wait_prefetch()
+        plant_across_seam(cp_dir)
+        cp = Checkpoint(cp_dir)
+        fast = fast_secrets(cp, PID)
+    finally:
+        scanner.end_prefetch()
+    assert fast == reference_secrets(cp, PID) and len(fast) == 3
+
+
+def test_check_and_grep_commands_with_prefetch(writable_copy, cli):
+    import json
+
+    cp_dir = writable_copy("plain")
+    at = plant_across_seam(cp_dir)
+    report = json.loads(cli("check", str(cp_dir), "--select", "CRI050", "--format", "json").stdout)
+    found = sorted(f["details"]["address"] for f in report["findings"])
+    assert found == sorted(h.start for h in reference_secrets(Checkpoint(cp_dir), PID))
+    assert at["aws"] + 1 in found
+    out = cli("grep", str(cp_dir), "AKIAIOSFODNN7EXAMPLE", "--format", "json")
+    assert out.returncode == 0 and [h["address"] for h in json.loads(out.stdout)["hits"]] == [at["aws"] + 1]

@@ -64,14 +64,14 @@ def _normalize_codes(codes) -> list[str] | None:
     return [c.strip().upper() for c in codes if c and c.strip()]
 
 
-def selected_rules(select=None, ignore=None, include_host: bool = False) -> list[Rule]:
+def code_selected(code: str, select=None, ignore=None) -> bool:
+    """Whether ``--select``/``--ignore`` leave the rule ``code`` in (known without importing any rule)."""
     select, ignore = _normalize_codes(select), _normalize_codes(ignore)
-    rules = all_rules(include_host=include_host)
-    if select:
-        rules = [r for r in rules if _matches(r.code, select)]
-    if ignore:
-        rules = [r for r in rules if not _matches(r.code, ignore)]
-    return rules
+    return (not select or _matches(code, select)) and not (ignore and _matches(code, ignore))
+
+
+def selected_rules(select=None, ignore=None, include_host: bool = False) -> list[Rule]:
+    return [r for r in all_rules(include_host=include_host) if code_selected(r.code, select, ignore)]
 
 
 def run_checks(

@@ -6,6 +6,7 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the check could no
 from __future__ import annotations
 
 import argparse
+import os
 import dataclasses
 import sys
 
@@ -58,6 +59,20 @@ def _check_codes(option: str, value: str | None) -> None:
 
 
 def run(args) -> int:
+    from .. import scanner, secrets
+    from ..checks.engine import code_selected
+    from ..checks.rules.secrets_in_memory import RULE as SECRETS_RULE
+
+    # the memory scan dwarfs every other rule: it starts now, and the imports and the other rules overlap it
+    if code_selected(SECRETS_RULE.code, args.select, args.ignore) and os.path.isdir(args.dir):
+        secrets.prefetch(args.dir)
+    try:
+        return _run(args)
+    finally:
+        scanner.end_prefetch()
+
+
+def _run(args) -> int:
     from ..checks.engine import run_checks
     from ..checks.suppress import apply_suppressions, load_config
     from ..report.check_render import render

@@ -22,6 +22,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    import os
+
+    from .. import memsearch, scanner
+
+    if not args.regex and not args.pid and args.pattern and os.path.isdir(args.dir):
+        memsearch.prefetch(args.dir, args.pattern, ignore_case=args.ignore_case)  # overlaps the imports below
+    try:
+        return _run(args)
+    finally:
+        scanner.end_prefetch()
+
+
+def _run(args) -> int:
     from ..errors import InspectError
     from ..memsearch import hexdump, search
     from ..model import names
