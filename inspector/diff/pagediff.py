@@ -14,9 +14,10 @@ bytes. A piece that is the very same bytes of the very same file on both sides
 With numpy (``compare_chains``, over ``pagearrays.Chain``) all of that is done
 on whole arrays: no Python step per run, so a pagemap of a hundred thousand
 one-page runs costs about what one run does. Pieces that follow each other in
-both files make one span; long spans are read with pread into two reused
-buffers, short ones (one side fragmented, the other not) gathered a chunk of
-pages at a time from the mmapped files. Without numpy, or for unusual
+both files make one span; long spans are compared in place in the two
+mmapped files, 4 MiB chunks shared among threads (one per core), each chunk's
+mapping dropped once compared; short ones (one side fragmented, the other not)
+gathered a chunk of pages at a time from the mmapped files. Without numpy, or for unusual
 pagemaps, ``compare`` does the same one piece at a time over ``Extent``
 objects, through mmapped views whose pages are dropped from the process again
 (MADV_DONTNEED) once compared. Memory stays bounded either way.
@@ -33,7 +34,7 @@ from typing import Callable
 from ..errors import InspectError
 from ..model.names import PAGE_SIZE, PE_PARENT, PE_PRESENT
 from ..pages import PagesFile
-from ..safeio import open_regular
+from ..scanner import threads
 
 CHUNK = 4 << 20  # bytes compared with one memcmp; also the unit dropped from RSS
 HUNK_CONTEXT = 64  # bytes of hexdump shown per hunk
@@ -184,8 +185,8 @@ class PageDiffer:
         self._views: dict[int, memoryview] = {}
         self._ids: dict[int, tuple[int, int]] = {}
         self._arrays: dict = {}  # id(PagesFile) -> numpy pages array over its view
-        self._fds: dict[int, int] = {}  # id(PagesFile) -> file descriptor (long spans are pread)
-        self._buffers = None
+        self._pool = None
+        self.workers = threads()
         self.bytes_compared = 0
         self.bytes_skipped_same_file = 0
 
@@ -209,9 +210,9 @@ class PageDiffer:
         return ident
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         self._arrays.clear()  # numpy arrays over the views go first, or the views cannot be released
         for v in self._views.values():
             try:
@@ -361,40 +362,41 @@ class PageDiffer:
         return owner[np.searchsorted(stream_start, pos, side="right") - 1], np.concatenate(found_bytes)
 
     def _memcmp_span(self, pa, oa, pb, ob, length, pos0, where, found_pos, found_bytes) -> None:
-        """A long span, read a chunk at a time into two reused buffers (pread: no page faults of a
-        mapping to pay for, nothing mapped to drop) and compared with one memcmp."""
-        if self._buffers is None:
-            self._buffers = memoryview(bytearray(self.chunk)), memoryview(bytearray(self.chunk))
-        buf_a, buf_b = self._buffers
+        """A long span, compared a chunk at a time in place (the two files' mappings, one memcmp a chunk);
+        chunks go to as many threads as there are cores (the compare releases the GIL in numpy, page faults
+        in the kernel), each chunk's page-table entries are dropped after it, the hunks are taken in order."""
         step = self.chunk
-        for off in range(0, length, step):
+        va, vb = self._view(pa), self._view(pb)
+        if oa + length > len(va) or ob + length > len(vb):
+            short, at = (pa, oa) if oa + length > len(va) else (pb, ob)
+            raise InspectError(short.path, "pages file is shorter than its pagemap", at + length)
+
+        def compare(off: int):
             k = min(step, length - off)
-            sa = self._pread(pa, buf_a[:k], oa + off)
-            sb = self._pread(pb, buf_b[:k], ob + off)
-            if sa != sb:
-                rows, counts = self._differing_rows(sa, sb)
+            with va[oa + off : oa + off + k] as sa, vb[ob + off : ob + off + k] as sb:
+                differ = self._differing_rows(sa, sb) if sa != sb else None
+            pa.release(oa + off, k)
+            pb.release(ob + off, k)
+            return k, differ
+
+        offsets = range(0, length, step)
+        if len(offsets) > 1 and self.workers > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="criu-inspect-diff")
+            results = self._pool.map(compare, offsets)
+        else:
+            results = map(compare, offsets)
+        for off, (k, differ) in zip(offsets, results):
+            if differ is not None:
+                rows, counts = differ
                 found_pos.append(pos0 + off + rows * PAGE_SIZE)
                 found_bytes.append(counts)
                 if self.hunks_left > 0:
                     at = rows[: self.hunks_left] * PAGE_SIZE + off
                     self._hunks_at(where, pos0 + at, pa, oa + at, pb, ob + at)
             self.bytes_compared += k
-
-    def _pread(self, pf: PagesFile, into: memoryview, offset: int) -> memoryview:
-        """Fill ``into`` from ``offset`` of the pages file; a file that shrank since it was sized is an error."""
-        fd = self._fds.get(id(pf))
-        try:
-            if fd is None:
-                fd = self._fds[id(pf)] = open_regular(pf.path)
-            got = 0
-            while got < len(into):
-                n = os.preadv(fd, [into[got:]], offset + got)
-                if n <= 0:
-                    raise InspectError(pf.path, "file shrank while being read", offset + got)
-                got += n
-        except OSError as exc:
-            raise InspectError(pf.path, exc.strerror or str(exc), offset) from None
-        return into
 
     def _differing_rows(self, sa: memoryview, sb: memoryview):
         """(indices, differing bytes) of the pages that differ between two equal-length slices."""

@@ -64,12 +64,14 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
     out = os.path.normpath(os.fspath(out))  # "out/" names the same directory as "out"
     check_output_path(ws.origin, out, force)
     parent = os.path.dirname(os.path.abspath(out))
-    try:
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.repair-{os.getpid()}-", dir=parent)
-    except OSError as exc:
-        raise InspectError(out, f"cannot write beside it in {parent}: {exc.strerror or exc}") from None
+    prefix = f".{os.path.basename(out)}.repair-{os.getpid()}-"
     result = WriteResult(out)
+    tmp = None
     try:
+        try:
+            tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        except OSError as exc:
+            raise InspectError(out, f"cannot write beside it in {parent}: {exc.strerror or exc}") from None
         _fill(ws, tmp, result, link)
         if ws.applied:
             record.write(tmp, record.build(ws, ws.applied))
@@ -83,14 +85,24 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
                 "(--link asked for them; without it repair writes copies)"
             )
     except OSError as exc:  # ENOSPC, EDQUOT, EROFS, a /proc or /sys path: one line naming OUT and the cause
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_partial(parent, prefix, tmp)
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise InspectError(out, f"cannot write the repaired copy: {exc.strerror or exc}{where}; nothing was written") \
             from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_partial(parent, prefix, tmp)
         raise
     return result
+
+
+def _remove_partial(parent: str, prefix: str, tmp: str | None) -> None:
+    """Remove this run's partial copy; a signal between mkdtemp's mkdir and its return leaves it unnamed."""
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    for name in os.listdir(parent):
+        if name.startswith(prefix):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
 
 
 def sweep_stale(out: str) -> None:
