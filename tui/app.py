@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import work
 from textual.worker import get_current_worker
 from textual.app import App, ComposeResult
@@ -16,6 +18,8 @@ from .widgets.hexview import HexScreen
 from .widgets.overview import Overview
 from .widgets.process_tree import ProcessTree
 from .widgets.tables import FdTable, FilterableTable, FindingsTable, VmaTable
+
+PROGRESS_EVERY = 0.1  # seconds between two updates of the loading screen
 
 
 class LoadCancelled(Exception):
@@ -46,6 +50,7 @@ class InspectorApp(App):
         self.target = target
         self.diff_options = diff_options
         self.session: Session | None = None
+        self._progress_shown = 0.0
         self.pid: int | None = None
         self.show_secrets = False  # environment values named like secrets: masked until S
         self._filter_target = None
@@ -96,7 +101,11 @@ class InspectorApp(App):
     def _progress_from_thread(self, done: int, total: int, what: str) -> None:
         if get_current_worker().is_cancelled:  # quit while loading: stop decoding instead of finishing unseen
             raise LoadCancelled()
-        self.call_from_thread(self._progress, done, total, what)
+        # call_from_thread waits for the screen: once per process it cost a 1000-process load 5 s
+        now = time.monotonic()
+        if now - self._progress_shown >= PROGRESS_EVERY or done == 0:
+            self._progress_shown = now
+            self.call_from_thread(self._progress, done, total, what)
 
     def _progress(self, done: int, total: int, what: str) -> None:
         self.query_one("#load-step", Label).update(what)
