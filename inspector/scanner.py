@@ -30,6 +30,7 @@ agree with.
 from __future__ import annotations
 
 import bisect
+import functools
 import mmap
 import os
 import stat
@@ -48,6 +49,7 @@ _INLINE = 4 << 20  # a scan smaller than this runs on the calling thread
 MAX_LITERAL = 4096
 
 
+@functools.lru_cache(maxsize=None)
 def _engine():
     try:
         import pyperscan
