@@ -372,13 +372,16 @@ class Checkpoint:
 
         criu ignores them, but they ship with the checkpoint (their memory too). Only the families whose
         owner can be told from the name are judged: core-TID, ids/mm/pagemap/fs/creds-PID, fdinfo-ID (an
-        ids-PID files_id), pages-ID (a pagemap's pages_id) and pagemap-shmem-ID (a shared mapping's shmid).
+        ids-PID files_id), pages-ID (a pagemap's pages_id) and pagemap-shmem-ID (a shared mapping's shmid, or
+        the shmid of a memfd inode in memfd.img: CRIU 4.2 dumps MAP_SHARED|MAP_ANONYMOUS memory as a memfd, whose
+        VMA's shmid is then a file id; a real restore without those images fails "Can't restore shmem content").
         """
         procs = self.processes
         pids = {p.pid for p in procs}
         wanted = {"core": {t for p in procs for t in p.threads}, "ids": pids, "mm": pids, "pagemap": pids, "fs": pids,
                   "creds": pids, "fdinfo": {p.ids["files_id"] for p in procs if "files_id" in p.ids},
-                  "pagemap-shmem": {v.shmid for p in procs for v in p.vmas if v.shmid is not None}}
+                  "pagemap-shmem": {v.shmid for p in procs for v in p.vmas if v.shmid is not None}
+                  | {e.shmid for e in self._soft(self.entries, "memfd.img", default=[]) if e.HasField("shmid")}}
         pages = set()
         for name in self.files:
             m = re.fullmatch(r"pagemap-(shmem-)?(\d+)\.img", name)

@@ -41,6 +41,27 @@ def output_grows(path: Path, seconds: float = 3.0):
     return lambda term: _grows(lambda: os.path.getsize(path), str(path), seconds)
 
 
+def last_tick(path: Path) -> int | None:
+    ticks = [int(line.split()[1]) for line in path.read_text().splitlines() if line.startswith("tick ")]
+    return ticks[-1] if ticks else None
+
+
+def shared_counter_goes_on(path: Path, seconds: float = 3.0):
+    """The program keeps writing, counting on from where it was: its counter lives in shared memory, so a
+    count that restarted would mean the shared memory came back empty."""
+
+    def probe(term) -> str:
+        before = last_tick(path)
+        problem = _grows(lambda: os.path.getsize(path), str(path), seconds)
+        if problem:
+            return problem
+        after = last_tick(path)
+        return "" if before is not None and after is not None and after > before else \
+            f"the shared counter did not go on ({before} -> {after})"
+
+    return probe
+
+
 def terminal_output_grows(seconds: float = 3.0):
     """The program keeps writing to the terminal criu handed it."""
     return lambda term: _grows(lambda: len(term.output), "the terminal's output", seconds)

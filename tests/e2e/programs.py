@@ -39,6 +39,15 @@ def ticker(lab, user: User | None = None, nnp: bool = False, name: str = "ticker
     return Running(pid, data, probes.output_grows(out), {"out": out})
 
 
+def shm_ticker(lab) -> Running:
+    """A ticker whose counter lives in shared anonymous memory, beside a string named like a secret (root)."""
+    data = _data(lab, "shmticker", None)
+    out = lab.file(data / "out")
+    pid = lab.start([str(lab.program("shmticker.c"))], out=out, cwd=data)
+    lab.wait_for(lambda: out.stat().st_size > 0, what="the shm ticker's first line")
+    return Running(pid, data, probes.shared_counter_goes_on(out), {"out": out})
+
+
 def devnull_ticker(lab) -> Running:
     """The ticker as root with stdin, stdout and stderr on /dev/null (the corpus's plain-devnull)."""
     data = _data(lab, "devnull", None)
