@@ -29,11 +29,14 @@ MAX_REGEX_MATCH = 4096
 Finder = Callable[[bytes, int, int], Sequence[tuple[int, int, object]]]
 
 
-def _windows(pages: Iterable[tuple[int, bytes, str]], window_pages: int) -> Iterator[tuple[int, bytes, bool, set[int]]]:
-    """Adjacent pages grouped into windows: (start, bytes, next window is adjacent, parent-chain page addresses)."""
+def _windows(
+    pages: Iterable[tuple[int, bytes, str]], window_pages: int
+) -> Iterator[tuple[int, bytes, bool, dict[int, str]]]:
+    """Adjacent pages grouped into windows: (start, bytes, next window is adjacent, where each page that is
+    not the process's own present page came from: "parent" or "shared")."""
     start = None
     chunks: list[bytes] = []
-    parent_pages: set[int] = set()
+    elsewhere: dict[int, str] = {}
     it = iter(pages)
     while True:
         try:
@@ -43,18 +46,18 @@ def _windows(pages: Iterable[tuple[int, bytes, str]], window_pages: int) -> Iter
         except Exception:
             # a page that cannot be read (a short pages file): search what was read before it, then fail
             if start is not None:
-                yield start, b"".join(chunks), False, parent_pages
+                yield start, b"".join(chunks), False, elsewhere
             raise
         if start is not None and (addr != start + len(chunks) * PAGE_SIZE or len(chunks) >= window_pages):
-            yield start, b"".join(chunks), addr == start + len(chunks) * PAGE_SIZE, parent_pages
-            start, chunks, parent_pages = None, [], set()
+            yield start, b"".join(chunks), addr == start + len(chunks) * PAGE_SIZE, elsewhere
+            start, chunks, elsewhere = None, [], {}
         if start is None:
             start = addr
-        if where == "parent":
-            parent_pages.add(addr)
+        if where != "present":
+            elsewhere[addr] = where
         chunks.append(data)
     if start is not None:
-        yield start, b"".join(chunks), False, parent_pages
+        yield start, b"".join(chunks), False, elsewhere
 
 
 def windowed_matches(
@@ -68,17 +71,17 @@ def windowed_matches(
     for the next window, which sees it whole. So a match no longer than
     ``overlap`` is found exactly once wherever page or window boundaries fall,
     and memory stays at one window plus the overlap. Yields (start, end,
-    payload, where) with where "parent" if the match starts in a page of the
-    pre-dump chain.
+    payload, where) with where the page its start lies in came from: "present",
+    "parent" (the pre-dump chain) or "shared" (a shared anonymous mapping).
     """
     carry = b""
     carry_start = 0
-    carry_parent: set[int] = set()
+    carry_elsewhere: dict[int, str] = {}
     last_end = -1
-    for start, data, continues, parent_pages in _windows(pages, window_pages):
+    for start, data, continues, elsewhere in _windows(pages, window_pages):
         if carry and carry_start + len(carry) == start:
             buf, base = carry + data, carry_start
-            parent_pages = parent_pages | carry_parent
+            elsewhere = {**carry_elsewhere, **elsewhere}
         else:
             buf, base, last_end = data, start, -1
         limit = base + len(buf) - overlap if continues else base + len(buf)
@@ -89,15 +92,14 @@ def windowed_matches(
             if s < last_end:
                 continue
             last_end = e
-            page = s - s % PAGE_SIZE
-            yield s, e, payload, ("parent" if page in parent_pages else "present")
+            yield s, e, payload, elsewhere.get(s - s % PAGE_SIZE, "present")
         if continues:
             keep = min(len(buf), overlap + 256)
             carry, carry_start = buf[-keep:], base + len(buf) - keep
-            carry_parent = {a for a in parent_pages if a + PAGE_SIZE > carry_start}
+            carry_elsewhere = {a: w for a, w in elsewhere.items() if a + PAGE_SIZE > carry_start}
             last_end = max(last_end, limit)
         else:
-            carry, carry_parent = b"", set()
+            carry, carry_elsewhere = b"", {}
 
 
 RELEASE_EVERY = 32 << 20
@@ -120,6 +122,18 @@ def _release(reader) -> None:
             except (OSError, ValueError):
                 pass
         reader = reader._parent
+
+
+def memory_pages(reader, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
+    """Every page with content, in address order: the process's own (and its pre-dump chain's), merged with
+    the shared anonymous memory it maps (``where`` "shared"), in bounded memory."""
+    import heapq
+
+    return heapq.merge(bounded_pages(reader, start, end), reader.iter_shared(start, end), key=_first)
+
+
+def _first(item):
+    return item[0]
 
 
 def bounded_pages(reader, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
@@ -239,7 +253,7 @@ def search_process(
         def find(buf: bytes, base: int, pos: int):
             return [(base + m.start(), base + max(m.end(), m.start() + 1), None) for m in pattern.finditer(buf, pos)]
 
-        found = ((s, e, w) for s, e, _, w in windowed_matches(bounded_pages(reader), find, overlap))
+        found = ((s, e, w) for s, e, _, w in windowed_matches(memory_pages(reader), find, overlap))
     for start, end, where in found:
         vma = vma_of(process, start) if process is not None else None
         lo = start - context

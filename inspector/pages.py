@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import itertools
 import mmap
 import operator
@@ -54,13 +55,17 @@ class Extent(NamedTuple):
 
     addr: int
     length: int
-    where: str  # present | parent (in a pre-dump's pages file)
+    where: str  # present | parent (in a pre-dump's pages file) | shared (a shared anonymous mapping's object)
     pages: "PagesFile"
     offset: int
 
     @property
     def end(self) -> int:
         return self.addr + self.length
+
+
+def _addr(ext: Extent) -> int:
+    return ext.addr
 
 
 def effective_flags(msg) -> int:
@@ -793,9 +798,12 @@ class PageReader:
         return pf.slice(offset, length)
 
     def page(self, addr: int) -> tuple[str, bytes | None]:
-        """One page: (where, bytes). where is present/parent/lazy/absent."""
+        """One page: (where, bytes). where is present/parent/shared/lazy/absent."""
         runs = list(self.pagemap.runs_in(addr, addr + PAGE_SIZE))
         if not runs:
+            shared = next(self.shared_extents(addr, addr + PAGE_SIZE), None)
+            if shared is not None:
+                return "shared", shared.pages.slice(shared.offset, PAGE_SIZE)
             return "absent", None
         run = runs[0]
         if run.flags & PE_PRESENT:
@@ -826,12 +834,40 @@ class PageReader:
         return bytes(out)
 
     def extents(self, start: int = 0, end: int = 1 << 64) -> Iterator[Extent]:
-        """Where the bytes of every page with content in [start, end) lie: runs of one pages file, in address order.
+        """Where the bytes of every page with content in [start, end) lie: runs of one pages file, in address
+        order, the process's shared anonymous memory included (``where`` "shared").
 
         Nothing is read: a scanner maps the file and scans the extents in place.
         A run that reaches past the end of its pages file yields its part inside
         the file, then raises the pages file's error.
         """
+        return heapq.merge(self._own_extents(start, end), self.shared_extents(start, end), key=_addr)
+
+    def shared_extents(self, start: int = 0, end: int = 1 << 64) -> Iterator[Extent]:
+        """Extents of the shared anonymous VMAs this process is the first of the tree to map
+        (``Checkpoint.shared_memory``): their pages are in pagemap-shmem-ID.img's pages file."""
+        for vma, pm in self.checkpoint.shared_memory(self.pid):
+            lo, hi = max(vma.start, start), min(vma.end, end)
+            if lo >= hi:
+                continue
+            first = vma.pgoff + lo - vma.start  # offsets in the shared object
+            for run in pm.runs_in(first, first + hi - lo):
+                if not run.flags & PE_PRESENT:
+                    continue
+                a, b = max(run.start, first), min(run.end, first + hi - lo)
+                pf = self.checkpoint.pages_file(pm.pages_id)
+                offset = run.file_offset + (a - run.start)
+                if offset + (b - a) > pf.size:
+                    raise pages_size_error(pf.path, pf.size, pm.present_bytes)
+                yield Extent(vma.start + a - vma.pgoff, b - a, "shared", pf, offset)
+
+    def iter_shared(self, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
+        """(address, page bytes, "shared") for every page of ``shared_extents``, in address order."""
+        for ext in self.shared_extents(start, end):
+            for at in range(0, ext.length, PAGE_SIZE):
+                yield ext.addr + at, ext.pages.slice(ext.offset + at, PAGE_SIZE), "shared"
+
+    def _own_extents(self, start: int, end: int) -> Iterator[Extent]:
         for run in self.pagemap.runs_in(start, end):
             lo, hi = max(run.start, start), min(run.end, end)
             if run.flags & PE_PRESENT:

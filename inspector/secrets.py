@@ -116,7 +116,7 @@ class SecretMatch:
     value_end: int
     masked: str  # a short prefix, then stars and the length: never the whole value
     pid: int | None = None
-    where: str = "present"  # present | parent (page found in the pre-dump chain)
+    where: str = "present"  # present | parent (page found in the pre-dump chain) | shared (shared anonymous memory)
 
     @property
     def value_length(self) -> int:
@@ -198,7 +198,7 @@ def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 
     extents = []
     unreadable = None
     try:
-        for ext in checkpoint.page_reader(pid).extents(start, end):
+        for ext in checkpoint.page_reader(pid).extents(start, end):  # own, parent-chain and shared pages
             extents.append(ext)
     except InspectError as exc:
         unreadable = exc
@@ -290,8 +290,7 @@ def scan_process_reference(
     checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64
 ) -> Iterator[SecretMatch]:
     """``scan_process`` in pure Python, window by window through the page reader (slow, and the reference)."""
-    from .memsearch import bounded_pages
+    from .memsearch import memory_pages
 
-    reader = checkpoint.page_reader(pid)
-    for hit in scan_pages(bounded_pages(reader, start, end)):
+    for hit in scan_pages(memory_pages(checkpoint.page_reader(pid), start, end)):
         yield _with(hit, pid=pid)

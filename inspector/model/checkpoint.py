@@ -70,6 +70,7 @@ class Checkpoint:
         self._images: dict[str, Image | None] = {}
         self._pages_files: dict[int, PagesFile] = {}
         self._pagemaps: dict[int, PageMap] = {}
+        self._shmem_pagemaps: dict[int, PageMap | None] = {}
         self._image_infos: list[ImageInfo] | None = None
 
     @property
@@ -449,6 +450,56 @@ class Checkpoint:
             self._pagemaps[pid] = pm
         return pm
 
+    def shmem_id(self, vma) -> int | None:
+        """The id of the ``pagemap-shmem-ID.img`` holding a shared anonymous VMA's memory, or None.
+
+        A MAP_SHARED|MAP_ANONYMOUS VMA: CRIU 4.2 dumps it as a memfd, and the
+        VMA's shmid is the memfd's file id (files.img -> its inode -> that
+        inode's shmid in memfd.img); older dumps name the pagemap by the VMA's
+        own shmid. System V shared memory lives in ipcns images: None.
+        """
+        if vma.status & names.VMA_AREA_SYSVIPC:
+            return None
+        if vma.status & names.VMA_AREA_MEMFD:
+            fe = self.file_entry(vma.shmid)
+            if fe is None or not fe.HasField("memfd"):
+                return None
+            inode = fe.memfd.inode_id
+            return next((e.shmid for e in self._soft(self.entries, "memfd.img", default=[])
+                         if e.inode_id == inode and e.HasField("shmid")), None)  # fmt: skip
+        if vma.status & names.VMA_ANON_SHARED:
+            return vma.shmid
+        return None
+
+    def shmem_pagemap(self, shmem_id: int) -> PageMap | None:
+        """The pagemap of one shared memory object (its runs' addresses are offsets in the object)."""
+        if shmem_id not in self._shmem_pagemaps:
+            img = self.image(f"pagemap-shmem-{shmem_id}.img")
+            self._shmem_pagemaps[shmem_id] = None if img is None else PageMap.from_image(img)
+        return self._shmem_pagemaps[shmem_id]
+
+    def shared_memory(self, pid: int) -> list[tuple[Vma, PageMap]]:
+        """The shared anonymous VMAs of ``pid`` with the pagemap of their object, for the first process of
+        the tree that maps each object (its memory is dumped once; a scan reports it once)."""
+        return self._shared_memory.get(pid, [])
+
+    @functools.cached_property
+    def _shared_memory(self) -> dict[int, list[tuple[Vma, PageMap]]]:
+        out: dict[int, list] = {}
+        seen: set[int] = set()
+        for proc in self.processes:
+            for vma in proc.vmas:
+                if not vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD) or not vma.flags & MAP_SHARED:
+                    continue  # (a private mapping of a memfd: its written pages are the process's own)
+                shmem = self._soft(self.shmem_id, vma)
+                if shmem is None or shmem in seen:
+                    continue
+                seen.add(shmem)
+                pm = self._soft(self.shmem_pagemap, shmem)
+                if pm is not None:
+                    out.setdefault(proc.pid, []).append((vma, pm))
+        return out
+
     def pages_file(self, pages_id: int) -> PagesFile:
         pf = self._pages_files.get(pages_id)
         if pf is None:
@@ -730,6 +781,9 @@ class Checkpoint:
     def close(self) -> None:
         for pf in self._pages_files.values():
             pf.close()
+
+
+MAP_SHARED = 0x01  # mmap(2) flags, as a VMA entry keeps them
 
 
 class FileNames(list):

@@ -1,12 +1,16 @@
 """Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS). CRIU 4.2 dumps it as a memfd: its pages go to
 pagemap-shmem-ID.img and a pages file of their own, named by memfd.img's shmid, not by the VMA's (a file
 id). check called those two images another dump's leftovers (CRI030) and its fix said to delete them; a
-real restore without them fails. Here the real restore decides: the images belong to the dump."""
+real restore without them fails. Here the real restore decides: the images belong to the dump. And the
+memory in them is the process's: the secrets scan (CRI050) and grep read it, as the reference scan does."""
 
 from __future__ import annotations
 
 import json
 import shutil
+
+from inspector.model.checkpoint import Checkpoint
+from inspector.secrets import scan_process, scan_process_reference
 
 from .lab import assert_agrees
 from .probes import last_tick
@@ -24,6 +28,15 @@ def test_shared_anonymous_memory_images_belong_to_the_dump(lab):
     assert_agrees(report, outcome)
     assert outcome.restored, outcome.describe()
     assert "CRI030" not in {f["code"] for f in report["findings"]}, report["findings"]
+    shared = [f["details"] for f in report["findings"] if f["code"] == "CRI050" and f["details"]["where"] == "shared"]
+    assert [d["name"] for d in shared] == ["SHM_DB_PASSWORD"], report["findings"]
+    grep = json.loads(lab.inspect("grep", str(dump.images), "hunter2-in-shared", "--format", "json").stdout)
+    in_shared = [h for h in grep["hits"] if h["where"] == "shared"]  # (the binary's copy may be dumped too)
+    assert [h["address"] for h in in_shared] == [shared[0]["value_address"]], grep["hits"]
+    assert in_shared[0]["vma"]["path"].startswith("memfd:")
+    cp = Checkpoint(dump.images)
+    assert list(scan_process(cp, dump.pid)) == list(scan_process_reference(cp, dump.pid))
+    cp.close()
 
     # what CRI030's fix told users to do: delete the images it listed. The restore then fails.
     without = lab.dir / "without-shmem"

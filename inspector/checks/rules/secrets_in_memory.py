@@ -41,7 +41,8 @@ def check(cp, target):
             )
             what = {"env": f"environment variable {hit.name} (named like a secret)",
                     "pem": f"PEM private key ({hit.name})"}.get(hit.kind, hit.title)  # fmt: skip
-            image = f"pages-{pm.pages_id}.img" if hit.where == "present" else _parent_pages_image(cp, proc.pid)
+            image = {"present": lambda: f"pages-{pm.pages_id}.img", "parent": lambda: _parent_pages_image(cp, proc.pid),
+                     "shared": lambda: _shared_pages_image(cp, proc.pid, hit.start)}[hit.where]()  # fmt: skip
             yield Finding(
                 code=RULE.code,
                 title=RULE.title,
@@ -49,7 +50,7 @@ def check(cp, target):
                 severity=RULE.severity,
                 message=(
                     f"pid {proc.pid} ({proc.comm}): {what} at 0x{hit.start:x} in {where}: value {hit.masked}"
-                    + (" (page from the pre-dump parent)" if hit.where == "parent" else "")
+                    + _WHERE_NOTE.get(hit.where, "")
                 ),
                 fix=RULE.fix,
                 pid=proc.pid,
@@ -86,6 +87,16 @@ def _file_span(pm, hit) -> dict:
     if hit.where != "present" or run is None or run.file_offset < 0:
         return {}
     return {"file_offset": run.file_offset + hit.value_start - run.start, "file_length": hit.value_length}
+
+
+_WHERE_NOTE = {"parent": " (page from the pre-dump parent)",
+               "shared": " (shared memory: every process that maps it reads it)"}  # fmt: skip
+
+
+def _shared_pages_image(cp, pid: int, addr: int) -> str:
+    """The pages file of the shared object that holds ``addr`` (pagemap-shmem-ID.img names it)."""
+    return next((f"pages-{pm.pages_id}.img" for vma, pm in cp.shared_memory(pid) if vma.start <= addr < vma.end),
+                "pagemap-shmem")  # fmt: skip
 
 
 def _parent_pages_image(cp, pid: int) -> str:

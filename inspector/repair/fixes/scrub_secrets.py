@@ -33,6 +33,13 @@ def apply(ws: Workspace, arg: str | None) -> None:
             continue  # no pagemap: no memory that could hold a secret
         hits = list(scan_process(cp, proc.pid))
         for hit in hits:
+            if hit.where == "shared":
+                raise FixRefused(
+                    NAME,
+                    f"a secret of pid {proc.pid} ({hit.title}, {hit.masked}) at 0x{hit.start:x} lies in shared "
+                    "anonymous memory (a pagemap-shmem image), which this fix does not edit: keep it out of "
+                    "shared memory and dump again",
+                )
             if hit.where != "present":
                 raise FixRefused(
                     NAME,
