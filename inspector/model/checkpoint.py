@@ -478,17 +478,20 @@ class Checkpoint:
             self._shmem_pagemaps[shmem_id] = None if img is None else PageMap.from_image(img)
         return self._shmem_pagemaps[shmem_id]
 
-    def shared_memory(self, pid: int) -> list[tuple[Vma, PageMap]]:
-        """The shared anonymous VMAs of ``pid`` with the pagemap of their object, for the first process of
-        the tree that maps each object (its memory is dumped once; a scan reports it once)."""
+    def shared_memory(self, pid: int) -> list[tuple[object, PageMap]]:
+        """The shared anonymous VMAs of ``pid`` (mm image entries: start, end, pgoff) with the pagemap of
+        their object, for the first process of the tree that maps each object (its memory is dumped once; a
+        scan reports it once)."""
         return self._shared_memory.get(pid, [])
 
     @functools.cached_property
-    def _shared_memory(self) -> dict[int, list[tuple[Vma, PageMap]]]:
+    def _shared_memory(self) -> dict[int, list[tuple[object, PageMap]]]:
         out: dict[int, list] = {}
         seen: set[int] = set()
-        for proc in self.processes:
-            for vma in proc.vmas:
+        # from the mm images, not self.processes: building a process reads its memory (cmdline) through here
+        for entry in self.pstree:
+            mm = self._soft(self.one, f"mm-{entry.pid}.img")
+            for vma in mm.vmas if mm is not None else ():
                 if not vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD) or not vma.flags & MAP_SHARED:
                     continue  # (a private mapping of a memfd: its written pages are the process's own)
                 shmem = self._soft(self.shmem_id, vma)
@@ -497,7 +500,7 @@ class Checkpoint:
                 seen.add(shmem)
                 pm = self._soft(self.shmem_pagemap, shmem)
                 if pm is not None:
-                    out.setdefault(proc.pid, []).append((vma, pm))
+                    out.setdefault(entry.pid, []).append((vma, pm))
         return out
 
     def pages_file(self, pages_id: int) -> PagesFile:
