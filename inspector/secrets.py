@@ -185,7 +185,8 @@ def _with(hit: SecretMatch, **changes) -> SecretMatch:
 
 
 def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
-    """Secrets in the memory of ``pid`` (its own pages and those of the pre-dump chain), in address order.
+    """Secrets in the memory of ``pid`` (its own pages, those of the pre-dump chain, and the shared anonymous
+    memory it is the first of the tree to map), in address order.
 
     A pages file that ends early stops the scan at its end: what lies before
     is reported, then its error is raised.
