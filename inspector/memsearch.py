@@ -8,7 +8,6 @@ that live in the pre-dump chain (PE_PARENT) searched like the rest. Used by
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
@@ -111,16 +110,10 @@ def _release(reader) -> None:
     Slices are copies, so nothing refers into the mapping; without this the
     mapped pages of a scanned file count toward RSS until the scan ends.
     """
-    import mmap
-
     while reader is not None:
         pf = reader._pages
-        m = pf._map if pf is not None else None
-        if m is not None and hasattr(m, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            try:
-                m.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):
-                pass
+        if pf is not None:
+            pf.release(0, pf.size)
         reader = reader._parent
 
 
@@ -265,19 +258,11 @@ def search_process(
                   reader.read(lo, hi - lo))  # fmt: skip
 
 
-_literal_sets: dict[tuple[bytes, bool], "scanner.LiteralSet"] = {}
-_literal_sets_lock = threading.Lock()
-
-
 def literal_set(literal: bytes, ignore_case: bool) -> "scanner.LiteralSet":
-    """The one-literal database of a grep, compiled once per command (thread-safe: a prefetch builds it too)."""
+    """The one-literal database of a grep (compiled once; a prefetch asks for the same one)."""
     from . import scanner as _scanner
 
-    with _literal_sets_lock:
-        key = (literal, ignore_case)
-        if key not in _literal_sets:
-            _literal_sets[key] = _scanner.LiteralSet([literal], [ignore_case])
-        return _literal_sets[key]
+    return _scanner.literal_set([literal], [ignore_case])
 
 
 def prefetch(directory: str, pattern: str | bytes, *, ignore_case: bool = False) -> None:
@@ -296,15 +281,7 @@ def _literal_matches(reader, literal: bytes, ignore_case: bool) -> Iterator[tupl
     """
     from . import scanner
 
-    extents = []
-    unreadable = None
-    try:
-        for ext in reader.extents():
-            extents.append(ext)
-    except InspectError as exc:
-        unreadable = exc
-    spans = scanner.spans_of(extents)
-    found = scanner.find(literal_set(literal, ignore_case), spans)
+    spans, found, unreadable = scanner.scan_reader(reader, literal_set(literal, ignore_case))
     n = len(literal)
     for span, group in scanner.by_span(spans, found):
         last_end = -1

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-import mmap
 import os
-import stat
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -41,7 +39,6 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 if TYPE_CHECKING:
     from .pages import Extent
 
-PAGE = 4096
 CHUNK = 16 << 20  # bytes one thread scans before it drops the chunk's mapping
 MAX_THREADS = 8
 _INLINE = 4 << 20  # a scan smaller than this runs on the calling thread
@@ -115,6 +112,37 @@ class LiteralSet:
         ctx.scanner.scan(data)
         out, ctx.out = ctx.out, []
         return out
+
+
+_literal_sets: dict[tuple, LiteralSet] = {}
+_literal_sets_lock = threading.Lock()
+
+
+def literal_set(literals: Sequence[bytes], caseless: Sequence[bool]) -> LiteralSet:
+    """The database of these literals, compiled once per process and shared (thread-safe: a prefetch's
+    thread and the command ask for the same one, and the prefetch's result is attached to it)."""
+    key = (tuple(literals), tuple(caseless))
+    with _literal_sets_lock:
+        if key not in _literal_sets:
+            _literal_sets[key] = LiteralSet(literals, caseless)
+        return _literal_sets[key]
+
+
+def scan_reader(reader, literals: LiteralSet, start: int = 0, end: int = 1 << 64):
+    """``find`` over a process's memory (``reader.extents``): (spans, occurrences, the error of a pages file
+    that ended early or None). What lies before such an end is scanned; the caller raises the error after
+    reporting it."""
+    from .errors import InspectError
+
+    extents = []
+    unreadable = None
+    try:
+        for ext in reader.extents(start, end):
+            extents.append(ext)
+    except InspectError as exc:
+        unreadable = exc
+    spans = spans_of(extents)
+    return spans, find(literals, spans), unreadable
 
 
 @dataclass
@@ -240,41 +268,29 @@ class FileScan:
     def __init__(self, literals: LiteralSet, paths: Sequence[str], workers: int | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
+        from .errors import InspectError
+        from .pages import Extent, PagesFile
+
         self.literals = literals
         self._files: dict[str, tuple[tuple[int, int, int, int], list]] = {}
         self._results: dict[str, list[tuple[int, int]] | None] = {}
         self._pool = ThreadPoolExecutor(threads() if workers is None else workers, thread_name_prefix="criu-inspect-pre")
-        self._maps = []
+        self._pages: list[PagesFile] = []
+        back = literals.longest - 1
         for path in paths:
             try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                continue
-            try:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+                st = os.stat(path)
+                pf = PagesFile(path)  # a regular file, opened as the page reader opens it
+                if not pf.size or pf.view() is None:
                     continue
-                m = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):
-                continue
-            finally:
-                os.close(fd)
-            self._maps.append(m)
-            key = os.path.realpath(path)
-            chunks = [self._pool.submit(self._scan, m, off, min(CHUNK, st.st_size - off))
-                      for off in range(0, st.st_size, CHUNK)]  # fmt: skip
-            self._files[key] = ((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns), chunks)
+            except (OSError, InspectError):
+                continue  # the page reader will say what is wrong with it
+            self._pages.append(pf)
+            whole = Extent(0, pf.size, "present", pf, 0)  # addresses = file offsets
+            chunks = [self._pool.submit(_scan_chunk, literals, back, whole, off, min(CHUNK, pf.size - off))
+                      for off in range(0, pf.size, CHUNK)]  # fmt: skip
+            self._files[os.path.realpath(path)] = ((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns), chunks)
         literals.file_scan = self
-
-    def _scan(self, m: "mmap.mmap", off: int, n: int) -> list[tuple[int, int]]:
-        lead = min(self.literals.longest - 1, off)
-        with memoryview(m) as whole, whole[off - lead : off + n] as data:
-            hits = self.literals.scan(data, skip=lead)
-        try:
-            m.madvise(mmap.MADV_DONTNEED, off - off % PAGE, n + off % PAGE)
-        except (AttributeError, OSError, ValueError):
-            pass
-        return [(off - lead + start, ident) for start, ident in hits]
 
     def occurrences(self, path: str) -> list[tuple[int, int]] | None:
         """(file offset, literal) of every occurrence in ``path``, sorted, or None if it was not scanned as it is."""
@@ -301,12 +317,12 @@ class FileScan:
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self.literals.file_scan is self:
             self.literals.file_scan = None
-        for m in self._maps:
+        for pf in self._pages:
             try:
-                m.close()
+                pf.close()
             except BufferError:
                 pass
-        self._maps = []
+        self._pages = []
 
 
 _starting: list[threading.Thread] = []

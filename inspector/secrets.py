@@ -20,11 +20,9 @@ for address, and it runs where Hyperscan cannot load.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .errors import InspectError
 from .secretnames import NAME_LITERALS
 from .secretnames import is_secret_name as is_secret_env_name
 
@@ -196,15 +194,7 @@ def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 
     if not scanner.available():
         yield from scan_process_reference(checkpoint, pid, start, end)
         return
-    extents = []
-    unreadable = None
-    try:
-        for ext in checkpoint.page_reader(pid).extents(start, end):  # own, parent-chain and shared pages
-            extents.append(ext)
-    except InspectError as exc:
-        unreadable = exc
-    spans = scanner.spans_of(extents)
-    found = scanner.find(_literal_set(), spans)
+    spans, found, unreadable = scanner.scan_reader(checkpoint.page_reader(pid), _literal_set(), start, end)
     hits: list[SecretMatch] = []
     for span, group in scanner.by_span(spans, found):
         seen: set[int] = set()
@@ -219,19 +209,15 @@ def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 
 
 
 _LITERAL_KINDS: list[str] = [kind for kind, lits in LITERALS.items() for _ in lits]
-_literal_set_lock = threading.Lock()
-_literal_set_cache: list = []
+_ALL_LITERALS = [lit for lits in LITERALS.values() for lit in lits]
+_CASELESS = [kind == "env" for kind in _LITERAL_KINDS]
 
 
 def _literal_set():
-    """Every kind's literals in one database, compiled on first use (a few ms) and kept (thread-safe)."""
-    with _literal_set_lock:
-        if not _literal_set_cache:
-            from .scanner import LiteralSet
+    """Every kind's literals in one database (compiled once, a few ms)."""
+    from .scanner import literal_set
 
-            lits = [lit for lits in LITERALS.values() for lit in lits]
-            _literal_set_cache.append(LiteralSet(lits, [kind == "env" for kind in _LITERAL_KINDS]))
-        return _literal_set_cache[0]
+    return literal_set(_ALL_LITERALS, _CASELESS)
 
 
 def prefetch(directory: str) -> None:
