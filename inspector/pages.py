@@ -68,6 +68,16 @@ def _addr(ext: Extent) -> int:
     return ext.addr
 
 
+def _in_file(addr: int, length: int, where: str, pf: "PagesFile", offset: int, pm: "PageMap") -> Iterator[Extent]:
+    """The extent, if its pages file holds it; else the whole pages it does hold, then the file's error."""
+    if offset + length > pf.size:
+        inside = max(0, (pf.size - offset) // PAGE_SIZE * PAGE_SIZE)
+        if inside:
+            yield Extent(addr, inside, where, pf, offset)
+        raise pages_size_error(pf.path, pf.size, pm.present_bytes)
+    yield Extent(addr, length, where, pf, offset)
+
+
 def effective_flags(msg) -> int:
     """Flags of a pagemap entry, for images of any CRIU version.
 
@@ -855,11 +865,8 @@ class PageReader:
                 if not run.flags & PE_PRESENT:
                     continue
                 a, b = max(run.start, first), min(run.end, first + hi - lo)
-                pf = self.checkpoint.pages_file(pm.pages_id)
-                offset = run.file_offset + (a - run.start)
-                if offset + (b - a) > pf.size:
-                    raise pages_size_error(pf.path, pf.size, pm.present_bytes)
-                yield Extent(vma.start + a - vma.pgoff, b - a, "shared", pf, offset)
+                yield from _in_file(vma.start + a - vma.pgoff, b - a, "shared", self.checkpoint.pages_file(pm.pages_id),
+                                    run.file_offset + (a - run.start), pm)  # fmt: skip
 
     def iter_shared(self, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
         """(address, page bytes, "shared") for every page of ``shared_extents``, in address order."""
@@ -871,16 +878,10 @@ class PageReader:
         for run in self.pagemap.runs_in(start, end):
             lo, hi = max(run.start, start), min(run.end, end)
             if run.flags & PE_PRESENT:
-                pf = self.pages_file
-                offset = run.file_offset + (lo - run.start)
-                if offset + (hi - lo) > pf.size:
-                    inside = max(0, (pf.size - offset) // PAGE_SIZE * PAGE_SIZE)
-                    if inside:
-                        yield Extent(lo, inside, "present", pf, offset)
-                    raise pages_size_error(pf.path, pf.size, self.pagemap.present_bytes)
-                yield Extent(lo, hi - lo, "present", pf, offset)
+                yield from _in_file(lo, hi - lo, "present", self.pages_file, run.file_offset + (lo - run.start),
+                                    self.pagemap)  # fmt: skip
             elif run.flags & PE_PARENT:
-                for ext in self.parent.extents(lo, hi):
+                for ext in self.parent._own_extents(lo, hi):  # (shared memory is not in any run)
                     yield ext._replace(where="parent")
 
     def iter_present(self, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
