@@ -6,8 +6,8 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the check could no
 from __future__ import annotations
 
 import argparse
-import os
 import dataclasses
+import os
 import sys
 
 FORMATS = ("text", "json", "sarif", "junit")

@@ -41,8 +41,7 @@ def check(cp, target):
             )
             what = {"env": f"environment variable {hit.name} (named like a secret)",
                     "pem": f"PEM private key ({hit.name})"}.get(hit.kind, hit.title)  # fmt: skip
-            image = {"present": lambda: f"pages-{pm.pages_id}.img", "parent": lambda: _parent_pages_image(cp, proc.pid),
-                     "shared": lambda: _shared_pages_image(cp, proc.pid, hit.start)}[hit.where]()  # fmt: skip
+            image = _pages_image(cp, pm, proc.pid, hit)
             yield Finding(
                 code=RULE.code,
                 title=RULE.title,
@@ -93,10 +92,14 @@ _WHERE_NOTE = {"parent": " (page from the pre-dump parent)",
                "shared": " (shared memory: every process that maps it reads it)"}  # fmt: skip
 
 
-def _shared_pages_image(cp, pid: int, addr: int) -> str:
-    """The pages file of the shared object that holds ``addr`` (pagemap-shmem-ID.img names it)."""
-    return next((f"pages-{pm.pages_id}.img" for vma, pm in cp.shared_memory(pid) if vma.start <= addr < vma.end),
-                "pagemap-shmem")  # fmt: skip
+def _pages_image(cp, pm, pid: int, hit) -> str:
+    """The pages file (relative to the checkpoint) the secret's first page is read from."""
+    if hit.where == "present":
+        return f"pages-{pm.pages_id}.img"
+    if hit.where == "shared":  # the shared object's own pages file, named by its pagemap-shmem-ID.img
+        return next((f"pages-{spm.pages_id}.img" for vma, spm in cp.shared_memory(pid) if vma.start <= hit.start < vma.end),
+                    "pagemap-shmem")  # fmt: skip
+    return _parent_pages_image(cp, pid)
 
 
 def _parent_pages_image(cp, pid: int) -> str:
