@@ -8,7 +8,17 @@ from inspector.model.checkpoint import Checkpoint
 from inspector.model.names import PAGE_SIZE
 from inspector.report.redact import MASK, mask_env_entry
 from tests.conftest import corpus_dir
-from tui.model import HexDocument, fd_cells, hex_text, load_session, overview_sections, tree_label, vma_cells
+from tui.model import (
+    HexDocument,
+    fd_cells,
+    hex_text,
+    load_session,
+    overview_sections,
+    parse_needle,
+    shorten_middle,
+    tree_label,
+    vma_cells,
+)
 
 
 def test_env_secrets_masked():
@@ -85,6 +95,86 @@ def test_hex_document_reads_pages_lazily_and_bounded():
         doc.line(seg.first_line + k * PAGE_SIZE // 16)
     assert doc.page_reads == 20
     assert len(doc._cache) == 8
+
+
+def _all_matches(doc: HexDocument, needle: bytes) -> list[int]:
+    """Every address of ``needle`` in the VMA's known bytes, found the slow way: whole spans, one regex-free scan."""
+    found = []
+    for start, end in doc._content_spans():
+        data = doc.reader.read(start, end - start, fill=None)
+        at = data.find(needle)
+        while at >= 0:
+            found.append(start + at)
+            at = data.find(needle, at + 1)
+    return found
+
+
+@pytest.mark.parametrize("chunk", [HexDocument.SEARCH_CHUNK, PAGE_SIZE + 3])
+def test_hex_search_finds_every_match_forwards_and_backwards(chunk):
+    """The jvm heap's bytes: walking n and N visits exactly the matches a whole-span scan finds, across chunk seams."""
+    cp = Checkpoint(corpus_dir("jvm"))
+    proc = cp.processes[0]
+    vma = max(proc.vmas, key=lambda v: v.pages_present)
+    doc = HexDocument(cp.page_reader(proc.pid), vma)
+    doc.SEARCH_CHUNK = chunk
+    spans = doc._content_spans()
+    start, end = spans[0]
+    # a needle taken from the middle of the memory, straddling a page (and, with the small chunk, a chunk) seam
+    needle = doc.reader.read(start + 2 * PAGE_SIZE - 5, 10, fill=None)
+    expected = _all_matches(doc, needle)
+    assert start + 2 * PAGE_SIZE - 5 in expected
+    forwards, addr = [], vma.start - 1
+    while (addr := doc.find(needle, addr)) is not None:
+        forwards.append(addr)
+    assert forwards == expected
+    backwards, addr = [], vma.end
+    while (addr := doc.find(needle, addr, backwards=True)) is not None:
+        backwards.append(addr)
+    assert backwards == expected[::-1]
+    assert doc.find(b"\xfe\xed\xfa\xce-criu-inspect-absent-needle", vma.start - 1) is None
+
+
+def test_hex_search_never_matches_across_pages_not_in_the_images():
+    """tree pid 15783: a needle made of the bytes either side of a hole is not found (the hole holds no known bytes)."""
+    cp = Checkpoint(corpus_dir("tree"))
+    for vma in cp.process(15783).vmas:
+        doc = HexDocument(cp.page_reader(15783), vma)
+        spans = doc._content_spans()
+        if len(spans) >= 2:
+            break
+    else:
+        pytest.skip("no VMA of tree with two runs of pages apart")
+    (a_start, a_end), (b_start, _) = spans[0], spans[1]
+    needle = doc.reader.read(a_end - 4, 4, fill=None) + doc.reader.read(b_start, 4, fill=None)
+    assert b_start > a_end  # a real hole between the two runs
+    expected = _all_matches(doc, needle)  # within runs only
+    hit = doc.find(needle, a_end - 9)
+    assert hit == next((m for m in expected if m > a_end - 9), None)
+    assert hit is None or not a_end - 8 < hit < b_start
+
+
+def test_parse_needle():
+    assert parse_needle("0xdeadbeef") == bytes.fromhex("deadbeef")
+    assert parse_needle("0x123") == bytes.fromhex("0123")
+    assert parse_needle("de ad be ef") == bytes.fromhex("deadbeef")
+    assert parse_needle("deadbeef") == b"deadbeef"
+    assert parse_needle('"de ad"') == b"de ad"
+    assert parse_needle("JAVA_HOME=") == b"JAVA_HOME="
+    with pytest.raises(ValueError):
+        parse_needle("0xnothex")
+
+
+def test_shorten_middle_keeps_the_file_name():
+    """Two fds on the same folder, told apart by their ends, stay apart when cut."""
+    a = "/home/user/.cache/mesa_shader_cache_db/part1/mesa_cache.db"
+    b = "/home/user/.cache/mesa_shader_cache_db/part1/mesa_cache.idx"
+    short_a, short_b = shorten_middle(a, 30), shorten_middle(b, 30)
+    assert len(short_a) == len(short_b) == 30
+    assert short_a != short_b
+    assert short_a.endswith("/mesa_cache.db") and short_a.startswith("/home") and "…" in short_a
+    assert shorten_middle(a, len(a)) == a
+    assert shorten_middle("abcdefghij", 5) == "ab…ij"
+    assert shorten_middle("abc", 1) == "…" and shorten_middle("abc", 0) == ""
 
 
 def test_hex_document_summarises_pages_not_in_images():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from inspector.model.checkpoint import Checkpoint
+from inspector.model.names import PAGE_SIZE
 from tests.conftest import corpus_dir
 from tests.tui_driver import drive
 from tui.app import InspectorApp
+from tui.model import HexDocument
 from tui.widgets.hexview import HexScreen, HexView
 from tui.widgets.overview import Overview
 from tui.widgets.process_tree import ProcessTree
@@ -32,7 +34,10 @@ def test_tree_moves_and_tabs_show_the_selected_process():
         assert app.query_one("#tabs").active == "files"
         fds = app.query_one(FdTable)
         assert fds.column_text(0) == ["0", "1", "2"]
-        assert fds.column_text(4) == ["/dev/null", "/tmp/criu-work/data/tree/out", "/tmp/criu-work/data/tree/out"]
+        assert fds.full_text(4) == ["/dev/null", "/tmp/criu-work/data/tree/out", "/tmp/criu-work/data/tree/out"]
+        # at 80 columns the path is cut in its middle: its file name stays in sight
+        shown = fds.column_text(4)[1]
+        assert "…" in shown and shown.endswith("/tree/out") and shown.startswith("/tmp/")
         assert fds.column_text(3)[1] == "158"
         await pilot.press("3")
         vmas = app.query_one(VmaTable)
@@ -64,7 +69,7 @@ def test_filter_tree_and_table():
         total = vmas.row_count
         await pilot.press("slash", *"libc")
         assert 0 < vmas.row_count < total
-        assert all("libc" in backing for backing in vmas.column_text(5))
+        assert all("libc" in backing for backing in vmas.full_text(5))  # the filter reads the whole path
         await pilot.press("enter")
         assert app.focused is vmas and vmas.filter_text == "libc"
 
@@ -107,6 +112,51 @@ def test_hex_view_shows_the_page_reader_bytes():
         await pilot.press("escape")
         assert not isinstance(app.screen, HexScreen)
         assert app.focused is app.query_one(VmaTable)
+
+    drive(InspectorApp(str(path)), script, size=(100, 30))
+
+
+def test_hex_view_search_finds_bytes_and_text():
+    """/ in the hex view: a hex needle cut from deep in a real VMA is found and shown; n finds the next; a miss says so."""
+    path = corpus_dir("tree")
+    cp = Checkpoint(path)
+    reader = cp.page_reader(15783)
+    vmas = cp.process(15783).vmas
+    index = next(i for i, v in enumerate(vmas) if v.pages_present >= 2)
+    vma = vmas[index]
+    addr = vma.start + PAGE_SIZE + 0x123  # the second page: off screen when the view opens
+    needle = reader.read(addr, 8, fill=None)
+    matches = []  # every match in the pages the images hold, found by a plain scan of each run
+    for start, end in HexDocument(reader, vma)._content_spans():
+        data = reader.read(start, end - start, fill=None)
+        matches += [start + m.start() for m in re.finditer(b"(?=" + re.escape(needle) + b")", data)]
+    first = matches[0]
+    assert first <= addr
+
+    async def script(app, pilot):
+        await pilot.press("3", "tab", "tab")
+        await pilot.press(*(["down"] * index), "enter")
+        screen = app.screen
+        assert isinstance(screen, HexScreen)
+        view = screen.query_one(HexView)
+        await pilot.press("slash", *("0x" + needle.hex()), "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert view.match == (first, 8)
+        shown = dict(_hex_bytes(view.visible_lines()))
+        assert first - first % 16 in shown  # the hit's line is on screen
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if len(matches) > 1:
+            assert view.match == (matches[1], 8)
+        else:
+            assert view.match == (first, 8)  # no further match: the hit stays
+        await pilot.press("slash", *"no such text in here", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.needle == b"no such text in here" and view.match[1] == 8
+        assert isinstance(app.screen, HexScreen)
 
     drive(InspectorApp(str(path)), script, size=(100, 30))
 
@@ -289,10 +339,13 @@ def test_truncated_pages_file_is_shown_not_fatal(writable_copy):
         first = view.visible_lines()[0]
         assert first.startswith(f"{view.doc.line(content).addr:012x}  -- unreadable: ")
         assert "pages file is shorter than its pagemap" in first
-        await pilot.press("slash", "2")  # main-screen keys do nothing under the hex view
+        await pilot.press("slash", "2")  # main-screen keys do nothing under the hex view: / is its search
         assert isinstance(app.screen, HexScreen)
+        assert app.screen.query_one("#hex-search").display and app.screen.query_one("#hex-search").value == "2"
         assert not app.query_one("#filter").has_class("-active")
         assert app.query_one("#tabs").active == "memory"
+        await pilot.press("escape")  # closes the search box
+        assert isinstance(app.screen, HexScreen) and not app.screen.query_one("#hex-search").display
         await pilot.press("escape")
         assert not isinstance(app.screen, HexScreen)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import importlib
 import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -61,6 +62,22 @@ def fd_cells(fd: Fd) -> tuple[str, str, str, str, str]:
     kind = "MEMFD" if fd.memfd else fd.type
     flags = fd_flags(fd).replace("O_", "")
     return str(fd.fd), kind, flags, "" if fd.pos is None else str(fd.pos), fd_target(fd)
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """Fit ``text`` in ``width`` cells by cutting its middle: a path's file name is what tells two rows apart."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    tail = (width - 1) * 2 // 3  # the end of a path (its file name) matters more than its start
+    name = text.rsplit("/", 1)[-1]
+    if "/" in text:  # keep the whole file name (and its slash) when there is room for a start too
+        tail = min(width - 3, max(tail, len(name) + 1))
+    head = width - 1 - tail
+    return text[:head] + "…" + text[len(text) - tail :]
 
 
 def vma_range(vma: Vma) -> str:
@@ -327,6 +344,63 @@ class HexDocument:
             index = first_of_page - 1 if backwards else first_of_page + lines_per_page
         return None
 
+    def find(self, needle: bytes, from_addr: int, backwards: bool = False) -> int | None:
+        """Address of the first ``needle`` after ``from_addr`` (or the last before it) in this VMA's bytes.
+
+        Pages not in the images hold no known bytes, so a match never spans
+        them; runs present here and in the parent are one run of memory.
+        Reads ``SEARCH_CHUNK`` bytes at a time, so a 1 GiB VMA costs a chunk
+        of memory, not a gigabyte.
+        """
+        if not needle:
+            return None
+        spans = self._content_spans()
+        if backwards:
+            spans = [(s, min(e, from_addr - 1 + len(needle))) for s, e in reversed(spans) if s < from_addr]
+        else:
+            spans = [(max(s, from_addr + 1), e) for s, e in spans if e > from_addr + 1]
+        for start, end in spans:
+            hit = self._find_in(needle, start, end, backwards)
+            if hit is not None:
+                return hit
+        return None
+
+    SEARCH_CHUNK = 1 << 20
+
+    def _content_spans(self) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        for seg in self.segments:
+            if seg.where != "content":
+                continue
+            if spans and spans[-1][1] == seg.start:
+                spans[-1] = (spans[-1][0], seg.end)
+            else:
+                spans.append((seg.start, seg.end))
+        return spans
+
+    def _find_in(self, needle: bytes, start: int, end: int, backwards: bool) -> int | None:
+        overlap = len(needle) - 1
+        step = self.SEARCH_CHUNK
+        if not backwards:
+            addr = start
+            while addr + len(needle) <= end:
+                length = min(step + overlap, end - addr)
+                at = self.reader.read(addr, length).find(needle)
+                if at >= 0:
+                    return addr + at
+                addr += step
+            return None
+        hi = end
+        while hi - start >= len(needle):
+            lo = max(start, hi - step - overlap)
+            at = self.reader.read(lo, hi - lo).rfind(needle)
+            if at >= 0:
+                return lo + at
+            hi = lo + overlap
+            if lo == start:
+                break
+        return None
+
     def line_of_addr(self, addr: int) -> int:
         for seg in self.segments:
             if seg.start <= addr < seg.end:
@@ -334,6 +408,26 @@ class HexDocument:
                     return seg.first_line
                 return seg.first_line + (addr - seg.start) // self.BYTES_PER_LINE
         return 0
+
+
+def parse_needle(text: str) -> bytes:
+    """What the hex view's search looks for: ``0x``/hex-pair text as bytes, anything else as UTF-8 text.
+
+    ``0xdeadbeef`` and ``de ad be ef`` are four bytes; ``"de ad"`` (quoted) and
+    ``deadbeef`` are text. Raises ValueError for a ``0x`` that is not hex.
+    """
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].encode()
+    if text.lower().startswith("0x"):
+        digits = text[2:].replace(" ", "")
+        if len(digits) % 2:
+            digits = "0" + digits
+        return bytes.fromhex(digits)
+    pairs = text.split()
+    if len(pairs) >= 2 and all(re.fullmatch(r"[0-9a-fA-F]{2}", p) for p in pairs):
+        return bytes.fromhex("".join(pairs))
+    return text.encode()
 
 
 def hex_text(line: HexLine) -> str:

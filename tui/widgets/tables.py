@@ -6,14 +6,22 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from ..model import DIFF_MARK, FD_COLUMNS, VMA_COLUMNS, fd_cells, finding_cells, vma_cells
+from ..model import DIFF_MARK, FD_COLUMNS, VMA_COLUMNS, fd_cells, finding_cells, shorten_middle, vma_cells
 
 DIFF_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 class FilterableTable(DataTable):
-    """A row-cursor table that keeps its rows so ``/`` can narrow them and Escape restore them."""
+    """A row-cursor table that keeps its rows so ``/`` can narrow them and Escape restore them.
+
+    In tables whose last column is a path (``FIT_LAST``), that column is cut
+    in its middle to fit the table's width, so two paths that differ only at
+    the end still look different; the filter matches the whole text.
+    """
+
+    FIT_LAST = False
+    MIN_LAST = 10  # below this a cut path says little: the table scrolls sideways instead
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
@@ -23,10 +31,12 @@ class FilterableTable(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.filter_text = ""
+        self._labels: tuple[str, ...] = ()
         self._rows: list[tuple[str, tuple, object]] = []  # (key, cells, item)
         self.items: dict[str, object] = {}
 
     def set_columns(self, *columns: str) -> None:
+        self._labels = columns
         self.clear(columns=True)
         self.add_columns(*columns)
 
@@ -43,21 +53,55 @@ class FilterableTable(DataTable):
 
     def _refill(self) -> None:
         needle = self.filter_text.lower()
-        self.clear()
+        room = self._last_column_room()
+        if room is not None:  # columns keep the widest cell they ever held: start them afresh
+            self.clear(columns=True)
+            self.add_columns(*self._labels)
+        else:
+            self.clear()
         for key, cells, _ in self._rows:
             if needle and not any(needle in str(c).lower() for c in cells):
                 continue
-            self.add_row(*cells, key=key)
+            self.add_row(*self._fitted(cells, room), key=key)
+
+    def _last_column_room(self) -> int | None:
+        """Cells the last column can take without a horizontal scroll (None: not laid out yet, or no cut)."""
+        if not self.FIT_LAST or not self._rows or not self.size.width:
+            return None
+        widths = [max(len(str(cells[i])) for _, cells, _ in self._rows) for i in range(len(self._rows[0][1]) - 1)]
+        labels = [len(str(column.label)) for column in self.ordered_columns]
+        used = sum(max(w, lab) + 2 * self.cell_padding for w, lab in zip(widths, labels))
+        scrollbar = 2  # the vertical scrollbar, when rows overflow
+        return max(self.MIN_LAST, self.size.width - used - 2 * self.cell_padding - scrollbar)
+
+    @staticmethod
+    def _fitted(cells: tuple, room: int | None) -> tuple:
+        last = cells[-1] if cells else None
+        if room is None or last is None or len(str(last)) <= room:
+            return cells
+        text = shorten_middle(str(last), room)
+        short = Text(text, style=last.style) if isinstance(last, Text) else text
+        return (*cells[:-1], short)
+
+    def on_resize(self) -> None:
+        if self._rows:
+            key = self._cursor_key()
+            self._refill()
+            if key is not None and key in self.shown_keys:
+                self.move_cursor(row=self.get_row_index(key))
+
+    def _cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
     @property
     def shown_keys(self) -> list[str]:
         return [row.key.value for row in self.ordered_rows]
 
     def current_item(self):
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return self.items.get(key)
+        key = self._cursor_key()
+        return None if key is None else self.items.get(key)
 
     def cursor_to(self, key: str) -> bool:
         if key not in self.shown_keys and self.filter_text:
@@ -73,6 +117,11 @@ class FilterableTable(DataTable):
         """What a column shows, top to bottom (for tests and the smoke test)."""
         return [str(self.get_row_at(i)[column]) for i in range(self.row_count)]
 
+    def full_text(self, column: int) -> list[str]:
+        """A column's whole text for the rows shown, before the last column is cut to fit."""
+        cells = {key: cells for key, cells, _ in self._rows}
+        return [str(cells[key][column]) for key in self.shown_keys]
+
 
 def _mark(status: str | None) -> Text:
     return Text(DIFF_MARK.get(status or "", ""), style=DIFF_STYLE.get(status or "", ""))
@@ -80,6 +129,8 @@ def _mark(status: str | None) -> Text:
 
 class FdTable(FilterableTable):
     """Files tab: one row per fd (kind, target, flags, position)."""
+
+    FIT_LAST = True
 
     def show(self, rows, diff_mode: bool = False) -> None:
         self.set_columns(*(["Δ"] if diff_mode else []), *FD_COLUMNS)
@@ -101,6 +152,8 @@ class FdTable(FilterableTable):
 
 class VmaTable(FilterableTable):
     """Memory tab: one row per VMA; Enter opens the hex view of its pages."""
+
+    FIT_LAST = True
 
     def show(self, rows, diff_mode: bool = False) -> None:
         self.set_columns(*(["Δ"] if diff_mode else []), *(["pages≠"] if diff_mode else []), *VMA_COLUMNS)
