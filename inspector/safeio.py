@@ -137,16 +137,89 @@ def stale_dirs(parent: str, prefix: str) -> list[str]:
     return found
 
 
-def write_atomic(path: str, write, text: bool = False) -> None:
-    """Write ``path`` through a temporary file beside it, renamed over it at the end: whoever reads it sees
-    the old file or the new one, never half of one, and an error or a signal leaves the old one."""
+def check_output(path: str, replace: bool = True) -> None:
+    """Refuse an output path before any work: not a regular file, already there without ``replace``, no folder."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise InspectError(path, os_reason(exc)) from None
+    if mode is not None and not stat.S_ISREG(mode):  # the rename would replace /dev/null, a FIFO, ...
+        raise InspectError(path, f"not a regular file: {file_kind(mode)}; the output is written as a regular file")
+    if mode is not None and not replace:
+        raise InspectError(path, "already exists: give --force to replace it, or another -o")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise InspectError(path, "its folder does not exist")
+
+
+def write_atomic(path: str, write, text: bool = False, *, replace: bool = True, mode: int = 0o666) -> None:
+    """Write ``path`` through a temporary file beside it, put in place at the end: whoever reads it sees
+    the old file or the new one, never half of one, and an error or a signal leaves the old one.
+
+    ``write(fh)`` gets a (seekable) file object. Without ``replace`` an existing ``path`` is refused, even
+    one that appears while writing (a hard link or renameat2 NOREPLACE puts the file in place). A new file
+    gets ``mode`` less the umask (0600 for memory contents, as the kernel's core files); a replaced one
+    keeps its own mode, and is synced first so a crash cannot leave it empty.
+    """
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".criu-inspect-")
+    check_output(path, replace)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f".criu-inspect-{os.getpid()}-")
+    except OSError as exc:
+        raise InspectError(path, os_reason(exc)) from None
     try:
         with os.fdopen(fd, "w" if text else "wb") as fh:
             write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
+            fh.flush()
+            old_mode = _mode_of(path) if replace else None
+            os.fchmod(fh.fileno(), old_mode if old_mode is not None else mode & ~_umask())
+            if old_mode is not None:
+                os.fsync(fh.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
+    except FileExistsError:
+        raise InspectError(path, "already exists (it appeared while writing): give --force to replace it") from None
+    except OSError as exc:
+        raise InspectError(path, os_reason(exc)) from None
+    finally:
+        _unlink_quietly(tmp)  # after a link, or after a failure; after a rename there is nothing left
+
+
+def _mode_of(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
+def _link_new(tmp: str, path: str) -> None:
+    """Give ``tmp`` the name ``path`` only if no file has it: a hard link, or renameat2 NOREPLACE where links fail."""
+    import errno
+
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
         raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        rename_noreplace(tmp, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -75,27 +75,6 @@ def _stdin_to_file(folder: str) -> str:
 
 
 def _write_atomically(out: str, text: str) -> None:
-    from ..errors import InspectError
+    from ..safeio import write_atomic
 
-    folder = os.path.dirname(os.path.abspath(out))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".criu-inspect-", dir=folder)
-    except OSError as exc:
-        raise InspectError(out, exc.strerror or str(exc)) from None
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, out)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise InspectError(out, exc.strerror or str(exc)) from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    write_atomic(out, lambda fh: fh.write(text), text=True)
