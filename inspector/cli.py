@@ -17,6 +17,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("inspector.commands.show", "show a checkpoint: header, process tree, fds (default command)"),
     "decode": ("inspector.commands.decode", "print one image file as crit-compatible JSON"),
+    "encode": ("inspector.commands.encode", "write an image file from decode's JSON (the inverse of decode)"),
     "check": ("inspector.commands.check", "flag restore blockers for a target (CI gate)"),
     "preflight": ("inspector.commands.preflight", "check a checkpoint against this host (same as check --host)"),
     "rules": ("inspector.commands.rules", "list the check rules"),
