@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("inspector.commands.rules", "list the check rules"),
     "rule": ("inspector.commands.rule", "print the documentation page of one rule"),
     "grep": ("inspector.commands.grep", "search the memory of the checkpointed processes"),
+    "memdump": ("inspector.commands.memdump", "dump one process's memory (hexdump or raw), filtered by VMA, range, protection"),
     "diff": ("inspector.commands.diff", "compare two checkpoints, down to memory pages"),
     "repair": ("inspector.commands.repair", "write a corrected copy of a checkpoint"),
     "tui": ("inspector.commands.tui", "browse a checkpoint (or two) interactively"),

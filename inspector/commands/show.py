@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-VIEWS = ("all", "ps", "fds", "mems", "env", "images")
+VIEWS = ("all", "ps", "fds", "mems", "mem", "env", "images")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +35,16 @@ def run(args) -> int:
         raise InspectError(cp.shown_path, f"no process {', '.join(map(str, missing))} in this checkpoint "
                                           f"(its pids: {have})")
     cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
+    if view == "mem":  # the per-process memory-size table (docs/show-mem.md)
+        from ..report import show_mem
+
+        if args.format == "json":
+            sys.stdout.write(json.dumps(show_mem.mem_dict(cp, args.pid), indent=1) + "\n")
+        else:
+            from ..report.textout import emit
+
+            emit(show_mem.mem_blocks(cp, args.pid) + show_text.problems_blocks(cp))
+        return _report_problems(cp)
     if args.format == "json":
         data = checkpoint_dict(cp, show_secrets=args.show_secrets)
         if args.pid:
