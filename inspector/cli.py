@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rule": ("inspector.commands.rule", "print the documentation page of one rule"),
     "grep": ("inspector.commands.grep", "search the memory of the checkpointed processes"),
     "memdump": ("inspector.commands.memdump", "dump one process's memory (hexdump or raw), filtered by VMA, range, protection"),
+    "coredump": ("inspector.commands.coredump", "write an ELF core file of a checkpointed process, for gdb"),
     "diff": ("inspector.commands.diff", "compare two checkpoints, down to memory pages"),
     "repair": ("inspector.commands.repair", "write a corrected copy of a checkpoint"),
     "tui": ("inspector.commands.tui", "browse a checkpoint (or two) interactively"),
