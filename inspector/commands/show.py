@@ -7,6 +7,7 @@ import json
 import sys
 
 VIEWS = ("all", "ps", "fds", "mems", "mem", "env", "images")
+VIEWS += ("net", "mounts", "stats", "sockets")  # focused views: inspector/views/, docs/show-views.md
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +36,11 @@ def run(args) -> int:
         raise InspectError(cp.shown_path, f"no process {', '.join(map(str, missing))} in this checkpoint "
                                           f"(its pids: {have})")
     cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
+    if view in ("net", "mounts", "stats", "sockets"):  # docs/show-views.md
+        from ..report.views_render import emit_view
+
+        emit_view(cp, view, args.format, pids=args.pid)
+        return _report_problems(cp)
     if view == "mem":  # the per-process memory-size table (docs/show-mem.md)
         from ..report import show_mem
 
