@@ -50,7 +50,7 @@ def find_checkpoints(paths: Iterable[str]) -> list[str]:
             path = path[len("file://"):]
         if is_url(path):
             out += _find_urls(path)
-        elif os.path.isdir(path) and not _is_checkpoint_dir(path):
+        elif os.path.isdir(path) and not is_checkpoint_dir(path):
             found = _walk(path)
             out += found if found else [path]  # a folder with nothing in it: a row that says so
         else:
@@ -58,7 +58,7 @@ def find_checkpoints(paths: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _is_checkpoint_dir(d: str) -> bool:
+def is_checkpoint_dir(d: str) -> bool:
     try:
         names = set(os.listdir(d))
     except OSError:
@@ -85,7 +85,7 @@ def _walk(top: str) -> list[str]:
             d = os.path.join(dirpath, name)
             if os.path.islink(d):
                 continue  # a parent link of a pre-dump chain, or anything else: not walked into
-            if _is_checkpoint_dir(d):
+            if is_checkpoint_dir(d):
                 found.append(d)
                 link = os.path.join(d, "parent")
                 if os.path.islink(link):

@@ -1,4 +1,4 @@
-"""criu-inspect show DIR [--view ...] [--format text|json]"""
+"""criu-inspect show DIR [VIEW] [--format text|json]; show A B C... (or a folder of many): one row each."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ VIEWS += ("net", "mounts", "stats", "sockets")  # focused views: inspector/views
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", help="checkpoint directory (e.g. checkpointData)")
+    what = "a checkpoint (e.g. checkpointData), then optionally a view; several, or a folder of many: a row each"
+    p.add_argument("paths", nargs="+", metavar="DIR", help=what)
     p.add_argument("--view", choices=VIEWS, default="all", help="what to show (default: header, tree and fds)")
-    p.add_argument("view_arg", nargs="?", choices=VIEWS, help=argparse.SUPPRESS)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--pid", type=int, action="append", help="only these pids (repeatable)")
     p.add_argument("--show-secrets", action="store_true",
@@ -25,8 +25,12 @@ def run(args) -> int:
     from ..report import show_text
     from ..report.show_json import checkpoint_dict
 
-    view = args.view_arg or args.view
-    cp = Checkpoint(args.dir)
+    paths, view = _paths_and_view(args)
+    from ..summary import is_many
+
+    if is_many(paths):
+        return _show_many(paths, view, args)
+    cp = Checkpoint(paths[0])
     cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
     missing = sorted(set(args.pid or ()) - {p.pid for p in cp.processes})
     if missing:
@@ -60,6 +64,41 @@ def run(args) -> int:
     else:
         show_text.render(cp, view, pids=args.pid, show_secrets=args.show_secrets)
     return _report_problems(cp)
+
+
+def _paths_and_view(args) -> tuple[list[str], str]:
+    """``show DIR ps`` names its view as a last word (crit's habit); ``--view`` still works."""
+    import os
+
+    paths = list(args.paths)
+    view = args.view
+    if len(paths) > 1 and paths[-1] in VIEWS and not os.path.exists(paths[-1]):
+        view = paths.pop()
+    return paths, view
+
+
+def _show_many(paths: list[str], view: str, args) -> int:
+    """One row of facts per checkpoint (checkpointctl's ``show`` of several); ``scan`` is the one that checks."""
+    from ..errors import InspectError
+    from ..summary import summary_json, summary_rows
+
+    if view != "all" or args.pid:
+        why = "a view or --pid needs one checkpoint (criu-inspect show DIR VIEW)"
+        raise InspectError(None, f"show of {len(paths)} paths prints one row per checkpoint: {why}")
+    rows = summary_rows(paths)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(summary_json(rows), indent=1) + "\n")
+    else:
+        from ..report import summary_text
+
+        summary_text.emit(rows)
+    failed = [r for r in rows if r["error"]]
+    if not failed:
+        return 0
+    first = failed[0]["error"]
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    sys.stderr.write(f"criu-inspect: error: {len(failed)} of {len(rows)} checkpoints could not be read: {first}{more}\n")
+    return 2
 
 
 def _report_problems(cp) -> int:
