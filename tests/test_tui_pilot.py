@@ -161,6 +161,41 @@ def test_hex_view_search_finds_bytes_and_text():
     drive(InspectorApp(str(path)), script, size=(100, 30))
 
 
+def test_memory_summary_and_the_checkpoint_tab():
+    """tab 3 heads the VMAs with the process's sizes; tab 5 shows the dump's stats and sockets, from the images."""
+    from inspector.codec.image import open_image
+    from inspector.memsizes import process_sizes
+    from inspector.textfmt import human_bytes
+    from tui.widgets.overview import CheckpointPane
+
+    path = corpus_dir("tcp")
+    cp = Checkpoint(path)
+    proc = cp.processes[0]
+    sizes = process_sizes(cp, proc)
+    present = sum(p.stat().st_size for p in path.glob("pages-*.img"))  # what CRIU wrote for the one process
+    dump = open_image(str(path / "stats-dump")).entries[0].message.dump
+    tcp = open_image(str(path / "files.img")).entries
+    inet = next(e.message.isk for e in tcp if e.message.HasField("isk"))
+
+    async def script(app, pilot):
+        await pilot.press("3")
+        summary = str(app.query_one("#vma-summary").render())
+        assert summary.startswith(f"{human_bytes(sizes.size)} in {len(proc.vmas)} VMAs")
+        assert f"pages present {human_bytes(present)}" in summary
+        pane = app.query_one(CheckpointPane)
+        assert not getattr(pane, "plain", "")  # nothing read before the tab is shown
+        await pilot.press("5")
+        await pilot.pause()
+        assert app.query_one("#tabs").active == "checkpoint"
+        text = pane.plain
+        assert f"frozen time                       {dump.frozen_time} us" in text
+        assert f"pages written                     {dump.pages_written} " in text
+        assert f":{inet.dst_port}" in text and f":{inet.src_port}" in text  # the TCP connection's ports
+        assert "none: not a container checkpoint" in text  # no network.status beside a bare image directory
+
+    drive(InspectorApp(str(path)), script, size=(120, 36))
+
+
 def test_help_lists_every_key_and_q_quits():
     async def script(app, pilot):
         await pilot.press("question_mark")

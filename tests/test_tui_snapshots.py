@@ -44,6 +44,10 @@ def test_help_80x24(snap_compare):
     assert snap_compare(_app(), press=["question_mark"], terminal_size=(80, 24), run_before=wait_loaded)
 
 
+def test_checkpoint_tab_120x36(snap_compare):
+    assert snap_compare(_app("sample-images/tcp"), press=["5"], terminal_size=(120, 36), run_before=wait_loaded)
+
+
 def test_findings_120x36(snap_compare):
     assert snap_compare(_app("sample-images/tty"), press=["4"], terminal_size=(120, 36), run_before=wait_loaded)
 

@@ -15,7 +15,7 @@ from .model import Session, load_session
 from .widgets.findings import FindingsPane
 from .widgets.help import HelpScreen
 from .widgets.hexview import HexScreen
-from .widgets.overview import Overview
+from .widgets.overview import CheckpointPane, Overview
 from .widgets.process_tree import ProcessTree
 from .widgets.tables import FdTable, FilterableTable, FindingsTable, VmaTable
 
@@ -39,6 +39,7 @@ class InspectorApp(App):
         Binding("2", "tab('files')", "Files", show=False),
         Binding("3", "tab('memory')", "Memory", show=False),
         Binding("4", "tab('findings')", "Findings", show=False),
+        Binding("5", "tab('checkpoint')", "Checkpoint", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("S", "toggle_secrets", "Show secrets", show=False),
     ]
@@ -71,9 +72,12 @@ class InspectorApp(App):
                 with TabPane("Files", id="files"):
                     yield FdTable(id="fds")
                 with TabPane("Memory", id="memory"):
+                    yield Static("", id="vma-summary", markup=False)
                     yield VmaTable(id="vmas")
                 with TabPane("Findings", id="findings"):
                     yield FindingsPane(id="findings-pane")
+                with TabPane("Checkpoint", id="checkpoint"):
+                    yield CheckpointPane(id="checkpoint-pane")
         yield Input(placeholder="filter", id="filter")
         yield Footer()
 
@@ -139,6 +143,7 @@ class InspectorApp(App):
         tree = self.query_one(ProcessTree)
         tree.show(session.tree_rows(), counts)
         self.query_one(FindingsPane).show(session.findings, session.findings_note)
+        self.query_one(CheckpointPane).session = session
         if tree.shown_pids:
             self.show_process(tree.shown_pids[0])
             tree.select_pid(tree.shown_pids[0])
@@ -158,6 +163,7 @@ class InspectorApp(App):
         fds.show(session.fd_rows(pid), session.diff is not None)
         if fds.filter_text:
             fds.apply_filter(fds.filter_text)
+        self.query_one("#vma-summary", Static).update(session.memory_summary(pid))
         vmas = self.query_one(VmaTable)
         vmas.show(session.vma_rows(pid), session.diff is not None)
         if vmas.filter_text:

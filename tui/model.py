@@ -566,6 +566,48 @@ class Session:
     def diff_summary(self) -> str:
         return self.diff.summary() if self.diff is not None else self.diff_note
 
+    def memory_summary(self, pid: int) -> str:
+        """Above the VMA table: the process's sizes and where its pages are (``show mem``'s row)."""
+        from inspector.memsizes import process_sizes
+
+        proc = self.a.process(pid)
+        if proc is None:
+            return ""
+        try:
+            m = process_sizes(self.a, proc)
+        except InspectError as exc:
+            return f"sizes unknown: {exc.one_line()}"
+        page = names.PAGE_SIZE
+        pages = m.pages
+        where = [("present", pages.present), ("in parent", pages.in_parent), ("lazy", pages.lazy)]
+        where += [("shared", pages.shmem), ("not dumped", pages.not_dumped)]
+        return (
+            f"{human_bytes(m.size)} in {counted(m.vmas, 'VMA')}: private {human_bytes(m.private)}, "
+            f"shared {human_bytes(m.shared)}, file {human_bytes(m.file_backed)}, anon {human_bytes(m.anonymous)}"
+            "\npages " + ", ".join(f"{label} {human_bytes(n * page)}" for label, n in where if n or label == "present")
+        )
+
+    def checkpoint_sections(self) -> list[tuple[str, list[str]]]:
+        """The Checkpoint tab: what ``show stats``, ``net``, ``mounts`` and ``sockets`` print, for A."""
+        from inspector.report import views_text
+        from inspector.report.textout import plain_lines
+        from inspector.report.views_render import view_data
+
+        render = {
+            "stats": views_text.stats_blocks,
+            "net": views_text.net_blocks,
+            "mounts": views_text.mounts_blocks,
+            "sockets": views_text.sockets_blocks,
+        }
+        out = []
+        for view, blocks_of in render.items():
+            try:
+                lines = plain_lines(blocks_of(view_data(self.a, view)))
+            except InspectError as exc:
+                lines = [f"cannot read: {exc.one_line()}"]
+            out.append((f"{view} (criu-inspect show DIR {view})", lines))
+        return out
+
     def _reader(self, cp: Checkpoint, pid: int) -> PageReader | None:
         try:
             return cp.page_reader(pid)

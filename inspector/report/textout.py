@@ -59,6 +59,19 @@ def plain_table(table: Table) -> list[str]:
     return out
 
 
+def plain_lines(blocks: list[Block]) -> list[str]:
+    """The blocks as ``emit`` prints them in a pipe, one string per line (the TUI shows views this way)."""
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append(b.text)
+        elif isinstance(b, Table):
+            out += plain_table(b)
+        else:
+            out += b.split("\n")
+    return out
+
+
 def emit(blocks: list[Block], stream=None) -> None:
     stream = stream or sys.stdout
     if use_rich(stream):
@@ -79,13 +92,8 @@ def emit(blocks: list[Block], stream=None) -> None:
             else:
                 console.print(_esc(b), soft_wrap=True)
         return
-    for b in blocks:
-        if isinstance(b, Heading):
-            stream.write(b.text + "\n")
-        elif isinstance(b, Table):
-            stream.write("\n".join(plain_table(b)) + "\n")
-        else:
-            stream.write(b + "\n")
+    for line in plain_lines(blocks):
+        stream.write(line + "\n")
 
 
 def _esc(text: str) -> str:

@@ -12,7 +12,7 @@ KEYS = [
     ("PgUp PgDn", "a page up / down (Home End: to the ends)"),
     ("Tab", "next pane: tree, tab bar, table (Shift+Tab: back)"),
     ("← →", "other tab, when the tab bar has the focus"),
-    ("1 2 3 4", "Overview, Files, Memory, Findings"),
+    ("1 2 3 4 5", "Overview, Files, Memory, Findings, Checkpoint"),
     ("Enter", "Memory: hex view of the VMA's pages"),
     ("", "Findings: jump to the process, fd or VMA"),
     ("/", "filter the tree or the focused table"),

@@ -1,4 +1,5 @@
-"""Overview tab: identity, credentials, namespaces, cgroup, cmdline, environment (secrets masked)."""
+"""Overview tab (identity, credentials, namespaces, cgroup, cmdline, environment with secrets masked) and
+the Checkpoint tab (stats, networks, mounts, sockets): headed sections of text lines."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from textual.widgets import Static
 from ..model import overview_sections
 
 
-class Overview(VerticalScroll):
+class SectionsPane(VerticalScroll):
+    """A scrollable column of headed sections; ``plain`` keeps the text shown (tests, smoke test)."""
+
     can_focus = True
 
     def compose(self):
-        yield Static(id="overview-text")
+        yield Static(classes="sections-text")
 
-    def show(self, proc, extra: list[tuple[str, list[str]]] | None = None, show_secrets: bool = False) -> None:
+    def show_sections(self, sections: list[tuple[str, list[str]]]) -> None:
         text = Text()
-        sections = (extra or []) + overview_sections(proc, show_secrets)
         for i, (heading, lines) in enumerate(sections):
             if i:
                 text.append("\n")
@@ -25,5 +27,20 @@ class Overview(VerticalScroll):
             for line in lines:
                 text.append("  " + line + "\n")
         self.plain = text.plain
-        self.query_one("#overview-text", Static).update(text)
+        self.query_one(".sections-text", Static).update(text)
         self.scroll_home(animate=False)
+
+
+class Overview(SectionsPane):
+    def show(self, proc, extra: list[tuple[str, list[str]]] | None = None, show_secrets: bool = False) -> None:
+        self.show_sections((extra or []) + overview_sections(proc, show_secrets))
+
+
+class CheckpointPane(SectionsPane):
+    """What is the checkpoint's as a whole, not one process's: read when the tab is first shown."""
+
+    session = None  # tui.model.Session, once loaded
+
+    def on_show(self) -> None:
+        if self.session is not None and not getattr(self, "plain", ""):
+            self.show_sections(self.session.checkpoint_sections())
