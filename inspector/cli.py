@@ -77,12 +77,16 @@ def _terminate(signo, frame):
 
 
 def _exit_on_sigterm() -> None:
-    """SIGTERM (kill, a CI timeout) would end the process at once, leaving extractions and partial copies."""
+    """SIGTERM (kill, a CI timeout) or SIGHUP (the terminal closed) would end the process at once, leaving
+    extractions and partial copies (a half-written core holds the process's memory)."""
     import signal
     import threading
 
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signo) is signal.SIG_DFL:  # nohup's SIG_IGN stays
+            signal.signal(signo, _terminate)
 
 
 def main(argv: list[str] | None = None) -> int:

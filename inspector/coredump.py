@@ -271,8 +271,26 @@ def _shared_extents(checkpoint: "Checkpoint", vma: "Vma") -> Iterator["Extent"]:
 def vma_extents(checkpoint: "Checkpoint", reader, vma: "Vma") -> list["Extent"]:
     """Where the images hold the bytes of ``vma``, in address order (nothing is read)."""
     if vma.flags & 0x1 and vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD):  # MAP_SHARED
-        return list(_shared_extents(checkpoint, vma))
-    return [e for e in reader.extents(vma.start, vma.end) if e.where != "shared"]
+        extents = list(_shared_extents(checkpoint, vma))
+    else:
+        extents = [e for e in reader.extents(vma.start, vma.end) if e.where != "shared"]
+    _check_in_order(reader, vma, extents)
+    return extents
+
+
+def _check_in_order(reader, vma: "Vma", extents: list["Extent"]) -> None:
+    """Runs that overlap would put two pages at one address and shift every later byte of the core.
+
+    CRIU reads a pagemap forward only (criu/pagemap.c:146 seek_pagemap), so a
+    restore could not use such a pagemap either: it is bad input, not a core.
+    """
+    at = vma.start
+    for ext in extents:
+        if ext.addr < at or ext.end > vma.end:
+            why = f"overlap at 0x{ext.addr:x}" if ext.addr < at else f"reach past the VMA's end 0x{vma.end:x}"
+            why += " (criu reads a pagemap forward, run after run)"
+            raise InspectError(reader.pagemap.pagemap_path, f"pagemap runs of pid {reader.pid} {why}")
+        at = ext.end
 
 
 def vma_segments(vma: "Vma", extents: list["Extent"]) -> list[Segment]:
@@ -327,10 +345,12 @@ def plan(checkpoint: "Checkpoint", pid: int) -> CorePlan:
         raise InspectError(f"{checkpoint.path}/{mm_name}", "missing: the memory map of this process")
     _raise_own_problem(checkpoint, proc)
     _check_vmas(f"{checkpoint.path}/{mm_name}", proc.vmas)
+    _check_ids(checkpoint, proc)
     threads = [pid] + [t for t in proc.threads if t != pid]  # the main thread first: gdb's current thread
     notes = prpsinfo(proc, main) + auxv_note(mm.mm_saved_auxv) + file_note(proc.vmas)
     notes += b"".join(thread_notes(checkpoint, proc, tid) for tid in threads)
     reader = checkpoint.page_reader(pid)
+    reader.pagemap.require_disjoint()
     segments, empty = [], []
     for vma in proc.vmas:
         extents = vma_extents(checkpoint, reader, vma)
@@ -341,6 +361,14 @@ def plan(checkpoint: "Checkpoint", pid: int) -> CorePlan:
     core_plan = CorePlan(pid, proc, notes, segments, threads, empty, lazy)
     _place(core_plan)
     return core_plan
+
+
+def _check_ids(checkpoint: "Checkpoint", proc: "Process") -> None:
+    """pstree.img holds uint32 ids; a core's are pid_t (signed 32 bits): a larger one is a damaged pstree."""
+    ids = [("pid", proc.pid), ("ppid", proc.ppid), ("pgid", proc.pgid), ("sid", proc.sid)]
+    for name, value in ids + [("thread", t) for t in proc.threads]:
+        if not 0 <= value < 1 << 31:
+            raise InspectError(f"{checkpoint.path}/pstree.img", f"{name} {value} of process {proc.pid} is not a pid")
 
 
 def _lazy_only_pages(pagemap, vma: "Vma") -> int:
@@ -427,7 +455,9 @@ class _Output:
 
     def skip_to(self, offset: int) -> None:
         gap = offset - self.pos
-        if gap <= 0:
+        if gap < 0:  # segments are placed in file order: going back would overwrite bytes already written
+            raise RuntimeError(f"core layout: writing at {self.pos}, asked to go back to {offset}")
+        if gap == 0:
             return
         if self.seekable:
             self.fh.seek(gap, 1)

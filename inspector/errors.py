@@ -48,12 +48,20 @@ class InspectError(Exception):
 
     def one_line(self) -> str:
         # one line whatever the reason says (protobuf errors can span lines)
-        reason = " ".join(str(self.reason).split())
-        path = shown_path(self.path)
+        reason = _printable(" ".join(str(self.reason).split()))
+        path = _printable(shown_path(self.path) or "")
         text = f"{path}: {reason}" if path else reason
         if self.offset is not None:
             text += f" (offset {self.offset})"
         return text
+
+
+def _printable(text: str) -> str:
+    """Control characters from an input (a JSON key, a file name in an image) are shown escaped, never sent to
+    the terminal (an ESC sequence could clear it or retitle it)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class PycriuMissing(InspectError):

@@ -320,6 +320,19 @@ class PageMap:
     def present_bytes(self) -> int:
         return self.page_totals[0] * PAGE_SIZE
 
+    def require_disjoint(self) -> None:
+        """Raise when two runs overlap: bytes laid out by address (a core, a raw dump) would be ambiguous.
+
+        CRIU writes runs in address order and reads them forward only
+        (criu/pagemap.c:146 seek_pagemap), so such a pagemap is damaged.
+        """
+        if self._disjoint:
+            return
+        ends = [s + c * PAGE_SIZE for s, c in zip(self._starts, self._counts)]
+        at = next(i for i in range(1, len(ends)) if self._starts[i] < ends[i - 1])
+        raise InspectError(self.pagemap_path, f"pagemap run at 0x{self._starts[at]:x} overlaps the run before it, "
+                                              f"which ends at 0x{ends[at - 1]:x} (criu reads runs in address order)")
+
     @functools.cached_property
     def _disjoint(self) -> bool:
         """No run reaches into the next one (what CRIU writes; overlaps are bad input)."""

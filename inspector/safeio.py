@@ -75,8 +75,9 @@ def rename_noreplace(src: str, dst: str) -> None:
 
     ``os.rename`` of a directory silently replaces an empty directory at ``dst``; checking first and
     renaming after leaves a window in which another process creates ``dst``. renameat2's
-    RENAME_NOREPLACE closes it; where the kernel or filesystem lacks it, ``mkdir(dst)`` claims the
-    name first and the rename then replaces only that empty directory (or fails, never deleting).
+    RENAME_NOREPLACE closes it; where the kernel or filesystem lacks it, ``mkdir(dst)`` (for a file,
+    an empty file made with O_EXCL) claims the name first and the rename then replaces only that claim
+    (or fails, never deleting).
     """
     import ctypes
     import errno
@@ -90,6 +91,14 @@ def rename_noreplace(src: str, dst: str) -> None:
         err = ctypes.get_errno()
         if err not in (errno.ENOSYS, errno.EINVAL):
             raise OSError(err, os.strerror(err), dst)
+    if not os.path.isdir(src):  # a file: claim the name with an empty file of our own, then rename over it
+        os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # FileExistsError if it is there
+        try:
+            os.rename(src, dst)
+        except OSError:
+            _unlink_quietly(dst)  # our empty claim, nobody else's file
+            raise
+        return
     os.mkdir(dst, 0o700)  # FileExistsError if it is there: ours from here on
     try:
         os.rename(src, dst)
@@ -155,14 +164,16 @@ def check_output(path: str, replace: bool = True) -> None:
         raise InspectError(path, "its folder does not exist")
 
 
-def write_atomic(path: str, write, text: bool = False, *, replace: bool = True, mode: int = 0o666) -> None:
+def write_atomic(path: str, write, text: bool = False, *, replace: bool = True, mode: int = 0o666,
+                 private: bool = False) -> None:
     """Write ``path`` through a temporary file beside it, put in place at the end: whoever reads it sees
     the old file or the new one, never half of one, and an error or a signal leaves the old one.
 
     ``write(fh)`` gets a (seekable) file object. Without ``replace`` an existing ``path`` is refused, even
     one that appears while writing (a hard link or renameat2 NOREPLACE puts the file in place). A new file
-    gets ``mode`` less the umask (0600 for memory contents, as the kernel's core files); a replaced one
-    keeps its own mode, and is synced first so a crash cannot leave it empty.
+    gets ``mode`` less the umask; a replaced one keeps its own mode, and is synced first so a crash cannot
+    leave it empty. ``private`` (memory contents, which hold secrets): readable by the owner only, as the
+    kernel's core files, whatever the mode of a file it replaces.
     """
     import tempfile
 
@@ -176,7 +187,8 @@ def write_atomic(path: str, write, text: bool = False, *, replace: bool = True, 
             write(fh)
             fh.flush()
             old_mode = _mode_of(path) if replace else None
-            os.fchmod(fh.fileno(), old_mode if old_mode is not None else mode & ~_umask())
+            final = old_mode if old_mode is not None else mode & ~_umask()
+            os.fchmod(fh.fileno(), final & ~0o077 if private else final)
             if old_mode is not None:
                 os.fsync(fh.fileno())
         if replace:

@@ -347,7 +347,7 @@ def test_existing_output_is_kept_unless_forced(tmp_path):
     assert r.returncode == 0, r.stderr
     assert out.read_bytes()[:4] == b"\x7fELF"
     assert [p.name for p in tmp_path.iterdir()] == ["core"]  # no temporary file left
-    assert out.stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+    assert out.stat().st_mode & 0o777 == 0o600  # a replaced file keeps its mode, less group/other: a core holds secrets
     new = tmp_path / "new-core"
     assert run_cli("coredump", str(corpus_dir("plain")), "-o", str(new)).returncode == 0
     assert new.stat().st_mode & 0o777 == 0o600  # memory holds secrets: 0600, as the kernel's cores
@@ -377,3 +377,38 @@ def test_a_short_pages_file_is_an_error_and_leaves_no_file(writable_copy, tmp_pa
     r = run_cli("coredump", str(copy), "-o", str(outdir / "core"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "pages-1.img" in r.stderr, r.stderr
     assert list(outdir.iterdir()) == []  # the temporary file went too
+
+
+def test_overlapping_pagemap_runs_are_an_error_not_a_shifted_core(writable_copy, tmp_path):
+    """Two runs that overlap would write more bytes than the segment holds and shift every later segment:
+    refused with one line naming the pagemap (a review found the core written, exit 0, with wrong bytes)."""
+    from tests.test_check_rules import edit
+
+    copy = writable_copy("plain")
+    pid = Checkpoint(str(copy)).processes[0].pid
+    entries = open_image(str(copy / f"pagemap-{pid}.img")).entries
+    runs = [e.message for e in entries[1:]]
+    i = next(k for k in range(len(runs) - 1) if runs[k].nr_pages >= 2)
+    target = runs[i].vaddr + 4096  # the next run now starts inside run i
+    moved = runs[i + 1].vaddr
+
+    def move(m):
+        if "vaddr" not in m.DESCRIPTOR.fields_by_name or m.vaddr != moved:
+            return False  # the header, or another run
+        m.vaddr = target
+
+    edit(copy, f"pagemap-{pid}.img", move)
+    r = run_cli("coredump", str(copy), "-o", str(tmp_path / "core"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"pagemap-{pid}.img" in r.stderr and f"run at 0x{target:x} overlaps the run before it" in r.stderr
+    assert not (tmp_path / "core").exists()
+
+
+def test_an_id_beyond_pid_t_is_an_error_naming_pstree(writable_copy, tmp_path):
+    from tests.test_check_rules import edit
+
+    copy = writable_copy("plain")
+    edit(copy, "pstree.img", lambda m: setattr(m, "sid", 4294967295))
+    r = run_cli("coredump", str(copy), "-o", str(tmp_path / "core"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "pstree.img" in r.stderr and "sid 4294967295" in r.stderr and "internal error" not in r.stderr

@@ -173,6 +173,27 @@ def test_repeated_key_is_refused(tmp_path):
     _refused(tmp_path, '{"magic": "FS", "magic": "CORE", "entries": []}', "'magic' appears twice")
 
 
+def test_repeated_key_among_many_is_named(tmp_path):
+    """The last of 40,000 keys repeats the first (the check was quadratic: this took 39 s)."""
+    keys = ",".join(f'"k{i}": 1' for i in range(40_000))
+    _refused(tmp_path, '{"magic": "PSTREE", "entries": [{' + keys + ', "k0": 2}]}', "'k0' appears twice")
+
+
+@pytest.mark.parametrize("field", ["comm", "name"])
+def test_a_lone_surrogate_is_not_text(tmp_path, field):
+    """decode writes non-UTF-8 bytes as \\udc80-\\udcff; \\ud800 is no byte: one line, not an internal error."""
+    if field == "comm":
+        doc = _plain_json("core-14055.img")
+        doc["entries"][0]["tc"]["comm"] = "\ud800x"
+        where = "entries[0].tc.comm"
+    else:
+        doc = json.loads(image_json(open_image(corpus_dir("unixsock") / "files.img")))
+        i = next(k for k, e in enumerate(doc["entries"]) if "usk" in e)
+        doc["entries"][i]["usk"]["name"] = "\ud800"
+        where = f"entries[{i}].usk.name"
+    _refused(tmp_path, json.dumps(doc), where, "lone surrogate")
+
+
 def _plain_json(name: str, pretty: bool = False) -> dict:
     return json.loads(image_json(open_image(corpus_dir("plain") / name), pretty))
 
@@ -476,3 +497,9 @@ def test_mutated_json_is_an_image_or_one_error(name):
                 assert line.startswith("x.json: ") and "\n" not in line
             else:
                 assert isinstance(data, bytes) and len(data) >= 4
+
+
+def test_control_characters_from_the_input_never_reach_the_terminal(tmp_path):
+    """An unknown key holding ESC [2J (clear screen) is named escaped in the one error line."""
+    err = _refused(tmp_path, '{"magic": "FS", "entries": [{"a\\u001b[2J": 1}]}', "a\\x1b[2J")
+    assert "\x1b" not in err

@@ -76,4 +76,4 @@ def _write_file(out: str, plan, force: bool) -> None:
     from .. import coredump
     from ..safeio import write_atomic
 
-    write_atomic(out, lambda fh: coredump.write(plan, fh, sparse=True), replace=force, mode=0o600)
+    write_atomic(out, lambda fh: coredump.write(plan, fh, sparse=True), replace=force, private=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-MAX_INPUT = 1 << 30  # decode's JSON of a 100,000-run pagemap is 7 MB: a GiB is not one image's JSON
+# decode's JSON of a 100,000-run pagemap is 7 MB; parsed JSON takes some 26 times its size in memory,
+# so a bound of 64 MiB keeps a hostile input under 2 GiB
+MAX_INPUT = 64 << 20
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
