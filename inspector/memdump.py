@@ -72,17 +72,21 @@ class Segment(NamedTuple):
 # --- selection ---------------------------------------------------------------
 
 
-def parse_address(text: str) -> int:
-    """0x-prefixed or with a hex letter or zero-padded (as /proc/PID/maps writes them): hex; else decimal."""
+def _spelled_hex(t: str) -> bool:
+    return t.startswith("0x") or bool(re.search(r"[a-f]", t)) or (len(t) > 1 and t.startswith("0"))
+
+
+def parse_address(text: str, hex_default: bool = False) -> int:
+    """0x-prefixed or with a hex letter or zero-padded (as /proc/PID/maps writes them): hex; else decimal
+    (or hex, with ``hex_default``: the end of a range whose start is hex)."""
     t = text.strip().lower()
     try:
-        if t.startswith("0x"):
-            return int(t, 16)
-        if re.search(r"[a-f]", t) or (len(t) > 1 and t.startswith("0")):
-            return int(t, 16)
-        return int(t, 10)
+        value = int(t, 16) if hex_default or _spelled_hex(t) else int(t, 10)
     except ValueError:
-        raise InspectError(None, f"bad address {text!r} (hex like 0x7f12a000 or 7f12a000, or decimal)") from None
+        value = -1
+    if not 0 <= value < 1 << 64:
+        raise InspectError(None, f"bad address {text!r} (hex like 0x7f12a000 or 7f12a000, or decimal)")
+    return value
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -91,7 +95,7 @@ def parse_range(text: str) -> tuple[int, int]:
     if not m:
         raise InspectError(None, f"bad range {text!r} (START-END or START+LENGTH, e.g. 7f12a000-7f12c000)")
     start = parse_address(m.group(1))
-    other = parse_address(m.group(3))
+    other = parse_address(m.group(3), hex_default=_spelled_hex(m.group(1).strip().lower()))
     end = start + other if m.group(2) == "+" else other
     if end <= start:
         raise InspectError(None, f"empty range {text!r}: its end 0x{end:x} is not above its start 0x{start:x}")
@@ -122,6 +126,8 @@ def select(cp: "Checkpoint", pid: int, *, vma_addr: int | None = None, addr_rang
         have = ", ".join(map(str, pids[:20])) + (", ..." if len(pids) > 20 else "")
         raise InspectError(cp.shown_path, f"no process {pid} in this checkpoint (its pids: {have})")
     if not process.vmas:
+        if f"mm-{pid}.img" in cp.files:
+            cp.one(f"mm-{pid}.img")  # a damaged mm image: its own error (entry size, offset), not "no mappings"
         raise InspectError(os.path.join(cp.shown_path, f"mm-{pid}.img"),
                            f"process {pid} ({process.state}) has no memory mappings in this checkpoint")
     vmas = sorted(process.vmas, key=lambda v: v.start)
@@ -188,6 +194,7 @@ def _resolve(cp: "Checkpoint", pagemap_of, lo: int, hi: int, shift: int, where: 
     if pm is None:
         yield Segment(lo + shift, hi + shift, missing, depth=depth)
         return
+    pm.require_disjoint()  # a run hidden under another would be dumped as the wrong bytes, or as lazy
     pos = lo
     for run in pm.runs_in(lo, hi):
         a, b = max(run.start, lo, pos), min(run.end, hi)  # (pos: runs that overlap, in a damaged pagemap)
@@ -282,8 +289,10 @@ def chunks(segs, chunk: int = CHUNK) -> Iterator[tuple[int, bytes | None, Segmen
             yield seg.start + at, data, seg
 
 
-def raw_span(areas: list[Area]) -> tuple[int, int]:
-    start, end = areas[0].start, areas[-1].end
+def raw_span(areas: list[Area], addr_range: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Addresses the raw output covers: --range's own A-B when given (offset 0 is A, as the help says, even
+    when A lies between VMAs), else the first selected VMA's start to the last one's end."""
+    start, end = addr_range if addr_range is not None else (areas[0].start, areas[-1].end)
     if end - start > MAX_RAW_SPAN:
         raise InspectError(None, f"the selection spans {human_bytes(end - start)} of address space "
                                  f"(0x{start:x}-0x{end:x}); raw output lays each byte at its address minus the start: "
@@ -294,10 +303,11 @@ def raw_span(areas: list[Area]) -> tuple[int, int]:
 _ZEROS = bytes(CHUNK)
 
 
-def write_raw(cp: "Checkpoint", pid: int, areas: list[Area], fd: int, *, seekable: bool) -> dict[str, int]:
+def write_raw(cp: "Checkpoint", pid: int, areas: list[Area], fd: int, *, seekable: bool,
+              addr_range: tuple[int, int] | None = None) -> dict[str, int]:
     """Write the selection's bytes to ``fd``, byte at address A at offset A - start, absent pages as zeros:
     holes (seeked over) in a seekable file, written zeros in a pipe. Returns the page counts."""
-    start, end = raw_span(areas)
+    start, end = raw_span(areas, addr_range)
     counts: dict[str, int] = {}
     pos = start  # where a stream is (seekable files are written with pwrite)
     for area in areas:

@@ -215,6 +215,9 @@ def _read_json(path: str, problems: list) -> dict | None:
     except (ValueError, UnicodeDecodeError) as exc:
         problems.append(InspectError(path, f"not JSON: {exc}"))
         return None
+    except RecursionError:  # [[[[... a few hundred thousand deep
+        problems.append(InspectError(path, "not JSON that can be read: nested too deeply"))
+        return None
     if not isinstance(value, dict):
         problems.append(InspectError(path, f"not a JSON object (a {type(value).__name__})"))
         return None
@@ -245,7 +248,7 @@ def _container_metadata(d: str, problems: list) -> tuple[str, dict]:
         try:
             crio_meta = json.loads(ann.get("io.kubernetes.cri-o.Metadata") or "{}")
             name = crio_meta.get("name") if isinstance(crio_meta, dict) else None
-        except ValueError:
+        except (ValueError, TypeError, RecursionError):  # an annotation, not a fact we depend on
             pass
         meta["name"] = _text(name) or _text(ann.get("io.kubernetes.container.name")) or _text(config.get("name"))
         meta["pod"] = _text(ann.get("io.kubernetes.pod.name"))

@@ -117,6 +117,38 @@ def test_cli_raw_range_and_prot_match_the_reader(tmp_path):
     assert not list(tmp_path.glob(".criu-inspect-*"))  # the temporary file was renamed into place
 
 
+def test_raw_range_starting_between_vmas_puts_its_start_at_offset_0(tmp_path):
+    """--range A-B with A in a gap between VMAs: the file is B-A bytes and offset 0 is A, as the help says."""
+    cp = Checkpoint(corpus_dir("tree"))
+    vmas = sorted(cp.process(TREE_PID).vmas, key=lambda v: v.start)
+    before, after = next((a, b) for a, b in zip(vmas, vmas[1:]) if b.start > a.end and b.pages_present)
+    lo, hi = before.end + (after.start - before.end) // 2, after.end + PAGE_SIZE  # past the VMA's end, too
+    out = tmp_path / "gap.bin"
+    r = run_bytes("memdump", str(corpus_dir("tree")), "--pid", str(TREE_PID), "--range", f"{lo:x}-{hi:x}",
+                  "--format", "raw", "-o", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    raw = out.read_bytes()
+    assert len(raw) == hi - lo
+    assert raw[: after.start - lo] == bytes(after.start - lo)  # the gap: zeros
+    want = bytearray(hi - lo)  # every VMA the range touches, at its address minus A; zeros elsewhere
+    for v in vmas:
+        a, b = max(v.start, lo), min(v.end, hi)
+        if a < b:
+            want[a - lo : b - lo] = cp.page_reader(TREE_PID).read(a, b - a)
+    assert raw == bytes(want) and raw[after.start - lo : after.end - lo] != bytes(after.end - after.start)
+
+
+def test_a_damaged_mm_image_says_what_is_wrong_with_it(writable_copy):
+    copy = writable_copy("plain")
+    pid = Checkpoint(str(corpus_dir("plain"))).processes[0].pid
+    mm = copy / f"mm-{pid}.img"
+    mm.write_bytes(mm.read_bytes()[:700])
+    r = run_bytes("memdump", str(copy), "--pid", str(pid))
+    err = r.stderr.decode()
+    assert r.returncode == 2 and err.count("\n") == 1 and f"mm-{pid}.img" in err, err
+    assert "no memory mappings" not in err and "offset" in err
+
+
 def test_raw_to_a_pipe_is_the_same_bytes_as_to_a_file(tmp_path):
     cp = Checkpoint(corpus_dir("tree"))
     stack = next(v for v in cp.process(TREE_PID).vmas if v.start <= cp.process(TREE_PID).mm["mm_start_stack"] < v.end)
@@ -275,6 +307,8 @@ def test_not_dumped_reason_for_anonymous_and_file_pages():
     (["--pid", str(GHOST_PID), "--prot", "rq"], "bad protection 'rq'"),
     (["--pid", str(GHOST_PID), "--prot", "wr-"], "three places"),
     (["--pid", str(GHOST_PID), "--format", "raw"], "the selection spans"),
+    (["--pid", str(GHOST_PID), "--vma", "-5"], "bad address '-5'"),
+    (["--pid", str(GHOST_PID), "--range", "0x400000-401000"], "matches range 0x400000-0x401000"),  # the end is hex too
 ])  # fmt: skip
 def test_bad_selection_is_one_line_exit_2(args, says):
     r = run_bytes("memdump", str(corpus_dir("ghost")), *args)

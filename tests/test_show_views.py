@@ -126,6 +126,82 @@ def test_sockets_view_is_the_models_sockets():
                                                               for _, fd in fds]  # fmt: skip
 
 
+def _retyped_socket(writable_copy, make):
+    """A copy of tcp whose inet socket (fd 3) is turned into another kind by ``make(file_entry)``."""
+    from inspector.codec import schema
+    from tests.test_check_rules import edit
+
+    kind = make(None)
+    copy = writable_copy("tcp", kind)
+    files = open_image(copy / "files.img").entries
+    isk_id = next(e.message.id for e in files if e.message.HasField("isk"))
+    fd_types = schema.message_class("fdinfo_pb2", "fdinfo_entry").DESCRIPTOR.fields_by_name["type"].enum_type
+
+    def retype(fe):
+        if fe.id != isk_id:
+            return False
+        fown, opts = fe.isk.fown, fe.isk.opts
+        fe.ClearField("isk")
+        fe.type = fd_types.values_by_name[kind].number
+        make(fe, fown, opts)
+
+    edit(copy, "files.img", retype)
+    for info in copy.glob("fdinfo-*.img"):
+        edit(copy, info.name, lambda m: setattr(m, "type", fd_types.values_by_name[kind].number)
+             if m.id == isk_id else False)  # fmt: skip
+    return copy
+
+
+def test_netlink_and_packet_sockets_are_rows(cli, writable_copy):
+    """The model keeps no Socket for them; the view still lists them, from files.img's nlsk/psk entries."""
+
+    def netlink(fe, fown=None, opts=None):
+        if fe is None:
+            return "NETLINKSK"
+        fe.nlsk.id, fe.nlsk.ino, fe.nlsk.protocol, fe.nlsk.state, fe.nlsk.flags = fe.id, 777, 0, 7, 2
+        fe.nlsk.portid, fe.nlsk.dst_portid, fe.nlsk.dst_group = 4242, 0, 0
+        fe.nlsk.fown.CopyFrom(fown)
+        fe.nlsk.opts.CopyFrom(opts)
+
+    def packet(fe, fown=None, opts=None):
+        if fe is None:
+            return "PACKETSK"
+        k = fe.psk
+        k.id, k.type, k.protocol, k.flags, k.ifindex, k.version, k.reserve = fe.id, 3, 0x0003, 2, 2, 0, 0
+        k.aux_data, k.orig_dev, k.vnet_hdr, k.loss, k.timestamp, k.copy_thresh = False, False, False, 0, 0, 0
+        k.fown.CopyFrom(fown)
+        k.opts.CopyFrom(opts)
+
+    nl = show_json(cli, _retyped_socket(writable_copy, netlink), "sockets")["sockets"]
+    assert [(r["fd"], r["family"], r["ino"], r["local"]) for r in nl] == [(3, "NETLINK", 777, "portid 4242")]
+    pk = show_json(cli, _retyped_socket(writable_copy, packet), "sockets")["sockets"]
+    assert [(r["fd"], r["family"], r["type"], r["local"]) for r in pk] == [(3, "PACKET", "RAW", "ifindex 2")]
+
+
+def test_ipv6_endpoints_are_bracketed(cli, writable_copy):
+    """2001:db8::1 port 47414 is [2001:db8::1]:47414, not 2001:db8::1:47414 (itself an address)."""
+    import ipaddress
+    import socket
+    from tests.test_check_rules import edit
+
+    copy = writable_copy("tcp")
+
+    def six(fe):
+        if not fe.HasField("isk"):
+            return False
+        fe.isk.family = socket.AF_INET6
+        for field, text in (("src_addr", "2001:db8::1"), ("dst_addr", "::ffff:10.0.0.1")):
+            value = int(ipaddress.IPv6Address(text))
+            del getattr(fe.isk, field)[:]
+            getattr(fe.isk, field).extend(socket.htonl((value >> s) & 0xFFFFFFFF) for s in (96, 64, 32, 0))
+
+    edit(copy, "files.img", six)
+    row = show_json(cli, copy, "sockets")["sockets"][0]
+    isk = next(e.message.isk for e in open_image(corpus_dir("tcp") / "files.img").entries if e.message.HasField("isk"))
+    assert row["family"] == "INET6"
+    assert row["local"] == f"[2001:db8::1]:{isk.src_port}" and row["peer"] == f"[::ffff:a00:1]:{isk.dst_port}"
+
+
 def test_no_sockets_and_pid_filter(cli):
     assert show_text(cli, corpus_dir("plain"), "sockets").strip() == "no sockets"
     assert show_json(cli, corpus_dir("plain"), "sockets")["sockets"] == []
@@ -269,7 +345,8 @@ def test_net_without_network_status_is_a_none_line(cli, tmp_path):
     ("{\"podman\": ", "not JSON"),
     ("42", "neither a map of networks"),
     ("{\"podman\": {\"interfaces\": []}}", "podman.interfaces is a JSON list, not an object"),
-])  # fmt: skip
+    ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+], ids=["cut-short", "a-number", "wrong-type", "nested-too-deeply"])  # fmt: skip
 def test_a_bad_network_status_is_one_problem(cli, tmp_path, content, reason):
     ctr = podman_checkpoint(tmp_path / "userdata", network_status=content)
     r = cli("show", str(ctr), "net")
@@ -277,6 +354,13 @@ def test_a_bad_network_status_is_one_problem(cli, tmp_path, content, reason):
     assert f"{ctr / 'network.status'}: " in r.stderr and reason in r.stderr and "Traceback" not in r.stderr
     assert "published ports" in r.stdout and "could not read" in r.stdout
     assert reason in show_json(cli, ctr, "net", rc=2)["problems"][0]
+
+
+def test_a_spec_dump_nested_too_deeply_is_one_problem(cli, tmp_path):
+    ctr = podman_checkpoint(tmp_path / "userdata", spec="[" * 200_000 + "]" * 200_000, namespaces=False)
+    r = cli("show", str(ctr), "mounts")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "spec.dump" in r.stderr and "nested too deeply" in r.stderr and "internal error" not in r.stderr
 
 
 def test_engine_files_of_unexpected_shapes_are_read_as_found(cli, tmp_path):

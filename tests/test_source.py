@@ -317,7 +317,7 @@ def _killed_mid_show(arc, private_tmp, signo: int):
         "import os, signal, sys, time; from inspector import cli; from inspector.commands import show; "
         "from inspector.model.checkpoint import Checkpoint\n"
         "def run(args):\n"
-        "    cp = Checkpoint(args.dir); print(len(os.listdir(os.environ['TMPDIR']))); sys.stdout.flush()\n"
+        "    cp = Checkpoint(args.paths[0]); print(len(os.listdir(os.environ['TMPDIR']))); sys.stdout.flush()\n"
         f"    os.kill(os.getpid(), {int(signo)}); time.sleep(30)\n"
         f"show.run = run; sys.exit(cli.main(['show', {str(arc)!r}]))"
     )

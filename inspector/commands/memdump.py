@@ -42,15 +42,16 @@ def run(args) -> int:
         pids = ", ".join(str(p.pid) for p in cp.processes[:20]) + (", ..." if len(cp.processes) > 20 else "")
         raise InspectError(None, f"give --pid N, one of {pids} (criu-inspect show DIR mem: their memory sizes)")
     areas = select(cp, args.pid, vma_addr=vma_addr, addr_range=addr_range, prot=args.prot)
+    args.addr_range = addr_range
     if args.format == "raw":
-        raw_span(areas)  # refuse an absurd span before any file is made
+        raw_span(areas, addr_range)  # refuse an absurd span before any file is made
     if args.output:
         from ..safeio import check_output, write_atomic
 
         _refuse_input_dir(cp, args.output)
         check_output(args.output, replace=args.force)
         # 0600, as the kernel's core files: a process's memory holds its secrets
-        write_atomic(args.output, lambda fh: _emit(cp, args, areas, fh.fileno(), True), replace=args.force, mode=0o600)
+        write_atomic(args.output, lambda fh: _emit(cp, args, areas, fh.fileno(), True), replace=args.force, private=True)
     else:
         sys.stdout.flush()
         fd = sys.stdout.fileno()
@@ -63,7 +64,7 @@ def _emit(cp, args, areas, fd: int, seekable: bool) -> None:
     from ..memdump import hex_lines, write_raw
 
     if args.format == "raw":
-        write_raw(cp, args.pid, areas, fd, seekable=seekable)
+        write_raw(cp, args.pid, areas, fd, seekable=seekable, addr_range=args.addr_range)
         return
     batch: list[str] = []
     size = 0

@@ -722,8 +722,8 @@ class Checkpoint:
             dst = names.ip_address(s.dst_addr, s.family)
             fd.socket = Socket(
                 fam, names.SOCK_TYPE.get(s.type, str(s.type)), names.TCP_STATE.get(s.state, str(s.state)),
-                proto=names.IP_PROTO.get(s.proto, str(s.proto)), src=f"{src}:{s.src_port}" if src else None,
-                dst=f"{dst}:{s.dst_port}" if dst and s.dst_port else None, src_port=s.src_port,
+                proto=names.IP_PROTO.get(s.proto, str(s.proto)), src=_endpoint(src, s.src_port) if src else None,
+                dst=_endpoint(dst, s.dst_port) if dst and s.dst_port else None, src_port=s.src_port,
                 dst_port=s.dst_port, ino=s.ino,
             )  # fmt: skip
             fd.open_flags = s.flags
@@ -861,3 +861,8 @@ def _last_error_line(log_path: str, tail: int = 64 * 1024) -> str | None:
 
 def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(path)
+
+
+def _endpoint(addr: str, port: int) -> str:
+    """``addr:port``; ``[addr]:port`` for IPv6, whose own colons would make ``2001:db8::1:80`` ambiguous."""
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"

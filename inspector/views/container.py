@@ -62,3 +62,5 @@ def _read_json(path: str, shown_as: str):
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InspectError(shown_as, f"not JSON: {exc}") from None
+    except RecursionError:  # [[[[... a few hundred thousand deep
+        raise InspectError(shown_as, "not JSON that can be read: nested too deeply") from None

@@ -46,9 +46,12 @@ def sockets_view(cp) -> list[SocketRow]:
     for p in cp.processes:
         for fd in p.fds:
             s = fd.socket
-            if s is None:
-                continue
             entry = cp.files_by_id.get(fd.file_id)
+            if s is None:
+                other = _other_socket_row(p.pid, fd.fd, entry)
+                if other is not None:
+                    rows.append(other)
+                continue
             sk = _socket_entry(entry)
             opts = sk.opts if sk is not None and sk.HasField("opts") else None
             row = SocketRow(
@@ -65,6 +68,33 @@ def sockets_view(cp) -> list[SocketRow]:
             rows.append(row)
     _link_inet_peers(rows)
     return rows
+
+
+def _other_socket_row(pid: int, fd: int, entry) -> SocketRow | None:
+    """A netlink or packet socket, which the model keeps no Socket for: its row from files.img's nlsk/psk
+    entry (netlink: port ids, criu/sk-netlink.c; packet: the interface it is bound to, criu/sk-packet.c)."""
+    from ..model import names
+
+    if entry is None:
+        return None
+    if entry.HasField("nlsk"):
+        n = entry.nlsk
+        return SocketRow(
+            pid=pid, fd=fd, family="NETLINK", type="RAW", proto=f"protocol {n.protocol}",
+            state=names.TCP_STATE.get(n.state, str(n.state)), local=f"portid {n.portid}",
+            peer=f"portid {n.dst_portid}" if n.dst_portid else None, ino=n.ino, peer_ino=None, peer_owner=None,
+            netns=n.ns_id if n.HasField("ns_id") else None, rcvbuf=n.opts.so_rcvbuf, sndbuf=n.opts.so_sndbuf,
+            recv_queue=None, send_queue=None,
+        )  # fmt: skip
+    if entry.HasField("psk"):
+        k = entry.psk
+        return SocketRow(
+            pid=pid, fd=fd, family="PACKET", type=names.SOCK_TYPE.get(k.type, str(k.type)),
+            proto=f"ethertype 0x{k.protocol:04x}", state="", local=f"ifindex {k.ifindex}" if k.ifindex else None,
+            peer=None, ino=None, peer_ino=None, peer_owner=None, netns=k.ns_id if k.HasField("ns_id") else None,
+            rcvbuf=k.opts.so_rcvbuf, sndbuf=k.opts.so_sndbuf, recv_queue=None, send_queue=None,
+        )  # fmt: skip
+    return None
 
 
 def _socket_entry(entry):
