@@ -336,7 +336,11 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
-def _write_all(fd: int, data) -> None:
+def _write_all(fd, data) -> None:
+    """To a file descriptor, or to a binary stream (an in-process caller's stdout)."""
+    if not isinstance(fd, int):
+        fd.write(data)
+        return
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -7,6 +7,7 @@ bytes (offset = address - start of the selection, absent pages as zeros). Stream
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 
@@ -53,10 +54,24 @@ def run(args) -> int:
         # 0600, as the kernel's core files: a process's memory holds its secrets
         write_atomic(args.output, lambda fh: _emit(cp, args, areas, fh.fileno(), True), replace=args.force, private=True)
     else:
-        sys.stdout.flush()
-        fd = sys.stdout.fileno()
-        _emit(cp, args, areas, fd, seekable=False)
+        _emit(cp, args, areas, _stdout(args.format), seekable=False)
     return 0
+
+
+def _stdout(fmt: str):
+    """stdout's file descriptor (large dumps are written with os.write, no copies); a caller's stream in process."""
+    try:
+        sys.stdout.flush()
+        return sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: a StringIO, tests, the fuzz harness
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is not None:
+            return binary
+        if fmt == "raw":
+            from ..errors import InspectError
+
+            raise InspectError(None, "raw memory needs a binary stdout: give -o FILE") from None
+        return sys.stdout
 
 
 def _emit(cp, args, areas, fd: int, seekable: bool) -> None:
@@ -83,10 +98,15 @@ def _emit(cp, args, areas, fd: int, seekable: bool) -> None:
         _write(fd, "\n".join(batch) + "\n")
 
 
-def _write(fd: int, text: str) -> None:
-    view = memoryview(text.encode("utf-8", "surrogateescape"))
-    while view:
-        view = view[os.write(fd, view):]
+def _write(out, text: str) -> None:
+    if isinstance(out, int):
+        view = memoryview(text.encode("utf-8", "surrogateescape"))
+        while view:
+            view = view[os.write(out, view):]
+    elif isinstance(out, io.TextIOBase):
+        out.write(text)
+    else:
+        out.write(text.encode("utf-8", "surrogateescape"))
 
 
 def _refuse_input_dir(cp, output: str) -> None:

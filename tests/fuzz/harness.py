@@ -11,6 +11,7 @@ a campaign counts distinct defects, not symptoms.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -190,10 +191,21 @@ def commands(rng: random.Random, case: Path, base: Path, mutated_file: str | Non
         ["diff", str(base), str(case), "--pages"],
         repair,
         ["tui-screens", str(case)] + ([str(base)] if rng.random() < 0.3 else []),
+        ["show", str(case), rng.choice(["mem", "net", "mounts", "stats", "sockets"]), *rng.choice([[], ["--format", "json"]])],
+        ["memdump", str(case), "--pid", str(_first_pid(base)), *rng.choice([[], ["--prot", "rw"], ["--format", "raw", "-o", f"{out}.raw"]])],
+        ["coredump", str(case), "--pid", str(_first_pid(base)), "-o", f"{out}.core"],
     ]
     if mutated_file and (case / mutated_file).exists():
         cmds.append(["decode", str(case / mutated_file)])
     return cmds
+
+
+@functools.lru_cache(maxsize=None)
+def _first_pid(base: Path) -> int:
+    """The first process of the unmutated copy: memdump and coredump need a pid to ask for."""
+    from inspector.model.checkpoint import Checkpoint
+
+    return Checkpoint(str(base)).processes[0].pid
 
 
 def _mutated_name(what: str) -> str | None:
@@ -235,6 +247,8 @@ def run_case(index: int, seed: int, work: Path, timeout: float = 10.0, notify=No
         run.cls, detail = classify(rc, stderr, exc_sig)
         if out.exists():
             shutil.rmtree(out)  # the repair's output, not an input
+        for written in case_root.glob("out.*"):
+            written.unlink()  # memdump's and coredump's outputs, likewise
         if run.cls in OK_CLASSES and snapshot(case_root, False) != shallow:
             run.cls, detail = "input-changed", "a path under the input changed"
         left = set(os.listdir(tmp)) - before_tmp
