@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import inspector.pages as pages_mod
+from inspector.codec.fromjson import _varint  # the encoder's varint builds wire bytes by hand here
 from inspector.codec.image import open_image
 from inspector.errors import InspectError
 from inspector.model.checkpoint import Checkpoint
@@ -49,18 +50,6 @@ def _runs(pm: PageMap) -> list[tuple[int, int, int, int]]:
 def _write(path: Path, header: bytes, payloads: list[bytes], tail: bytes = b"") -> Path:
     path.write_bytes(header + b"".join(struct.pack("<I", len(p)) + p for p in payloads) + tail)
     return path
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 @pytest.fixture(autouse=True, params=["python", "numpy", "numpy-one-chunk", "numpy-varint"])
