@@ -70,7 +70,7 @@ def is_checkpoint_dir(d: str) -> bool:
     return "dump.log" in names and any(n.endswith(".img") for n in names)
 
 
-def _is_archive_name(name: str) -> bool:
+def is_archive_name(name: str) -> bool:
     return name.endswith(ARCHIVE_SUFFIXES)
 
 
@@ -94,7 +94,7 @@ def _walk(top: str) -> list[str]:
                 keep.append(name)
         dirnames[:] = keep
         for name in sorted(filenames):
-            if _is_archive_name(name):
+            if is_archive_name(name):
                 found.append(os.path.join(dirpath, name))
     return [f for f in found if os.path.realpath(f) not in parents]
 
@@ -112,7 +112,7 @@ def _find_urls(url: str) -> list[str]:
         listing = fs.ls(root, detail=False) if http else fs.find(root)  # HTTP: the index page's links
     except Exception:  # the store's own errors (HTTP, S3 credentials, no s3fs): the folder is one row, whose
         return [url]  # fetch says what is wrong
-    names = sorted(p for p in listing if _is_archive_name(p.rstrip("/")))
+    names = sorted(p for p in listing if is_archive_name(p.rstrip("/")))
     return [p if is_url(p) else fs.unstrip_protocol(p) for p in names]
 
 

@@ -23,15 +23,30 @@ FIELDS = (
 
 
 def is_many(paths: list[str]) -> bool:
-    """True when ``show`` is given more than one checkpoint, or a folder that holds several (not one itself)."""
-    from .scan import is_checkpoint_dir
+    """True when ``show`` is given more than one path, or a folder whose own entries are two checkpoints or more.
+
+    Only the folder's listing is looked at, never a walk, before it is known to hold checkpoints: ``show /``
+    (a slip) must answer at once, as it did before, with "not a CRIU checkpoint".
+    """
+    from .scan import is_archive_name, is_checkpoint_dir
+    from .source import find_images_dir
 
     if len(paths) != 1:
         return True
     path = paths[0]
-    if not os.path.isdir(path) or is_checkpoint_dir(path):
+    if not os.path.isdir(path) or is_checkpoint_dir(path) or find_images_dir(path)[0] != path:
         return False
-    return len(checkpoints(paths)) > 1
+    try:
+        with os.scandir(path) as entries:
+            found = 0
+            for entry in entries:
+                if (is_archive_name(entry.name) and entry.is_file()) or (entry.is_dir() and is_checkpoint_dir(entry.path)):
+                    found += 1
+                    if found == 2:
+                        return True
+    except OSError:
+        return False
+    return False
 
 
 def checkpoints(paths: Iterable[str]) -> list[str]:

@@ -52,6 +52,25 @@ def test_a_folder_of_many_is_walked_and_a_failed_dump_is_a_row_with_its_error():
     assert summary.is_many([str(corpus_dir("tree")), str(corpus_dir("tcp"))])
 
 
+def test_only_a_folder_whose_own_entries_are_checkpoints_is_many(tmp_path):
+    """No walk before the folder is known to hold checkpoints: show of / (a slip) answers at once."""
+    deep = tmp_path / "deep" / "a" / "b"
+    deep.mkdir(parents=True)
+    shutil.copytree(corpus_dir("tree"), deep / "tree")
+    assert not summary.is_many([str(tmp_path / "deep")])
+    tars = tmp_path / "tars"
+    tars.mkdir()
+    for name in ("tree", "tcp"):
+        with tarfile.open(tars / f"{name}.tar", "w") as tar:
+            tar.add(corpus_dir(name), arcname=name)
+    assert summary.is_many([str(tars)])
+    assert [r["processes"] for r in summary.summary_rows([str(tars)])] == [1, 4]  # tcp.tar, tree.tar
+    liberty = tmp_path / "server" / "workarea" / "checkpoint"
+    liberty.mkdir(parents=True)
+    shutil.copytree(corpus_dir("tree"), liberty / "image")
+    assert not summary.is_many([str(tmp_path / "server")])  # one checkpoint, found where Liberty keeps it
+
+
 def test_a_missing_path_and_an_archive(tmp_path):
     archive = tmp_path / "tree.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
