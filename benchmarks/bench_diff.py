@@ -51,7 +51,9 @@ def _source_dir() -> Path:
     sys.exit(f"bench_diff: the real checkpoint {SOURCE} is not available")
 
 
-def build_pair(out: Path, gib: int, changed: float, seed: int = 1, run_pages: int = RUN_PAGES) -> tuple[Path, Path, int]:
+def build_pair(
+    out: Path, gib: int, changed: float, seed: int = 1, run_pages: int = RUN_PAGES
+) -> tuple[Path, Path, int]:
     """Two checkpoints of ``gib`` GiB of extra pages; returns (A, B, pages changed)."""
     import numpy as np
 
@@ -81,7 +83,9 @@ def build_pair(out: Path, gib: int, changed: float, seed: int = 1, run_pages: in
     # pagemap: present runs over the new VMAs (a one-page hole between runs)
     pm = open_image(a / f"pagemap-{PID}.img")
     last = pm.entries[-1]
-    base_offset = sum(page_count(e.message) for e in pm.entries[1:] if effective_flags(e.message) & PE_PRESENT) * PAGE_SIZE
+    base_offset = (
+        sum(page_count(e.message) for e in pm.entries[1:] if effective_flags(e.message) & PE_PRESENT) * PAGE_SIZE
+    )
     new_runs = []
     for i in range(nvmas):
         start = BASE + i * (VMA_BYTES + PAGE_SIZE)
@@ -92,7 +96,7 @@ def build_pair(out: Path, gib: int, changed: float, seed: int = 1, run_pages: in
             new_runs.append((start + page * PAGE_SIZE, n))
             page += n + 1
     entries = list(pm.entries)
-    for i, (vaddr, n) in enumerate(new_runs):
+    for vaddr, n in new_runs:
         m = type(last.message)()
         m.CopyFrom(last.message)
         m.vaddr, m.nr_pages, m.flags = vaddr, n, PE_PRESENT
@@ -138,8 +142,12 @@ def _timed(cmd: list[str] | str, shell: bool = False, stdout=subprocess.DEVNULL)
     if shell:
         cmd = ["sh", "-c", cmd]
     t = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.PIPE if stdout is None else stdout,
-                          stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *cmd],
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wall = time.perf_counter() - t
     if proc.returncode not in (0, 1):
         sys.exit(f"bench_diff: {cmd} failed: {proc.stderr}")
@@ -206,8 +214,12 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"), help="where the checkpoints are built")
     ap.add_argument("--python-engine", action="store_true", help="also time the page diff without numpy")
     ap.add_argument("--keep", action="store_true", help="keep the built checkpoints")
-    ap.add_argument("--run-pages", type=int, default=RUN_PAGES,
-                    help=f"pages per pagemap run (default {RUN_PAGES}; 1 gives a fragmented pagemap, half the pages)")
+    ap.add_argument(
+        "--run-pages",
+        type=int,
+        default=RUN_PAGES,
+        help=f"pages per pagemap run (default {RUN_PAGES}; 1 gives a fragmented pagemap, half the pages)",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -230,8 +242,10 @@ def main() -> None:
 
 
 def _table(results: dict) -> str:
-    rows = ["| pages per side | cmp -l \\| wc -l | page diff (numpy) | ratio | peak RSS | whole CLI | CLI peak RSS |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| pages per side | cmp -l \\| wc -l | page diff (numpy) | ratio | peak RSS | whole CLI | CLI peak RSS |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
         rows.append(
             f"| {name} | {r['cmp_seconds']:.2f} s | {r['page_diff_numpy_seconds']:.2f} s | "

@@ -63,12 +63,17 @@ def main() -> int:
                 ("tar", "criu-inspect show"): [sys.executable, "-m", "inspector", "show", str(arc)],
                 ("tar", "tar -tf | wc -l"): ["sh", "-c", f"tar -tf {arc} | wc -l"],
                 # what extracting every member costs here (file creation): criu-inspect writes the first 1,000
-                ("tar", "tar -xf (into a new dir)"): ["sh", "-c", f"d=$(mktemp -d -p {work}) && tar -xf {arc} -C $d"
-                                                                   f" && rm -rf $d"],
+                ("tar", "tar -xf (into a new dir)"): [
+                    "sh",
+                    "-c",
+                    f"d=$(mktemp -d -p {work}) && tar -xf {arc} -C $d && rm -rf $d",
+                ],
             }
             results = measure(cmds, args.runs, env, accept=(0, 2))  # show exits 2: junk images are problems
             for (kind, label), r in results.items():
-                print(f"{n:>8} {kind:<10} {label:<28} {r['median']:>9.2f} {r['min']:>7.2f} {r['rss_kib'] / 1024:>13.1f}")
+                print(
+                    f"{n:>8} {kind:<10} {label:<28} {r['median']:>9.2f} {r['min']:>7.2f} {r['rss_kib'] / 1024:>13.1f}"
+                )
             left = [p.name for p in work.iterdir() if p.name.startswith("criu-inspect-")]
             assert not left, left
             shutil.rmtree(d)

@@ -78,13 +78,31 @@ def main() -> None:
     subprocess.run(["cat", *pages], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
     raw, copy = out / "memdump.raw", out / "pages.copy"
     commands = {
-        "memdump_raw": [str(CLI), "memdump", str(d), "--pid", str(pid), "--vma", f"{start:x}", "--format", "raw",
-                        "-o", str(raw)],
-        "memdump_hex": [str(CLI), "memdump", str(d), "--pid", str(pid), "--range",
-                        f"{start:x}+{HEX_MIB << 20:x}"],  # to a pipe that timed() reads to the end
+        "memdump_raw": [
+            str(CLI),
+            "memdump",
+            str(d),
+            "--pid",
+            str(pid),
+            "--vma",
+            f"{start:x}",
+            "--format",
+            "raw",
+            "-o",
+            str(raw),
+        ],
+        "memdump_hex": [
+            str(CLI),
+            "memdump",
+            str(d),
+            "--pid",
+            str(pid),
+            "--range",
+            f"{start:x}+{HEX_MIB << 20:x}",
+        ],  # to a pipe that timed() reads to the end
         "cat": ["sh", "-c", 'cat "$@" > /dev/null', "cat", *pages],
         "cp": ["cp", biggest_pages, str(copy)],
-    }  # fmt: skip
+    }
     times: dict[str, list[float]] = {k: [] for k in commands}
     rss: dict[str, int] = {}
     for _ in range(args.runs):
@@ -95,8 +113,12 @@ def main() -> None:
             times[name].append(s)
             rss[name] = max(rss.get(name, 0), kb)
     subprocess.run(commands["memdump_raw"], check=True)
-    row = {"mib": args.mib, "vma_bytes": end - start, "pages_file_bytes": os.path.getsize(biggest_pages),
-           "raw_equals_page_reader": same_as_reader(d, pid, start, end, raw)}  # fmt: skip
+    row = {
+        "mib": args.mib,
+        "vma_bytes": end - start,
+        "pages_file_bytes": os.path.getsize(biggest_pages),
+        "raw_equals_page_reader": same_as_reader(d, pid, start, end, raw),
+    }
     for name in commands:
         row[f"{name}_s"] = round(statistics.median(times[name]), 3)
         row[f"{name}_min_s"] = round(min(times[name]), 3)
@@ -107,13 +129,17 @@ def main() -> None:
     if not args.keep:
         shutil.rmtree(d)
     print()
-    print(f"| process | `memdump --format raw -o` | RSS | `memdump` hex, {HEX_MIB} MiB | RSS | `cat pages > /dev/null` "
-          "| `cp pages` | bytes equal the page reader's |")
+    print(
+        f"| process | `memdump --format raw -o` | RSS | `memdump` hex, {HEX_MIB} MiB | RSS | `cat pages > /dev/null` "
+        "| `cp pages` | bytes equal the page reader's |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     r = row
-    print(f"| {r['mib']} MiB | {r['memdump_raw_s']} s ({r['memdump_raw_min_s']}) | {r['memdump_raw_rss_mib']} MiB "
-          f"| {r['memdump_hex_s']} s | {r['memdump_hex_rss_mib']} MiB | {r['cat_s']} s ({r['cat_min_s']}) "
-          f"| {r['cp_s']} s ({r['cp_min_s']}) | {r['raw_equals_page_reader']} |")
+    print(
+        f"| {r['mib']} MiB | {r['memdump_raw_s']} s ({r['memdump_raw_min_s']}) | {r['memdump_raw_rss_mib']} MiB "
+        f"| {r['memdump_hex_s']} s | {r['memdump_hex_rss_mib']} MiB | {r['cat_s']} s ({r['cat_min_s']}) "
+        f"| {r['cp_s']} s ({r['cp_min_s']}) | {r['raw_equals_page_reader']} |"
+    )
 
 
 if __name__ == "__main__":

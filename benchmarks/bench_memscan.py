@@ -97,7 +97,8 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
     return elapsed, rss_kib, r.stdout
 
 
-SCAN = """
+SCAN = (
+    """
 import sys, time
 from inspector.model.checkpoint import Checkpoint
 from inspector.secrets import scan_process
@@ -105,7 +106,9 @@ cp = Checkpoint(sys.argv[1])
 t = time.perf_counter()
 hits = list(scan_process(cp, %d))
 print(len(hits), time.perf_counter() - t)
-""" % PID
+"""
+    % PID
+)
 
 
 def main() -> None:
@@ -126,13 +129,18 @@ def main() -> None:
         row["grep_c_s"], _, _ = timed(["grep", "-c", "-a", AWS.decode(), str(d / "pages-1.img")])
         s, rss, text = timed([py, "-c", SCAN, str(d)], env)
         found, inner = text.split()
-        row.update(scan_s=float(inner), scan_found=int(found), scan_rss_mib=rss // 1024,
-                   scan_mib_per_s=round(mib / float(inner), 1))  # fmt: skip
+        row.update(
+            scan_s=float(inner),
+            scan_found=int(found),
+            scan_rss_mib=rss // 1024,
+            scan_mib_per_s=round(mib / float(inner), 1),
+        )
         s, rss, text = timed([py, "-m", "inspector", "grep", str(d), AWS.decode(), "--format", "json"], env)
         row.update(grep_cli_s=round(s, 3), grep_cli_rss_mib=rss // 1024, grep_hits=json.loads(text)["count"])
         s, rss, text = timed([py, "-m", "inspector", "check", str(d), "--select", "CRI050", "--format", "json"], env)
-        row.update(check_cli_s=round(s, 3), check_cli_rss_mib=rss // 1024,
-                   check_findings=len(json.loads(text)["findings"]))  # fmt: skip
+        row.update(
+            check_cli_s=round(s, 3), check_cli_rss_mib=rss // 1024, check_findings=len(json.loads(text)["findings"])
+        )
         results.append(row)
         print(json.dumps(row))
         if not args.keep:

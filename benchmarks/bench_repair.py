@@ -37,8 +37,9 @@ def default_source() -> Path:
 def run_once(args: list[str]) -> tuple[float, int, int]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     return wall, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)
@@ -54,10 +55,19 @@ def main() -> None:
         "copy, pages copied (default)": ["--no-check"],
         "copy, pages hard-linked (--link)": ["--no-check", "--link"],
         "bounding-set (13 core images edited)": ["--no-check", "--fix", "bounding-set=1fffeffffff"],
-        "relocate + bounding-set, with check": ["--fix", "relocate=/tmp/criu-work:/opt/w", "--fix", "bounding-set=1fffeffffff"],
-    }  # fmt: skip
-    results = {"source": str(a.source), "pages_bytes": sum(f.stat().st_size for f in a.source.glob("pages-*.img")),
-               "python": sys.version.split()[0], "cases": {}}  # fmt: skip
+        "relocate + bounding-set, with check": [
+            "--fix",
+            "relocate=/tmp/criu-work:/opt/w",
+            "--fix",
+            "bounding-set=1fffeffffff",
+        ],
+    }
+    results = {
+        "source": str(a.source),
+        "pages_bytes": sum(f.stat().st_size for f in a.source.glob("pages-*.img")),
+        "python": sys.version.split()[0],
+        "cases": {},
+    }
     with tempfile.TemporaryDirectory(dir=a.out.parent if a.out.parent.exists() else None) as tmp:
         for label, extra in cases.items():
             walls, rss = [], []
@@ -69,8 +79,11 @@ def main() -> None:
                 walls.append(wall)
                 rss.append(peak)
                 shutil.rmtree(out)
-            results["cases"][label] = {"wall_median_s": round(statistics.median(walls), 3),
-                                       "wall_min_s": round(min(walls), 3), "peak_rss_mb": round(max(rss) / 2**20, 1)}  # fmt: skip
+            results["cases"][label] = {
+                "wall_median_s": round(statistics.median(walls), 3),
+                "wall_min_s": round(min(walls), 3),
+                "peak_rss_mb": round(max(rss) / 2**20, 1),
+            }
             print(f"{label:45s} median {statistics.median(walls):.3f} s  peak RSS {max(rss) / 2**20:.1f} MB")
         # the yardstick, in the same run: copying the directory with cp -r (no decoding at all)
         walls = []
@@ -80,8 +93,10 @@ def main() -> None:
             subprocess.run(["cp", "-r", str(a.source), str(out)], check=True)
             walls.append(time.perf_counter() - start)
             shutil.rmtree(out)
-        results["cases"]["yardstick: cp -r"] = {"wall_median_s": round(statistics.median(walls), 3),
-                                               "wall_min_s": round(min(walls), 3)}
+        results["cases"]["yardstick: cp -r"] = {
+            "wall_median_s": round(statistics.median(walls), 3),
+            "wall_min_s": round(min(walls), 3),
+        }
         print(f"{'yardstick: cp -r of the directory':45s} median {statistics.median(walls):.3f} s")
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "repair.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -92,8 +92,16 @@ def main() -> int:
 
         targets = scan.targets_named(scan.DEFAULT_TARGETS, Target())
         paths = scan.find_checkpoints([str(fleet)])
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                          local_directory=str(work / "dask")) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                local_directory=str(work / "dask"),
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             client.submit(noop, 0).result()  # workers up and warm
             t0 = time.perf_counter()
             client.gather(client.map(noop, range(args.n), pure=False))
@@ -106,8 +114,10 @@ def main() -> int:
         print(f"{args.n} checkpoints ({args.n // 10} of them tar archives), {blocked} not restorable for every target")
         for name, s in results.items():
             print(f"  {name:<52} {s:7.1f} s  ({s / args.n * 1000:.1f} ms per checkpoint)")
-        print(f"  per-checkpoint time in a worker: median {per_ck[len(per_ck) // 2] * 1000:.0f} ms, "
-              f"max {per_ck[-1] * 1000:.0f} ms")
+        print(
+            f"  per-checkpoint time in a worker: median {per_ck[len(per_ck) // 2] * 1000:.0f} ms, "
+            f"max {per_ck[-1] * 1000:.0f} ms"
+        )
         print(f"  Dask overhead: {args.n} no-op tasks in {noop_s:.2f} s = {noop_s / args.n * 1000:.2f} ms per task")
     finally:
         shutil.rmtree(work, ignore_errors=True)

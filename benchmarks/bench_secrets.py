@@ -85,8 +85,14 @@ def make_checkpoint(out: Path, mib: int) -> Path:
     dest.mkdir(parents=True)
     log = dest / "hog.out"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(["/usr/bin/python3", "-c", HOG, str(mib)], stdin=subprocess.DEVNULL, stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True, env={"PATH": "/usr/bin:/bin"})
+        proc = subprocess.Popen(
+            ["/usr/bin/python3", "-c", HOG, str(mib)],
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
     exe = None
     try:
         deadline = time.monotonic() + 300
@@ -97,8 +103,12 @@ def make_checkpoint(out: Path, mib: int) -> Path:
         exe = os.readlink(f"/proc/{proc.pid}/exe")
         images = dest / "images"
         images.mkdir()
-        r = subprocess.run([str(CRIU), "dump", "-t", str(proc.pid), "-D", str(images), "-o", "dump.log"],
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            [str(CRIU), "dump", "-t", str(proc.pid), "-D", str(images), "-o", "dump.log"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if r.returncode != 0:
             raise SystemExit(f"criu dump failed (rc {r.returncode}); see {images / 'dump.log'}")
         proc.wait(timeout=60)
@@ -176,14 +186,18 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(d)
     print()
-    print("| memory | `check` | `check --select CRI050` | `rg -a` token patterns | check ÷ rg | check RSS "
-          "| `grep` | `rg -a -F` | grep ÷ rg | grep RSS | found |")
+    print(
+        "| memory | `check` | `check --select CRI050` | `rg -a` token patterns | check ÷ rg | check RSS "
+        "| `grep` | `rg -a -F` | grep ÷ rg | grep RSS | found |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['mib'] // 1024} GiB | {r['check_s']} s ({r['check_min_s']}) | {r['check_cri050_s']} s "
-              f"| {r['rg_tokens_s']} s ({r['rg_tokens_min_s']}) | {r['check_vs_rg']}x | {r['check_rss_mib']} MiB "
-              f"| {r['grep_s']} s ({r['grep_min_s']}) | {r['rg_literal_s']} s | {r['grep_vs_rg']}x "
-              f"| {r['grep_rss_mib']} MiB | {', '.join(r['secret_kinds'])}; {r['grep_hits']} grep hits |")
+        print(
+            f"| {r['mib'] // 1024} GiB | {r['check_s']} s ({r['check_min_s']}) | {r['check_cri050_s']} s "
+            f"| {r['rg_tokens_s']} s ({r['rg_tokens_min_s']}) | {r['check_vs_rg']}x | {r['check_rss_mib']} MiB "
+            f"| {r['grep_s']} s ({r['grep_min_s']}) | {r['rg_literal_s']} s | {r['grep_vs_rg']}x "
+            f"| {r['grep_rss_mib']} MiB | {', '.join(r['secret_kinds'])}; {r['grep_hits']} grep hits |"
+        )
 
 
 if __name__ == "__main__":

@@ -134,24 +134,29 @@ def measure(cmds: dict, runs: int, env: dict | None = None, accept: tuple[int, .
     for _ in range(runs):
         for name, cmd in cmds.items():
             start = time.perf_counter()
-            proc = subprocess.run([TIME, "-f", "%M", "-o", str(rss_file), *cmd], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, env=env)  # fmt: skip
+            proc = subprocess.run(
+                [TIME, "-f", "%M", "-o", str(rss_file), *cmd],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
             times[name].append(time.perf_counter() - start)
             if proc.returncode not in accept:
                 raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
             rss[name].append(int(rss_file.read_text().split()[-1]))
     rss_file.unlink(missing_ok=True)
-    return {
-        k: {"median": statistics.median(times[k]), "min": min(times[k]), "rss_kib": max(rss[k])} for k in cmds
-    }
+    return {k: {"median": statistics.median(times[k]), "min": min(times[k]), "rss_kib": max(rss[k])} for k in cmds}
 
 
 def check_output(directory: Path, env: dict, expect_pages: int) -> dict:
     """The scaled checkpoint reads right: page total, no problems, cmdline from memory."""
     out = subprocess.run(
         [sys.executable, "-m", "inspector", "show", str(directory), "--format", "json"],
-        capture_output=True, text=True, env=env, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     data = json.loads(out.stdout)
     assert data["problems"] == [], data["problems"]
     present = data["summary"]["pages"]["present"]
@@ -172,8 +177,11 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for var in ("CRIU_INSPECT_DEBUG", "PYTHONUNBUFFERED"):
         env.pop(var, None)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "inspector")], check=True,
-                   env=dict(env, PYTHONDONTWRITEBYTECODE=""))  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "inspector")],
+        check=True,
+        env=dict(env, PYTHONDONTWRITEBYTECODE=""),
+    )
     os.environ.pop("PYTHONUNBUFFERED", None)
     inspect_cmd = [sys.executable, "-m", "inspector"]
     rows = []
@@ -193,7 +201,7 @@ def main() -> int:
         info = build_scaled(args.source, dest, int(big * GiB), run_pages)
         dirs.append((f"+{big:g} GiB, {run_pages * PAGE_SIZE >> 20} MiB runs", dest, info))
 
-    for label, d, info in dirs:
+    for label, d, _info in dirs:
         total_pages = sum(f.stat().st_size for f in d.glob("pages-*.img")) // PAGE_SIZE
         check = check_output(d, env, total_pages)
         m = measure(
@@ -210,11 +218,15 @@ def main() -> int:
 
     helper = measure({"help": [*inspect_cmd, "--help"]}, args.runs, env)["help"]
 
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.runs} runs each, median (min)\n")
-    print("| checkpoint | pages present (bytes) | pagemap entries | show --format json | peak RSS | crit x ps + mems | crit peak RSS |")
+    print(
+        "| checkpoint | pages present (bytes) | pagemap entries | show --format json | peak RSS | crit x ps + mems | crit peak RSS |"
+    )
     print("|---|---|---|---|---|---|---|")
-    for label, d, total_pages, check, show, crit_ps, crit_mems in rows:
+    for label, d, total_pages, _check, show, crit_ps, crit_mems in rows:
         entries = len(open_image(d / f"pagemap-{_first_pid(d)}.img").entries) - 1
         crit_med = crit_ps["median"] + crit_mems["median"]
         crit_min = crit_ps["min"] + crit_mems["min"]
@@ -223,8 +235,10 @@ def main() -> int:
             f"| {show['median'] * 1000:.0f} ms ({show['min'] * 1000:.0f}) | {show['rss_kib'] / 1024:.1f} MiB "
             f"| {crit_med * 1000:.0f} ms ({crit_min * 1000:.0f}) | {max(crit_ps['rss_kib'], crit_mems['rss_kib']) / 1024:.1f} MiB |"
         )
-    print(f"\n`criu-inspect --help`: {helper['median'] * 1000:.0f} ms ({helper['min'] * 1000:.0f}), "
-          f"peak RSS {helper['rss_kib'] / 1024:.1f} MiB")  # fmt: skip
+    print(
+        f"\n`criu-inspect --help`: {helper['median'] * 1000:.0f} ms ({helper['min'] * 1000:.0f}), "
+        f"peak RSS {helper['rss_kib'] / 1024:.1f} MiB"
+    )
     return 0
 
 

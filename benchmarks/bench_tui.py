@@ -120,8 +120,9 @@ print(json.dumps(out))
 
 
 def probe(mode: str, path: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(ROOT), mode, str(path)], capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ROOT), mode, str(path)], capture_output=True, text=True, timeout=600
+    )
     if proc.returncode:
         raise SystemExit(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])

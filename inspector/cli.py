@@ -23,13 +23,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("inspector.commands.rules", "list the check rules"),
     "rule": ("inspector.commands.rule", "print the documentation page of one rule"),
     "grep": ("inspector.commands.grep", "search the memory of the checkpointed processes"),
-    "memdump": ("inspector.commands.memdump", "dump one process's memory (hexdump or raw), filtered by VMA, range, protection"),
+    "memdump": (
+        "inspector.commands.memdump",
+        "dump one process's memory (hexdump or raw), filtered by VMA, range, protection",
+    ),
     "coredump": ("inspector.commands.coredump", "write an ELF core file of a checkpointed process, for gdb"),
     "diff": ("inspector.commands.diff", "compare two checkpoints, down to memory pages"),
     "repair": ("inspector.commands.repair", "write a corrected copy of a checkpoint"),
     "tui": ("inspector.commands.tui", "browse a checkpoint (or two) interactively"),
     "scan": ("inspector.commands.scan", "check many checkpoints (folders, archives, URLs): one row each; a fleet gate"),
-    "export": ("inspector.commands.export", "write a checkpoint's tables (processes, fds, VMAs, ...) as CSV/parquet/JSONL"),
+    "export": (
+        "inspector.commands.export",
+        "write a checkpoint's tables (processes, fds, VMAs, ...) as CSV/parquet/JSONL",
+    ),
 }
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

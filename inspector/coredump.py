@@ -19,8 +19,9 @@ names and anonymous memory as zeros. See docs/coredump.md.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from .errors import InspectError
 from .model import names
@@ -51,8 +52,35 @@ PRSTATUS_TAIL = struct.Struct("<i4x")  # pr_fpvalid
 # struct elf_prpsinfo (x86_64, 136 bytes)
 PRPSINFO = struct.Struct("<bcbb4xQIIiiii16s80s")
 # x86_64 user_regs_struct (sys/user.h), the order gdb reads .reg in; CRIU's names for each
-X86_64_USER_REGS = ("r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di",
-                    "orig_ax", "ip", "cs", "flags", "sp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs")  # fmt: skip
+X86_64_USER_REGS = (
+    "r15",
+    "r14",
+    "r13",
+    "r12",
+    "bp",
+    "bx",
+    "r11",
+    "r10",
+    "r9",
+    "r8",
+    "ax",
+    "cx",
+    "dx",
+    "si",
+    "di",
+    "orig_ax",
+    "ip",
+    "cs",
+    "flags",
+    "sp",
+    "ss",
+    "fs_base",
+    "gs_base",
+    "ds",
+    "es",
+    "fs",
+    "gs",
+)
 USER_REGS = struct.Struct("<27Q")
 # the legacy FXSAVE area (user_fxsr_struct), 512 bytes: also the first part of the XSAVE area
 FXSAVE_HEAD = struct.Struct("<HHHHQQII")  # cwd swd twd fop rip rdp mxcsr mxcsr_mask; st_space, xmm_space follow
@@ -81,11 +109,11 @@ RELEASE_EVERY = 8 << 20
 class Segment:
     """One PT_LOAD: [start, start+memsz) of ``vma``; its first ``filesz`` bytes are in the file at ``offset``."""
 
-    vma: "Vma"
+    vma: Vma
     start: int
     memsz: int
     filesz: int
-    extents: list["Extent"] = field(default_factory=list)  # where those bytes are, in address order
+    extents: list[Extent] = field(default_factory=list)  # where those bytes are, in address order
     offset: int = 0
 
     @property
@@ -99,11 +127,11 @@ class CorePlan:
     """Everything about the core file but the page bytes: written by ``write``."""
 
     pid: int
-    process: "Process"
+    process: Process
     notes: bytes
     segments: list[Segment]
     threads: list[int]
-    empty_vmas: list["Vma"]  # VMAs with no page in the images
+    empty_vmas: list[Vma]  # VMAs with no page in the images
     lazy_pages: int
     data_offset: int = 0
 
@@ -134,7 +162,7 @@ def _u32s(values, count: int) -> bytes:
     return struct.pack(f"<{count}I", *values, *([0] * (count - len(values))))
 
 
-def prstatus(tid: int, proc: "Process", regs, sighold: int) -> bytes:
+def prstatus(tid: int, proc: Process, regs, sighold: int) -> bytes:
     """NT_PRSTATUS of one thread: ids from pstree, registers in user_regs_struct order."""
     head = PRSTATUS_HEAD.pack(0, 0, 0, 0, 0, sighold, tid, proc.ppid, proc.pgid, proc.sid)
     gregs = USER_REGS.pack(*(getattr(regs, name) for name in X86_64_USER_REGS))
@@ -144,8 +172,18 @@ def prstatus(tid: int, proc: "Process", regs, sighold: int) -> bytes:
 def fxsave_area(fp) -> bytearray:
     """The 512-byte FXSAVE image of a thread's x87/SSE state (NT_FPREGSET, and the head of NT_X86_XSTATE)."""
     out = bytearray(FXSAVE_SIZE)
-    FXSAVE_HEAD.pack_into(out, 0, fp.cwd & 0xFFFF, fp.swd & 0xFFFF, fp.twd & 0xFFFF, fp.fop & 0xFFFF, fp.rip, fp.rdp,
-                          fp.mxcsr, fp.mxcsr_mask)  # fmt: skip
+    FXSAVE_HEAD.pack_into(
+        out,
+        0,
+        fp.cwd & 0xFFFF,
+        fp.swd & 0xFFFF,
+        fp.twd & 0xFFFF,
+        fp.fop & 0xFFFF,
+        fp.rip,
+        fp.rdp,
+        fp.mxcsr,
+        fp.mxcsr_mask,
+    )
     out[32:160] = _u32s(fp.st_space, 32)
     out[160:416] = _u32s(fp.xmm_space, 64)
     return out
@@ -181,15 +219,28 @@ def xsave_area(fp) -> bytes | None:
     return bytes(out)
 
 
-def prpsinfo(proc: "Process", core) -> bytes:
+def prpsinfo(proc: Process, core) -> bytes:
     state, sname = TASK_STATE_CHAR.get(proc.state, (0, b"R"))
     nice = core.thread_core.sched_nice if core.thread_core.HasField("sched_nice") else 0
     args = " ".join(proc.cmdline).encode("utf-8", "surrogateescape")[: PRARGSZ - 1]
     uid = proc.creds.uid if proc.creds else 0
     gid = proc.creds.gid if proc.creds else 0
     fname = proc.comm.encode("utf-8", "replace")[:15]
-    desc = PRPSINFO.pack(state, sname, 1 if state == 4 else 0, max(-128, min(127, nice)), core.tc.flags, uid, gid,
-                         proc.pid, proc.ppid, proc.pgid, proc.sid, fname, args)  # fmt: skip
+    desc = PRPSINFO.pack(
+        state,
+        sname,
+        1 if state == 4 else 0,
+        max(-128, min(127, nice)),
+        core.tc.flags,
+        uid,
+        gid,
+        proc.pid,
+        proc.ppid,
+        proc.pgid,
+        proc.sid,
+        fname,
+        args,
+    )
     return _note(b"CORE", NT_PRPSINFO, desc)
 
 
@@ -205,11 +256,11 @@ def auxv_note(saved_auxv) -> bytes:
     return _note(b"CORE", NT_AUXV, struct.pack(f"<{len(pairs)}Q", *pairs))
 
 
-def is_file_backed(vma: "Vma") -> bool:
+def is_file_backed(vma: Vma) -> bool:
     return bool(vma.status & (names.VMA_FILE_PRIVATE | names.VMA_FILE_SHARED)) and vma.path is not None
 
 
-def file_note(vmas: list["Vma"]) -> bytes:
+def file_note(vmas: list[Vma]) -> bytes:
     """NT_FILE (fs/binfmt_elf.c fill_files_note): count, page size, (start, end, page offset) each, then the names."""
     mapped = [v for v in vmas if v.path is not None]
     desc = struct.pack("<QQ", len(mapped), PAGE_SIZE)
@@ -218,7 +269,7 @@ def file_note(vmas: list["Vma"]) -> bytes:
     return _note(b"CORE", NT_FILE, desc)
 
 
-def thread_notes(checkpoint: "Checkpoint", proc: "Process", tid: int) -> bytes:
+def thread_notes(checkpoint: Checkpoint, proc: Process, tid: int) -> bytes:
     core = _core(checkpoint, tid)
     ti = core.thread_info
     tc = core.thread_core
@@ -231,7 +282,7 @@ def thread_notes(checkpoint: "Checkpoint", proc: "Process", tid: int) -> bytes:
     return out
 
 
-def _core(checkpoint: "Checkpoint", tid: int):
+def _core(checkpoint: Checkpoint, tid: int):
     name = f"core-{tid}.img"
     core = checkpoint.one(name) if name in checkpoint.files else None
     path = f"{checkpoint.path}/{name}"
@@ -250,7 +301,7 @@ def _core(checkpoint: "Checkpoint", tid: int):
 # --- segments ---------------------------------------------------------------------
 
 
-def _shared_extents(checkpoint: "Checkpoint", vma: "Vma") -> Iterator["Extent"]:
+def _shared_extents(checkpoint: Checkpoint, vma: Vma) -> Iterator[Extent]:
     """The pages of a shared anonymous (or memfd) mapping, from its object's pagemap, whichever process of the
     tree the dump took them from (the page reader hands them to the first process that maps the object)."""
     from .pages import Extent
@@ -264,11 +315,16 @@ def _shared_extents(checkpoint: "Checkpoint", vma: "Vma") -> Iterator["Extent"]:
         if not run.flags & names.PE_PRESENT:
             continue
         a, b = max(run.start, first), min(run.end, first + vma.size)
-        yield Extent(vma.start + a - first, b - a, "shared", checkpoint.pages_file(pm.pages_id),
-                     run.file_offset + (a - run.start))  # fmt: skip
+        yield Extent(
+            vma.start + a - first,
+            b - a,
+            "shared",
+            checkpoint.pages_file(pm.pages_id),
+            run.file_offset + (a - run.start),
+        )
 
 
-def vma_extents(checkpoint: "Checkpoint", reader, vma: "Vma") -> list["Extent"]:
+def vma_extents(checkpoint: Checkpoint, reader, vma: Vma) -> list[Extent]:
     """Where the images hold the bytes of ``vma``, in address order (nothing is read)."""
     if vma.flags & 0x1 and vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD):  # MAP_SHARED
         extents = list(_shared_extents(checkpoint, vma))
@@ -278,7 +334,7 @@ def vma_extents(checkpoint: "Checkpoint", reader, vma: "Vma") -> list["Extent"]:
     return extents
 
 
-def _check_in_order(reader, vma: "Vma", extents: list["Extent"]) -> None:
+def _check_in_order(reader, vma: Vma, extents: list[Extent]) -> None:
     """Runs that overlap would put two pages at one address and shift every later byte of the core.
 
     CRIU reads a pagemap forward only (criu/pagemap.c:146 seek_pagemap), so a
@@ -293,7 +349,7 @@ def _check_in_order(reader, vma: "Vma", extents: list["Extent"]) -> None:
         at = ext.end
 
 
-def vma_segments(vma: "Vma", extents: list["Extent"]) -> list[Segment]:
+def vma_segments(vma: Vma, extents: list[Extent]) -> list[Segment]:
     """The PT_LOADs of one VMA.
 
     One segment, its file part reaching to the end of the last page the images
@@ -330,7 +386,7 @@ def vma_segments(vma: "Vma", extents: list["Extent"]) -> list[Segment]:
 # --- plan and write -----------------------------------------------------------------
 
 
-def plan(checkpoint: "Checkpoint", pid: int) -> CorePlan:
+def plan(checkpoint: Checkpoint, pid: int) -> CorePlan:
     """Lay out the core file of ``pid``: notes built, segments placed, no page read."""
     proc = checkpoint.process(pid)
     if proc is None:
@@ -363,7 +419,7 @@ def plan(checkpoint: "Checkpoint", pid: int) -> CorePlan:
     return core_plan
 
 
-def _check_ids(checkpoint: "Checkpoint", proc: "Process") -> None:
+def _check_ids(checkpoint: Checkpoint, proc: Process) -> None:
     """pstree.img holds uint32 ids; a core's are pid_t (signed 32 bits): a larger one is a damaged pstree."""
     ids = [("pid", proc.pid), ("ppid", proc.ppid), ("pgid", proc.pgid), ("sid", proc.sid)]
     for name, value in ids + [("thread", t) for t in proc.threads]:
@@ -371,7 +427,7 @@ def _check_ids(checkpoint: "Checkpoint", proc: "Process") -> None:
             raise InspectError(f"{checkpoint.path}/pstree.img", f"{name} {value} of process {proc.pid} is not a pid")
 
 
-def _lazy_only_pages(pagemap, vma: "Vma") -> int:
+def _lazy_only_pages(pagemap, vma: Vma) -> int:
     """Pages of ``vma`` the pagemap lists as lazy only (a lazy-pages server was to serve them): in no file.
     (CRIU 4.2 marks ordinary dumped pages PE_LAZY too, with PE_PRESENT: those are in the pages file.)"""
     n = 0
@@ -381,19 +437,22 @@ def _lazy_only_pages(pagemap, vma: "Vma") -> int:
     return n
 
 
-def _check_vmas(path: str, vmas: list["Vma"]) -> None:
+def _check_vmas(path: str, vmas: list[Vma]) -> None:
     """A core's segments must be page-aligned, non-empty, in order and apart: a damaged mm image says otherwise."""
     previous_end = 0
     for i, v in enumerate(vmas):
         if v.start % PAGE_SIZE or v.end % PAGE_SIZE or not v.start < v.end <= 1 << 64 or v.start < previous_end:
-            raise InspectError(path, f"VMA {i} 0x{v.start:x}-0x{v.end:x} is not a page-aligned range after the "
-                                     f"previous VMA (ends 0x{previous_end:x})")  # fmt: skip
+            raise InspectError(
+                path,
+                f"VMA {i} 0x{v.start:x}-0x{v.end:x} is not a page-aligned range after the "
+                f"previous VMA (ends 0x{previous_end:x})",
+            )
         if v.pgoff % PAGE_SIZE:
             raise InspectError(path, f"VMA {i} 0x{v.start:x}-0x{v.end:x}: file offset {v.pgoff} is not page-aligned")
         previous_end = v.end
 
 
-def _raise_own_problem(checkpoint: "Checkpoint", proc: "Process") -> None:
+def _raise_own_problem(checkpoint: Checkpoint, proc: Process) -> None:
     """A core written from a damaged image would mislead gdb: the first problem the model met in an image
     this core is made of stops it (problems in other processes' images do not)."""
     import os
@@ -428,8 +487,24 @@ def headers(plan: CorePlan) -> bytes:
     phoff = EHDR.size
     shoff = phoff + phnum * PHDR.size if extended else 0
     ident = b"\x7fELF" + bytes([2, 1, EV_CURRENT, 0]) + bytes(8)  # 64-bit, little-endian, System V ABI
-    out = [EHDR.pack(ident, ET_CORE, EM_X86_64, EV_CURRENT, 0, phoff, shoff, 0, EHDR.size, PHDR.size,
-                     PN_XNUM if extended else phnum, SHDR.size if extended else 0, 1 if extended else 0, 0)]  # fmt: skip
+    out = [
+        EHDR.pack(
+            ident,
+            ET_CORE,
+            EM_X86_64,
+            EV_CURRENT,
+            0,
+            phoff,
+            shoff,
+            0,
+            EHDR.size,
+            PHDR.size,
+            PN_XNUM if extended else phnum,
+            SHDR.size if extended else 0,
+            1 if extended else 0,
+            0,
+        )
+    ]
     notes_at = phoff + phnum * PHDR.size + (SHDR.size if extended else 0)
     out.append(PHDR.pack(PT_NOTE, 0, notes_at, 0, 0, len(plan.notes), 0, 4))
     for seg in plan.segments:

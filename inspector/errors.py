@@ -24,7 +24,7 @@ def shown_path(path: str | None) -> str | None:
     if path:
         for prefix, shown in _PATH_ALIASES.items():
             if path.startswith(prefix):
-                return shown + path[len(prefix):]
+                return shown + path[len(prefix) :]
     return path
 
 

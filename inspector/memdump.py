@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import InspectError
 from .model import names
@@ -44,7 +45,7 @@ _MAP_SHARED = 0x01
 class Area:
     """One selected VMA, clipped to the selection."""
 
-    vma: "Vma"
+    vma: Vma
     start: int
     end: int
     label: str  # what the VMA is, as /proc/PID/maps names it
@@ -60,7 +61,7 @@ class Segment(NamedTuple):
     start: int
     end: int
     where: str
-    pages: "PagesFile | None" = None
+    pages: PagesFile | None = None
     offset: int = 0
     depth: int = 0  # 0: this checkpoint; n: the n-th pre-dump behind the parent link
 
@@ -106,7 +107,9 @@ def prot_filter(text: str) -> Callable[[int], bool]:
     """``r-x``: exactly these bits (dashes spell the absent ones); ``rw``: at least these."""
     t = text.strip().lower()
     if not t or not re.fullmatch(r"[rwx-]{1,3}", t) or len(set(t.replace("-", ""))) != len(t.replace("-", "")):
-        raise InspectError(None, f"bad protection {text!r} (e.g. r-x for exactly read+exec, or rw for at least read+write)")
+        raise InspectError(
+            None, f"bad protection {text!r} (e.g. r-x for exactly read+exec, or rw for at least read+write)"
+        )
     bits = sum(bit for bit, ch in names.PROT if ch in t)
     if "-" in t:
         if len(t) != 3 or any(ch not in ("-", want) for ch, want in zip(t, "rwx")):
@@ -115,8 +118,14 @@ def prot_filter(text: str) -> Callable[[int], bool]:
     return lambda prot: prot & bits == bits
 
 
-def select(cp: "Checkpoint", pid: int, *, vma_addr: int | None = None, addr_range: tuple[int, int] | None = None,
-           prot: str | None = None) -> list["Area"]:
+def select(
+    cp: Checkpoint,
+    pid: int,
+    *,
+    vma_addr: int | None = None,
+    addr_range: tuple[int, int] | None = None,
+    prot: str | None = None,
+) -> list[Area]:
     """The VMAs of ``pid`` a memdump covers, in address order, clipped to ``addr_range``."""
     from .memsearch import vma_label
 
@@ -128,8 +137,10 @@ def select(cp: "Checkpoint", pid: int, *, vma_addr: int | None = None, addr_rang
     if not process.vmas:
         if f"mm-{pid}.img" in cp.files:
             cp.one(f"mm-{pid}.img")  # a damaged mm image: its own error (entry size, offset), not "no mappings"
-        raise InspectError(os.path.join(cp.shown_path, f"mm-{pid}.img"),
-                           f"process {pid} ({process.state}) has no memory mappings in this checkpoint")
+        raise InspectError(
+            os.path.join(cp.shown_path, f"mm-{pid}.img"),
+            f"process {pid} ({process.state}) has no memory mappings in this checkpoint",
+        )
     vmas = sorted(process.vmas, key=lambda v: v.start)
     if vma_addr is not None:
         vmas = [v for v in vmas if v.start <= vma_addr < v.end]
@@ -139,7 +150,9 @@ def select(cp: "Checkpoint", pid: int, *, vma_addr: int | None = None, addr_rang
         keep = prot_filter(prot)
         vmas = [v for v in vmas if keep(v.prot)]
     lo, hi = addr_range if addr_range is not None else (0, 1 << 64)
-    areas = [Area(v, max(v.start, lo), min(v.end, hi), vma_label(process, v)) for v in vmas if v.start < hi and v.end > lo]
+    areas = [
+        Area(v, max(v.start, lo), min(v.end, hi), vma_label(process, v)) for v in vmas if v.start < hi and v.end > lo
+    ]
     if not areas:
         what = []
         if vma_addr is not None:
@@ -155,14 +168,14 @@ def select(cp: "Checkpoint", pid: int, *, vma_addr: int | None = None, addr_rang
 # --- where the bytes are --------------------------------------------------------
 
 
-def _shared_object(cp: "Checkpoint", vma: "Vma") -> int | None:
+def _shared_object(cp: Checkpoint, vma: Vma) -> int | None:
     """The shared memory object (pagemap-shmem-ID.img) holding a MAP_SHARED anonymous/memfd VMA's pages."""
     if not vma.flags & _MAP_SHARED or not vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD):
         return None
     return cp.shmem_id(vma)
 
 
-def segments(cp: "Checkpoint", pid: int, area: Area) -> Iterator[Segment]:
+def segments(cp: Checkpoint, pid: int, area: Area) -> Iterator[Segment]:
     """The pieces of ``area`` in address order, covering it exactly. Reads no page.
 
     A private VMA's pages come from the process's pagemap, following PE_PARENT runs into the
@@ -173,13 +186,13 @@ def segments(cp: "Checkpoint", pid: int, area: Area) -> Iterator[Segment]:
     if shmem is not None:
         shift = area.vma.start - area.vma.pgoff  # address = offset in the object + shift
 
-        def pagemap_of(c: "Checkpoint") -> "PageMap | None":
+        def pagemap_of(c: Checkpoint) -> PageMap | None:
             return c.shmem_pagemap(shmem)
 
         yield from _resolve(cp, pagemap_of, area.start - shift, area.end - shift, shift, SHARED, 0)
         return
 
-    def own_pagemap(c: "Checkpoint") -> "PageMap | None":
+    def own_pagemap(c: Checkpoint) -> PageMap | None:
         if f"pagemap-{pid}.img" not in c.files and c is not cp:
             return None  # a pre-dump that did not have this process: nothing of it is there
         return c.pagemap(pid)
@@ -187,7 +200,7 @@ def segments(cp: "Checkpoint", pid: int, area: Area) -> Iterator[Segment]:
     yield from _resolve(cp, own_pagemap, area.start, area.end, 0, PRESENT, 0)
 
 
-def _resolve(cp: "Checkpoint", pagemap_of, lo: int, hi: int, shift: int, where: str, depth: int) -> Iterator[Segment]:
+def _resolve(cp: Checkpoint, pagemap_of, lo: int, hi: int, shift: int, where: str, depth: int) -> Iterator[Segment]:
     """Segments of [lo, hi) in the key space of ``pagemap_of(cp)`` (addresses, or offsets in a shared object)."""
     missing = NOT_IN_PARENT if depth else NOT_DUMPED
     pm = pagemap_of(cp)
@@ -238,12 +251,14 @@ def absent_reason(area: Area, where: str) -> str:
     if _is_shared_anon(v):
         return "not dumped: not in the shared memory object's dump (never touched)"
     if v.status & names.VMA_FILE_PRIVATE:
-        return (f"not dumped: the file's own pages ({v.path or '?'}), not written since mapped, or never touched "
-                "(criu/mem.c:162)")
+        return (
+            f"not dumped: the file's own pages ({v.path or '?'}), not written since mapped, or never touched "
+            "(criu/mem.c:162)"
+        )
     return "not dumped: never touched, or the zero page (criu/mem.c:167); they read as zeros"
 
 
-def _is_shared_anon(v: "Vma") -> bool:
+def _is_shared_anon(v: Vma) -> bool:
     return bool(v.flags & _MAP_SHARED and v.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD))
 
 
@@ -294,17 +309,21 @@ def raw_span(areas: list[Area], addr_range: tuple[int, int] | None = None) -> tu
     when A lies between VMAs), else the first selected VMA's start to the last one's end."""
     start, end = addr_range if addr_range is not None else (areas[0].start, areas[-1].end)
     if end - start > MAX_RAW_SPAN:
-        raise InspectError(None, f"the selection spans {human_bytes(end - start)} of address space "
-                                 f"(0x{start:x}-0x{end:x}); raw output lays each byte at its address minus the start: "
-                                 "choose part of it with --vma, --range or --prot")  # fmt: skip
+        raise InspectError(
+            None,
+            f"the selection spans {human_bytes(end - start)} of address space "
+            f"(0x{start:x}-0x{end:x}); raw output lays each byte at its address minus the start: "
+            "choose part of it with --vma, --range or --prot",
+        )
     return start, end
 
 
 _ZEROS = bytes(CHUNK)
 
 
-def write_raw(cp: "Checkpoint", pid: int, areas: list[Area], fd: int, *, seekable: bool,
-              addr_range: tuple[int, int] | None = None) -> dict[str, int]:
+def write_raw(
+    cp: Checkpoint, pid: int, areas: list[Area], fd: int, *, seekable: bool, addr_range: tuple[int, int] | None = None
+) -> dict[str, int]:
     """Write the selection's bytes to ``fd``, byte at address A at offset A - start, absent pages as zeros:
     holes (seeked over) in a seekable file, written zeros in a pipe. Returns the page counts."""
     start, end = raw_span(areas, addr_range)
@@ -343,7 +362,7 @@ def _write_all(fd, data) -> None:
         return
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _zeros(fd: int, n: int) -> None:
@@ -376,11 +395,13 @@ def area_header(area: Area, counts: dict[str, int]) -> str:
     pages = sum(counts.values())
     parts = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     clip = f" (clipped from {v.start:x}-{v.end:x})" if area.clipped else ""
-    return (f"# {area.start:x}-{area.end:x} {names.prot_string(v.prot)}{kind} {human_bytes(area.end - area.start)} "
-            f"{area.label}{clip}: {pages} page{'s' if pages != 1 else ''}, {parts}")
+    return (
+        f"# {area.start:x}-{area.end:x} {names.prot_string(v.prot)}{kind} {human_bytes(area.end - area.start)} "
+        f"{area.label}{clip}: {pages} page{'s' if pages != 1 else ''}, {parts}"
+    )
 
 
-def hex_lines(cp: "Checkpoint", pid: int, areas: list[Area]) -> Iterator[str]:
+def hex_lines(cp: Checkpoint, pid: int, areas: list[Area]) -> Iterator[str]:
     """The hexdump -C listing of the selection, VMA by VMA, in bounded memory.
 
     Lines starting with '#' say what follows: a VMA (range, protection, size, what it is), and
@@ -455,4 +476,3 @@ def _hex_group(group: list[Segment]) -> Iterator[str]:
                 carry, carry_at = data[pos:], addr + pos
     if starred:
         yield f"{end:016x}"
-

@@ -8,8 +8,9 @@ that live in the pre-dump chain (PE_PARENT) searched like the rest. Used by
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import InspectError
 from .model import names
@@ -150,7 +151,7 @@ class Hit:
     addr: int
     length: int
     where: str  # present | parent
-    vma: "Vma | None"
+    vma: Vma | None
     vma_label: str
     context_start: int
     context: bytes
@@ -197,14 +198,14 @@ def compile_pattern(pattern: str | bytes, *, regex: bool = False, ignore_case: b
         raise InspectError(None, f"bad regular expression {pattern!r}: {exc}") from None
 
 
-def vma_of(process: "Process", addr: int) -> "Vma | None":
+def vma_of(process: Process, addr: int) -> Vma | None:
     for vma in process.vmas:
         if vma.start <= addr < vma.end:
             return vma
     return None
 
 
-def vma_label(process: "Process", vma: "Vma | None") -> str:
+def vma_label(process: Process, vma: Vma | None) -> str:
     """What a VMA is, as /proc/PID/maps would name it."""
     if vma is None:
         return "(outside every VMA)"
@@ -230,8 +231,14 @@ def vma_label(process: "Process", vma: "Vma | None") -> str:
 
 
 def search_process(
-    checkpoint: "Checkpoint", pid: int, pattern: re.Pattern, *, context: int = 32, literal_length: int | None = None,
-    literal: bytes | None = None, ignore_case: bool = False,
+    checkpoint: Checkpoint,
+    pid: int,
+    pattern: re.Pattern,
+    *,
+    context: int = 32,
+    literal_length: int | None = None,
+    literal: bytes | None = None,
+    ignore_case: bool = False,
 ) -> Iterator[Hit]:
     """Hits of ``pattern`` in the memory of ``pid``; a ``literal`` (the pattern's text) is found by the scanner."""
     from . import scanner
@@ -254,11 +261,19 @@ def search_process(
         if vma is not None:
             lo, hi = max(lo, vma.start), min(hi, vma.end)
         lo = max(lo, 0)
-        yield Hit(pid, start, end - start, where, vma, vma_label(process, vma) if process else "?", lo,
-                  reader.read(lo, hi - lo))  # fmt: skip
+        yield Hit(
+            pid,
+            start,
+            end - start,
+            where,
+            vma,
+            vma_label(process, vma) if process else "?",
+            lo,
+            reader.read(lo, hi - lo),
+        )
 
 
-def literal_set(literal: bytes, ignore_case: bool) -> "scanner.LiteralSet":
+def literal_set(literal: bytes, ignore_case: bool) -> scanner.LiteralSet:
     """The one-literal database of a grep (compiled once; a prefetch asks for the same one)."""
     from . import scanner as _scanner
 
@@ -294,7 +309,7 @@ def _literal_matches(reader, literal: bytes, ignore_case: bool) -> Iterator[tupl
 
 
 def search(
-    checkpoint: "Checkpoint",
+    checkpoint: Checkpoint,
     pattern: str | bytes,
     *,
     regex: bool = False,
@@ -310,8 +325,13 @@ def search(
         if wanted is not None and proc.pid not in wanted:
             continue
         yield from search_process(
-            checkpoint, proc.pid, rx, context=context, literal_length=literal_length,
-            literal=None if regex else _literal_bytes(pattern), ignore_case=ignore_case,
+            checkpoint,
+            proc.pid,
+            rx,
+            context=context,
+            literal_length=literal_length,
+            literal=None if regex else _literal_bytes(pattern),
+            ignore_case=ignore_case,
         )
 
 

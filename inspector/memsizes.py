@@ -33,12 +33,14 @@ class PageBuckets:
     total: int = 0
     present: int = 0  # PE_PRESENT in the process's pagemap: bytes in this checkpoint's pages-N.img
     in_parent: int = 0  # PE_PARENT: bytes in the pre-dump behind the parent link
-    lazy: int = 0  # PE_LAZY without PE_PRESENT (criu dump --lazy-pages, criu/page-xfer.c:495): only the page server has them
+    lazy: int = (
+        0  # PE_LAZY without PE_PRESENT (criu dump --lazy-pages, criu/page-xfer.c:495): only the page server has them
+    )
     shmem: int = 0  # in the pagemap-shmem-ID.img of a shared anonymous / memfd object the VMA maps
     not_dumped: int = 0  # in no pagemap: CRIU skipped them
     marked_lazy: int = 0  # PE_LAZY, present or not: what a restore with --lazy-pages would fetch lazily
 
-    def add(self, other: "PageBuckets") -> None:
+    def add(self, other: PageBuckets) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -59,7 +61,7 @@ class MemorySizes:
     pages: PageBuckets = field(default_factory=PageBuckets)
 
 
-def _classify(pm: "PageMap", lo: int, hi: int) -> tuple[int, int, int, int]:
+def _classify(pm: PageMap, lo: int, hi: int) -> tuple[int, int, int, int]:
     """(present, in_parent, lazy only, marked lazy) pages of ``pm``'s runs within [lo, hi)."""
     present = parent = lazy = marked = 0
     for run in pm.runs_in(lo, hi):
@@ -75,7 +77,7 @@ def _classify(pm: "PageMap", lo: int, hi: int) -> tuple[int, int, int, int]:
     return present, parent, lazy, marked
 
 
-def _vma_pages(cp: "Checkpoint", pm: "PageMap | None", vma: "Vma") -> PageBuckets:
+def _vma_pages(cp: Checkpoint, pm: PageMap | None, vma: Vma) -> PageBuckets:
     b = PageBuckets(total=(vma.end - vma.start) // PAGE_SIZE)
     shmem = None
     if vma.flags & _MAP_SHARED and vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD):
@@ -91,7 +93,7 @@ def _vma_pages(cp: "Checkpoint", pm: "PageMap | None", vma: "Vma") -> PageBucket
     return b
 
 
-def process_sizes(cp: "Checkpoint", proc: "Process") -> MemorySizes:
+def process_sizes(cp: Checkpoint, proc: Process) -> MemorySizes:
     out = MemorySizes(proc.pid, proc.comm, proc.state, vmas=len(proc.vmas))
     pm = cp._soft(cp.pagemap, proc.pid) if proc.vmas else None
     for v in proc.vmas:
@@ -109,7 +111,7 @@ def process_sizes(cp: "Checkpoint", proc: "Process") -> MemorySizes:
     return out
 
 
-def memory_sizes(cp: "Checkpoint", pids=None) -> tuple[list[MemorySizes], MemorySizes]:
+def memory_sizes(cp: Checkpoint, pids=None) -> tuple[list[MemorySizes], MemorySizes]:
     """One row per process (of ``pids``, if given), in the checkpoint's order, and their total."""
     rows = [process_sizes(cp, p) for p in cp.processes if not pids or p.pid in pids]
     total = MemorySizes(None, "", "")

@@ -24,14 +24,14 @@ import operator
 import os
 import sys
 from array import array
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from .codec.image import U32 as _U32
 from .codec.image import Entry, frame_window, frame_window_numpy, pread_exact
 from .errors import InspectError
-from .safeio import open_regular, open_regular_file, regular_size
 from .model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
+from .safeio import open_regular, open_regular_file, regular_size
 
 if TYPE_CHECKING:
     from .model.checkpoint import Checkpoint
@@ -56,7 +56,7 @@ class Extent(NamedTuple):
     addr: int
     length: int
     where: str  # present | parent (in a pre-dump's pages file) | shared (a shared anonymous mapping's object)
-    pages: "PagesFile"
+    pages: PagesFile
     offset: int
 
     @property
@@ -68,7 +68,7 @@ def _addr(ext: Extent) -> int:
     return ext.addr
 
 
-def _in_file(addr: int, length: int, where: str, pf: "PagesFile", offset: int, pm: "PageMap") -> Iterator[Extent]:
+def _in_file(addr: int, length: int, where: str, pf: PagesFile, offset: int, pm: PageMap) -> Iterator[Extent]:
     """The extent, if its pages file holds it; else the whole pages it does hold, then the file's error."""
     if offset + length > pf.size:
         inside = max(0, (pf.size - offset) // PAGE_SIZE * PAGE_SIZE)
@@ -184,17 +184,17 @@ class PageMap:
             self._offsets.append(run.file_offset)
 
     @classmethod
-    def _from_arrays(cls, pagemap_path: str, pages_id: int, starts, counts, flags, offsets) -> "PageMap":
+    def _from_arrays(cls, pagemap_path: str, pages_id: int, starts, counts, flags, offsets) -> PageMap:
         pm = cls(pagemap_path, pages_id)
         pm._starts, pm._counts, pm._flags, pm._offsets = starts, counts, flags, offsets
         return pm
 
     @property
-    def runs(self) -> "RunList":
+    def runs(self) -> RunList:
         return RunList(self)
 
     @classmethod
-    def from_image(cls, image) -> "PageMap":
+    def from_image(cls, image) -> PageMap:
         """Decode pagemap-N.img straight from the wire, one read, no message per entry.
 
         Same runs as ``from_entries``. Entries the wire decoder does not expect
@@ -214,7 +214,7 @@ class PageMap:
             os.close(fd)
 
     @classmethod
-    def from_entries(cls, image) -> "PageMap":
+    def from_entries(cls, image) -> PageMap:
         """Decode through protobuf messages, entry by entry (the reference path)."""
         entries = image.entries
         if not entries:
@@ -237,23 +237,26 @@ class PageMap:
         return cls._sorted(image.path, pages_id, starts, counts, flags_a, offsets)
 
     @classmethod
-    def _sorted(cls, path, pages_id, starts, counts, flags, offsets) -> "PageMap":
+    def _sorted(cls, path, pages_id, starts, counts, flags, offsets) -> PageMap:
         """Runs by address (CRIU writes them so; a stable sort otherwise, as list.sort was)."""
         _check_aligned(path, starts)
         if not all(map(operator.le, starts, itertools.islice(starts, 1, None))):
             np = _numpy_for(len(starts))
             if np is not None:
                 order = np.argsort(np.frombuffer(starts, dtype=np.uint64), kind="stable")
-                starts, counts, flags, offsets = (array(a.typecode, np.frombuffer(a, dtype=a.typecode)[order].tobytes())
-                                                  for a in (starts, counts, flags, offsets))  # fmt: skip
+                starts, counts, flags, offsets = (
+                    array(a.typecode, np.frombuffer(a, dtype=a.typecode)[order].tobytes())
+                    for a in (starts, counts, flags, offsets)
+                )
             else:
                 order = sorted(range(len(starts)), key=starts.__getitem__)
-                starts, counts, flags, offsets = (array(a.typecode, map(a.__getitem__, order))
-                                                  for a in (starts, counts, flags, offsets))  # fmt: skip
+                starts, counts, flags, offsets = (
+                    array(a.typecode, map(a.__getitem__, order)) for a in (starts, counts, flags, offsets)
+                )
         return cls._from_arrays(path, pages_id, starts, counts, flags, offsets)
 
     @classmethod
-    def _from_wire(cls, image, fd: int) -> "PageMap":
+    def _from_wire(cls, image, fd: int) -> PageMap:
         """Read the file in windows of at most ``_WINDOW`` bytes, so a huge broken copy costs what is parsed.
 
         Errors come in the codec's order: a framing error anywhere in the file
@@ -330,8 +333,11 @@ class PageMap:
             return
         ends = [s + c * PAGE_SIZE for s, c in zip(self._starts, self._counts)]
         at = next(i for i in range(1, len(ends)) if self._starts[i] < ends[i - 1])
-        raise InspectError(self.pagemap_path, f"pagemap run at 0x{self._starts[at]:x} overlaps the run before it, "
-                                              f"which ends at 0x{ends[at - 1]:x} (criu reads runs in address order)")
+        raise InspectError(
+            self.pagemap_path,
+            f"pagemap run at 0x{self._starts[at]:x} overlaps the run before it, "
+            f"which ends at 0x{ends[at - 1]:x} (criu reads runs in address order)",
+        )
 
     @functools.cached_property
     def _disjoint(self) -> bool:
@@ -450,8 +456,9 @@ def _numpy_for(entries: int):
     return numpy
 
 
-def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index0: int, file_offset: int, path: str,
-                  kind):  # fmt: skip
+def _decode_chunk(
+    data: bytes, base: int, frames, sizes, lo: int, hi: int, index0: int, file_offset: int, path: str, kind
+):
     """Frames lo..hi-1 of ``data`` (the file from ``base``; frame 0 is entry ``index0``) decoded in Python.
 
     Returns ((starts, counts, flags, offsets), the next pages-file offset).
@@ -522,8 +529,9 @@ def _decode_chunk(data: bytes, base: int, frames, sizes, lo: int, hi: int, index
                 flags = PE_PRESENT
             count = nr_pages if has_nr_pages else compat
         except _Unexpected:
-            entry = Entry(index0 + frame, base + off, data[off + 4 : q], message_type=(kind.module, kind.message),
-                          path=path)  # fmt: skip
+            entry = Entry(
+                index0 + frame, base + off, data[off + 4 : q], message_type=(kind.module, kind.message), path=path
+            )
             msg = entry.message  # raises InspectError if protobuf cannot decode it either
             vaddr, flags, count = msg.vaddr, effective_flags(msg), page_count(msg)
         add_start(vaddr)
@@ -578,8 +586,12 @@ def _decode_chunk_numpy(np, data: bytes, frames, sizes, file_offset: int):
     if file_offset + total > _MAX_FILE_OFFSET:
         return None  # decoded entry by entry, which says where it goes wrong
     offsets = np.where(is_present, file_offset + np.cumsum(nbytes) - nbytes, -1).astype(np.int64)
-    out = (array("Q", fields[_TAG_VADDR][0].tobytes()), array("Q", counts.astype(u64).tobytes()),
-           array("I", flags.tobytes()), array("q", offsets.tobytes()))  # fmt: skip
+    out = (
+        array("Q", fields[_TAG_VADDR][0].tobytes()),
+        array("Q", counts.astype(u64).tobytes()),
+        array("I", flags.tobytes()),
+        array("q", offsets.tobytes()),
+    )
     return out, file_offset + total
 
 
@@ -700,7 +712,9 @@ def pages_size_error(path: str, size: int, present_bytes: int) -> InspectError:
 
 def _checked_offset(path: str, offset: int, at: int) -> int:
     if offset > _MAX_FILE_OFFSET:
-        raise InspectError(path, f"present pages before this entry add up to {offset} bytes, more than any pages file", at)
+        raise InspectError(
+            path, f"present pages before this entry add up to {offset} bytes, more than any pages file", at
+        )
     return offset
 
 
@@ -745,7 +759,9 @@ class PagesFile:
     def slice(self, offset: int, length: int) -> bytes:
         if offset + length > self.size:
             raise InspectError(
-                self.path, f"pages file is shorter than its pagemap: needs {offset + length} bytes, has {self.size}", offset
+                self.path,
+                f"pages file is shorter than its pagemap: needs {offset + length} bytes, has {self.size}",
+                offset,
             )
         if self._map is None:
             self._map = self._mmap()
@@ -790,7 +806,7 @@ class PagesFile:
 class PageReader:
     """Bytes of one process's address range, following PE_PARENT into pre-dumps."""
 
-    def __init__(self, checkpoint: "Checkpoint", pid: int):
+    def __init__(self, checkpoint: Checkpoint, pid: int):
         self.checkpoint = checkpoint
         self.pid = pid
         self.pagemap = checkpoint.pagemap(pid)
@@ -804,7 +820,7 @@ class PageReader:
         return self._pages
 
     @property
-    def parent(self) -> "PageReader":
+    def parent(self) -> PageReader:
         if self._parent is None:
             parent = self.checkpoint.parent
             if parent is None:
@@ -848,7 +864,8 @@ class PageReader:
             if data is None:
                 if fill is None:
                     raise InspectError(
-                        self.pagemap.pagemap_path, f"page 0x{page_start:x} of pid {self.pid} is {where}, not in the images"
+                        self.pagemap.pagemap_path,
+                        f"page 0x{page_start:x} of pid {self.pid} is {where}, not in the images",
                     )
                 out += fill * (chunk_end - addr)
             else:
@@ -878,8 +895,14 @@ class PageReader:
                 if not run.flags & PE_PRESENT:
                     continue
                 a, b = max(run.start, first), min(run.end, first + hi - lo)
-                yield from _in_file(vma.start + a - vma.pgoff, b - a, "shared", self.checkpoint.pages_file(pm.pages_id),
-                                    run.file_offset + (a - run.start), pm)  # fmt: skip
+                yield from _in_file(
+                    vma.start + a - vma.pgoff,
+                    b - a,
+                    "shared",
+                    self.checkpoint.pages_file(pm.pages_id),
+                    run.file_offset + (a - run.start),
+                    pm,
+                )
 
     def iter_shared(self, start: int = 0, end: int = 1 << 64) -> Iterator[tuple[int, bytes, str]]:
         """(address, page bytes, "shared") for every page of ``shared_extents``, in address order."""
@@ -891,8 +914,9 @@ class PageReader:
         for run in self.pagemap.runs_in(start, end):
             lo, hi = max(run.start, start), min(run.end, end)
             if run.flags & PE_PRESENT:
-                yield from _in_file(lo, hi - lo, "present", self.pages_file, run.file_offset + (lo - run.start),
-                                    self.pagemap)  # fmt: skip
+                yield from _in_file(
+                    lo, hi - lo, "present", self.pages_file, run.file_offset + (lo - run.start), self.pagemap
+                )
             elif run.flags & PE_PARENT:
                 for ext in self.parent._own_extents(lo, hi):  # (shared memory is not in any run)
                     yield ext._replace(where="parent")

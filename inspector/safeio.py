@@ -134,7 +134,7 @@ def stale_dirs(parent: str, prefix: str) -> list[str]:
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
-        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        pid_text = entry.name[len(prefix) :].split("-", 1)[0]
         if not pid_text.isdigit():
             continue
         try:
@@ -164,8 +164,9 @@ def check_output(path: str, replace: bool = True) -> None:
         raise InspectError(path, "its folder does not exist")
 
 
-def write_atomic(path: str, write, text: bool = False, *, replace: bool = True, mode: int = 0o666,
-                 private: bool = False) -> None:
+def write_atomic(
+    path: str, write, text: bool = False, *, replace: bool = True, mode: int = 0o666, private: bool = False
+) -> None:
     """Write ``path`` through a temporary file beside it, put in place at the end: whoever reads it sees
     the old file or the new one, never half of one, and an error or a signal leaves the old one.
 

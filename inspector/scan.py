@@ -47,7 +47,7 @@ def find_checkpoints(paths: Iterable[str]) -> list[str]:
     out: list[str] = []
     for path in paths:
         if path.startswith("file://"):  # a local path: walked and read in place, not fetched
-            path = path[len("file://"):]
+            path = path[len("file://") :]
         if is_url(path):
             out += _find_urls(path)
         elif os.path.isdir(path) and not is_checkpoint_dir(path):
@@ -127,11 +127,27 @@ def targets_named(kinds: Iterable[str], like: Target) -> dict[str, Target]:
 def empty_row(path: str, targets: Iterable[str]) -> dict:
     names = list(targets)
     return {
-        "path": path, "source": None, "archive": None, "container": None, "image": None, "criu": None,
-        "created": None, "processes": None, "threads": None, "fds": None, "vmas": None,
-        "memory_present": None, "memory_lazy": None, "memory_in_parent": None,
-        "verdicts": {t: None for t in names}, "errors": {t: None for t in names}, "warnings": {t: None for t in names},
-        "top_codes": [], "secrets": None, "error": None, "seconds": None,
+        "path": path,
+        "source": None,
+        "archive": None,
+        "container": None,
+        "image": None,
+        "criu": None,
+        "created": None,
+        "processes": None,
+        "threads": None,
+        "fds": None,
+        "vmas": None,
+        "memory_present": None,
+        "memory_lazy": None,
+        "memory_in_parent": None,
+        "verdicts": {t: None for t in names},
+        "errors": {t: None for t in names},
+        "warnings": {t: None for t in names},
+        "top_codes": [],
+        "secrets": None,
+        "error": None,
+        "seconds": None,
     }
 
 
@@ -218,7 +234,7 @@ def _mtime(path: str) -> str | None:
         ts = os.stat(path).st_mtime
     except OSError:
         return None
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).isoformat(timespec="seconds")
 
 
 def _checks(cp, targets: dict[str, Target], row: dict) -> dict:
@@ -247,8 +263,15 @@ def _checks(cp, targets: dict[str, Target], row: dict) -> dict:
 # --- many checkpoints --------------------------------------------------------------------------------------------
 
 
-def scan(paths: list[str], targets: dict[str, Target], *, workers: int = 0, scheduler: str | None = None,
-         on_row: Callable[[dict], None] | None = None, task: Callable[[str, dict], dict] | None = None) -> list[dict]:
+def scan(
+    paths: list[str],
+    targets: dict[str, Target],
+    *,
+    workers: int = 0,
+    scheduler: str | None = None,
+    on_row: Callable[[dict], None] | None = None,
+    task: Callable[[str, dict], dict] | None = None,
+) -> list[dict]:
     """Rows of every checkpoint, sorted by path: in this process (workers=1), a local pool, or a Dask cluster.
 
     ``task`` replaces ``scan_one`` (a module-level function: workers import it by name).
@@ -302,7 +325,9 @@ def _scan_dask(paths: list[str], targets: dict[str, Target], address: str, on_ro
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise InspectError(None, "--scheduler needs Dask's distributed package: pip install 'dask[distributed]'") from None
+        raise InspectError(
+            None, "--scheduler needs Dask's distributed package: pip install 'dask[distributed]'"
+        ) from None
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError) as exc:
@@ -345,5 +370,8 @@ def compare(old_rows: list[dict], rows: list[dict]) -> dict:
             b = now[path]["verdicts"][target]
             if a != b:
                 changed.append({"path": path, "target": target, "before": a, "after": b})
-    return {"new": sorted(now.keys() - before.keys()), "removed": sorted(before.keys() - now.keys()),
-            "changed": changed}
+    return {
+        "new": sorted(now.keys() - before.keys()),
+        "removed": sorted(before.keys() - now.keys()),
+        "changed": changed,
+    }

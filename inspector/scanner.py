@@ -33,8 +33,9 @@ import bisect
 import functools
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .pages import Extent
@@ -46,7 +47,7 @@ _INLINE = 4 << 20  # a scan smaller than this runs on the calling thread
 MAX_LITERAL = 4096
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _engine():
     try:
         import pyperscan
@@ -83,10 +84,11 @@ class LiteralSet:
         self.longest = max(self.lengths)
         # every byte escaped: a literal may hold NUL or regex syntax
         patterns = [
-            ps.Pattern("".join(f"\\x{b:02x}" for b in lit).encode("ascii"), *([ps.Flag.CASELESS] if nocase else []),
-                       tag=i)
+            ps.Pattern(
+                "".join(f"\\x{b:02x}" for b in lit).encode("ascii"), *([ps.Flag.CASELESS] if nocase else []), tag=i
+            )
             for i, (lit, nocase) in enumerate(zip(self.literals, self.caseless))
-        ]  # fmt: skip
+        ]
         self._db = ps.BlockDatabase(*patterns)
         self._continue = ps.Scan.Continue
         self._local = threading.local()
@@ -149,7 +151,7 @@ def scan_reader(reader, literals: LiteralSet, start: int = 0, end: int = 1 << 64
 class Span:
     """Extents that follow one another in memory with no gap: a match may cross from one to the next."""
 
-    extents: list["Extent"]
+    extents: list[Extent]
     starts: list[int] = field(default_factory=list)  # of the extents, for bisect
 
     @property
@@ -160,7 +162,7 @@ class Span:
     def end(self) -> int:
         return self.extents[-1].end
 
-    def extent_at(self, addr: int) -> "Extent":
+    def extent_at(self, addr: int) -> Extent:
         return self.extents[max(bisect.bisect_right(self.starts, addr) - 1, 0)]
 
     def read(self, lo: int, hi: int) -> bytes:
@@ -177,15 +179,19 @@ class Span:
         return b"".join(parts)
 
 
-def spans_of(extents: Iterable["Extent"]) -> list[Span]:
+def spans_of(extents: Iterable[Extent]) -> list[Span]:
     spans: list[Span] = []
     for ext in extents:
         if not spans or spans[-1].end != ext.addr:
             spans.append(Span([]))
         span = spans[-1]
         last = span.extents[-1] if span.extents else None
-        if last is not None and last.pages is ext.pages and last.where == ext.where and \
-                last.offset + last.length == ext.offset:
+        if (
+            last is not None
+            and last.pages is ext.pages
+            and last.where == ext.where
+            and last.offset + last.length == ext.offset
+        ):
             # neighbours in memory and in the file (CRIU cuts a large area into many runs): one extent
             span.extents[-1] = last._replace(length=last.length + ext.length)
             continue
@@ -241,7 +247,7 @@ def find(literals: LiteralSet, spans: Sequence[Span], *, workers: int | None = N
     return found
 
 
-def _in_extent(early: list[tuple[int, int]], ext: "Extent", lengths: Sequence[int]) -> Iterator[tuple[int, int]]:
+def _in_extent(early: list[tuple[int, int]], ext: Extent, lengths: Sequence[int]) -> Iterator[tuple[int, int]]:
     """The occurrences of a whole-file scan (file offset, literal) that lie wholly in ``ext``, as addresses."""
     lo, hi = ext.offset, ext.offset + ext.length
     for i in range(bisect.bisect_left(early, (lo, -1)), len(early)):
@@ -274,7 +280,9 @@ class FileScan:
         self.literals = literals
         self._files: dict[str, tuple[tuple[int, int, int, int], list]] = {}
         self._results: dict[str, list[tuple[int, int]] | None] = {}
-        self._pool = ThreadPoolExecutor(threads() if workers is None else workers, thread_name_prefix="criu-inspect-pre")
+        self._pool = ThreadPoolExecutor(
+            threads() if workers is None else workers, thread_name_prefix="criu-inspect-pre"
+        )
         self._pages: list[PagesFile] = []
         back = literals.longest - 1
         for path in paths:
@@ -287,8 +295,10 @@ class FileScan:
                 continue  # the page reader will say what is wrong with it
             self._pages.append(pf)
             whole = Extent(0, pf.size, "present", pf, 0)  # addresses = file offsets
-            chunks = [self._pool.submit(_scan_chunk, literals, back, whole, off, min(CHUNK, pf.size - off))
-                      for off in range(0, pf.size, CHUNK)]  # fmt: skip
+            chunks = [
+                self._pool.submit(_scan_chunk, literals, back, whole, off, min(CHUNK, pf.size - off))
+                for off in range(0, pf.size, CHUNK)
+            ]
             self._files[os.path.realpath(path)] = ((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns), chunks)
         literals.file_scan = self
 
@@ -326,7 +336,7 @@ class FileScan:
 
 
 _starting: list[threading.Thread] = []
-_file_scans: list["FileScan"] = []
+_file_scans: list[FileScan] = []
 
 
 def prefetch(directory: str, literals: Callable[[], LiteralSet]) -> None:
@@ -374,7 +384,7 @@ def end_prefetch() -> None:
         _file_scans.pop().close()
 
 
-def _scan_chunk(literals: LiteralSet, back: int, ext: "Extent", off: int, n: int) -> list[tuple[int, int]]:
+def _scan_chunk(literals: LiteralSet, back: int, ext: Extent, off: int, n: int) -> list[tuple[int, int]]:
     """Occurrences that end in [off, off+n) of the extent; the chunk is read from ``back`` bytes earlier."""
     lead = min(back, off)
     lo = ext.offset + off - lead
@@ -385,7 +395,7 @@ def _scan_chunk(literals: LiteralSet, back: int, ext: "Extent", off: int, n: int
     return [(base + start, ident) for start, ident in hits]
 
 
-def _scan_bridge(literals: LiteralSet, back: int, a: "Extent", b: "Extent") -> Iterator[tuple[int, int]]:
+def _scan_bridge(literals: LiteralSet, back: int, a: Extent, b: Extent) -> Iterator[tuple[int, int]]:
     """Occurrences that start in extent ``a`` and end in its neighbour ``b`` (in memory, not in the file)."""
     left, right = min(back, a.length), min(back, b.length)
     data = a.pages.slice(a.offset + a.length - left, left) + b.pages.slice(b.offset, right)

@@ -8,8 +8,24 @@ import re
 # PASSWORD/PASSWD may be glued to a prefix (PGPASSWORD); the other words must stand between '_' or the
 # ends, so TOKENIZERS_PARALLELISM, KEYBOARD, DBUS_SESSION_BUS_ADDRESS or XDG_SESSION_ID are not secrets.
 GLUED = ("PASSWORD", "PASSWD", "PASSPHRASE")
-WORDS = ("SECRET", "SECRETS", "TOKEN", "APIKEY", "API_KEY", "ACCESS_KEY", "ACCESSKEY", "PRIVATE_KEY", "PRIVATEKEY",
-         "CREDENTIAL", "CREDENTIALS", "AUTH_KEY", "SESSION_KEY", "CLIENT_SECRET", "ENCRYPTION_KEY", "SIGNING_KEY")
+WORDS = (
+    "SECRET",
+    "SECRETS",
+    "TOKEN",
+    "APIKEY",
+    "API_KEY",
+    "ACCESS_KEY",
+    "ACCESSKEY",
+    "PRIVATE_KEY",
+    "PRIVATEKEY",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "AUTH_KEY",
+    "SESSION_KEY",
+    "CLIENT_SECRET",
+    "ENCRYPTION_KEY",
+    "SIGNING_KEY",
+)
 SECRET_NAME = re.compile("|".join(GLUED) + "|(?:^|_)(?:" + "|".join(WORDS) + ")(?:_|$)")
 # Every secret name holds one of these (any case): what the memory scanner looks for before it reads a name.
 NAME_LITERALS = GLUED + tuple(w for w in WORDS if not any(o != w and o in w for o in WORDS))

@@ -20,8 +20,9 @@ for address, and it runs where Hyperscan cannot load.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from .secretnames import NAME_LITERALS
 from .secretnames import is_secret_name as is_secret_env_name
@@ -182,7 +183,7 @@ def _with(hit: SecretMatch, **changes) -> SecretMatch:
     return replace(hit, **changes)
 
 
-def scan_process(checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
+def scan_process(checkpoint: Checkpoint, pid: int, start: int = 0, end: int = 1 << 64) -> Iterator[SecretMatch]:
     """Secrets in the memory of ``pid`` (its own pages, those of the pre-dump chain, and the shared anonymous
     memory it is the first of the tree to map), in address order.
 
@@ -257,7 +258,7 @@ def _confirm_env(span, addr: int, seen: set[int]) -> SecretMatch | None:
     return _match_of("env", m, data, nul) if m else None
 
 
-def _match_of(kind: str, m: "re.Match[bytes]", data: bytes, base: int) -> SecretMatch | None:
+def _match_of(kind: str, m: re.Match[bytes], data: bytes, base: int) -> SecretMatch | None:
     """A SecretMatch from a regex match in ``data`` (which starts at address ``base``), as the reference builds it."""
     s, e = m.span()
     if kind == "env":
@@ -274,7 +275,7 @@ def _match_of(kind: str, m: "re.Match[bytes]", data: bytes, base: int) -> Secret
 
 
 def scan_process_reference(
-    checkpoint: "Checkpoint", pid: int, start: int = 0, end: int = 1 << 64
+    checkpoint: Checkpoint, pid: int, start: int = 0, end: int = 1 << 64
 ) -> Iterator[SecretMatch]:
     """``scan_process`` in pure Python, window by window through the page reader (slow, and the reference)."""
     from .memsearch import memory_pages

@@ -208,7 +208,9 @@ def _read_json(path: str, problems: list) -> dict | None:
         problems.append(InspectError(path, exc.strerror or str(exc)))
         return None
     if len(data) > MAX_METADATA_BYTES:
-        problems.append(InspectError(path, f"larger than {MAX_METADATA_BYTES >> 20} MiB: not read as container metadata"))
+        problems.append(
+            InspectError(path, f"larger than {MAX_METADATA_BYTES >> 20} MiB: not read as container metadata")
+        )
         return None
     try:
         value = json.loads(data)
@@ -278,7 +280,9 @@ def _container_metadata(d: str, problems: list) -> tuple[str, dict]:
     meta["command"] = [a for a in args if isinstance(a, str)] if isinstance(args, list) else None
     diff = os.path.join(d, ROOTFS_DIFF)
     meta["rootfs_diff_bytes"] = os.path.getsize(diff) if os.path.isfile(diff) else None
-    meta["files"] = sorted(f for f in CONTAINER_FILES + (ROOTFS_DIFF, "stats-dump") if os.path.exists(os.path.join(d, f)))
+    meta["files"] = sorted(
+        f for f in CONTAINER_FILES + (ROOTFS_DIFF, "stats-dump") if os.path.exists(os.path.join(d, f))
+    )
     return kind, {k: v for k, v in meta.items() if v is not None}
 
 
@@ -314,7 +318,9 @@ def _is_checkpoint_member(parts: list[str]) -> bool:
 
 
 def _criu_named(base: str) -> bool:
-    return bool(CRIU_IMAGE_NAME.match(base)) or base in CRIU_OTHER_NAMES or base in CONTAINER_FILES or base == ROOTFS_DIFF
+    return (
+        bool(CRIU_IMAGE_NAME.match(base)) or base in CRIU_OTHER_NAMES or base in CONTAINER_FILES or base == ROOTFS_DIFF
+    )
 
 
 def _member_parts(archive: str, name: str) -> list[str] | None:
@@ -365,8 +371,13 @@ class _BoundedTarInfo(tarfile.TarInfo):
     tarfile reads those into memory whole."""
 
     def _proc_member(self, tarfile_):
-        if self.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
-                         tarfile.SOLARIS_XHDTYPE) and self.size > (1 << 20):  # fmt: skip
+        if self.type in (
+            tarfile.GNUTYPE_LONGNAME,
+            tarfile.GNUTYPE_LONGLINK,
+            tarfile.XHDTYPE,
+            tarfile.XGLTYPE,
+            tarfile.SOLARIS_XHDTYPE,
+        ) and self.size > (1 << 20):
             raise tarfile.HeaderError(f"extended header of {self.size} bytes")
         return super()._proc_member(tarfile_)
 
@@ -497,7 +508,9 @@ def _extract(archive: str, fmt: str, tmp: str) -> _Extracted:
             if not _is_checkpoint_member(parts):
                 continue
             if len(parts) > MAX_MEMBER_DEPTH:
-                raise InspectError(archive, f"member {name[:80]}... nests {len(parts)} levels deep: not a checkpoint archive")
+                raise InspectError(
+                    archive, f"member {name[:80]}... nests {len(parts)} levels deep: not a checkpoint archive"
+                )
             if not member.isdir() and not _criu_named(parts[-1]):
                 out.foreign += 1
                 if out.foreign > MAX_FOREIGN_MEMBERS:
@@ -538,8 +551,10 @@ def _extract(archive: str, fmt: str, tmp: str) -> _Extracted:
                     raise InspectError(archive, f"member {name} is a hard link to the archive's root")
                 src = os.path.join(tmp, *target_parts)
                 if not os.path.isfile(src) or os.path.islink(src):
-                    raise InspectError(archive, f"member {name} is a hard link to {member.linkname}, which is not "
-                                                f"an extracted checkpoint file")  # fmt: skip
+                    raise InspectError(
+                        archive,
+                        f"member {name} is a hard link to {member.linkname}, which is not an extracted checkpoint file",
+                    )
                 _check_parent(archive, tmp, "/".join(target_parts), src)
                 _replace_ok(archive, name, dest)
                 os.link(src, dest)
@@ -549,7 +564,9 @@ def _extract(archive: str, fmt: str, tmp: str) -> _Extracted:
             elif member.isfifo():
                 raise InspectError(archive, f"member {name} is a FIFO")
             else:
-                raise InspectError(archive, f"member {name} has tar type {member.type!r}, not a file, directory or link")
+                raise InspectError(
+                    archive, f"member {name} has tar type {member.type!r}, not a file, directory or link"
+                )
     except InspectError:
         raise
     except tarfile.TarError as exc:
@@ -677,8 +694,9 @@ def _pick(origin: str, fmt: str, tmp: str, info: _Extracted, member: str = "") -
     if len(heads) != 1:
         names = ", ".join(os.path.relpath(c, tmp) + "/" for c in sorted(heads or candidates))
         first = os.path.relpath(sorted(heads or candidates)[0], tmp)
-        raise InspectError(origin, f"archive holds {len(heads or candidates)} checkpoints ({names}): "
-                                   f"name one, e.g. {origin}!/{first}")  # fmt: skip
+        raise InspectError(
+            origin, f"archive holds {len(heads or candidates)} checkpoints ({names}): name one, e.g. {origin}!/{first}"
+        )
     images_dir = heads[0]
     layout = "liberty" if images_dir.endswith(os.path.join("checkpoint", "image")) else "images"
     src = _classify(origin, images_dir, layout, archive=fmt, tmp=tmp, base=base)
@@ -689,7 +707,12 @@ def _pick(origin: str, fmt: str, tmp: str, info: _Extracted, member: str = "") -
             src.metadata["rootfs_diff_bytes"] = size
             src.metadata["files"] = sorted(set(src.metadata.get("files", [])) | {ROOTFS_DIFF})
     if info.skipped:
-        src.problems.append(InspectError(origin, f"{info.skipped} more members with names CRIU does not write "
-                                                 f"(e.g. {info.first_skipped}) were not extracted, past the first "
-                                                 f"{MAX_FOREIGN_MEMBERS}: not a checkpoint's files"))
+        src.problems.append(
+            InspectError(
+                origin,
+                f"{info.skipped} more members with names CRIU does not write "
+                f"(e.g. {info.first_skipped}) were not extracted, past the first "
+                f"{MAX_FOREIGN_MEMBERS}: not a checkpoint's files",
+            )
+        )
     return src

@@ -40,7 +40,9 @@ def is_many(paths: list[str]) -> bool:
         with os.scandir(path) as entries:
             found = 0
             for entry in entries:
-                if (is_archive_name(entry.name) and entry.is_file()) or (entry.is_dir() and is_checkpoint_dir(entry.path)):
+                if (is_archive_name(entry.name) and entry.is_file()) or (
+                    entry.is_dir() and is_checkpoint_dir(entry.path)
+                ):
                     found += 1
                     if found == 2:
                         return True

@@ -13,35 +13,108 @@ from .model.names import PAGE_SIZE
 
 # table -> [(column, dtype)]: the documented schema (docs/tables.md); every frame is built to it
 SCHEMAS: dict[str, list[tuple[str, str]]] = {
-    "processes": [("checkpoint", "string"), ("pid", "Int64"), ("ppid", "Int64"), ("pgid", "Int64"),
-                  ("sid", "Int64"), ("comm", "string"), ("state", "string"), ("uid", "Int64"), ("threads", "Int64"),
-                  ("fds", "Int64"), ("vmas", "Int64"), ("memory_present", "Int64"), ("memory_lazy", "Int64"),
-                  ("memory_in_parent", "Int64"), ("exe", "string"), ("cwd", "string"), ("cmdline", "string")],
+    "processes": [
+        ("checkpoint", "string"),
+        ("pid", "Int64"),
+        ("ppid", "Int64"),
+        ("pgid", "Int64"),
+        ("sid", "Int64"),
+        ("comm", "string"),
+        ("state", "string"),
+        ("uid", "Int64"),
+        ("threads", "Int64"),
+        ("fds", "Int64"),
+        ("vmas", "Int64"),
+        ("memory_present", "Int64"),
+        ("memory_lazy", "Int64"),
+        ("memory_in_parent", "Int64"),
+        ("exe", "string"),
+        ("cwd", "string"),
+        ("cmdline", "string"),
+    ],
     "threads": [("checkpoint", "string"), ("pid", "Int64"), ("tid", "Int64")],
-    "fds": [("checkpoint", "string"), ("pid", "Int64"), ("fd", "Int64"), ("type", "string"), ("path", "string"),
-            ("open_flags", "Int64"), ("pos", "Int64"), ("size", "Int64"), ("mode", "Int64"), ("deleted", "boolean"),
-            ("peer", "string")],
-    "vmas": [("checkpoint", "string"), ("pid", "Int64"), ("start", "UInt64"), ("end", "UInt64"), ("size", "UInt64"),
-             ("prot", "string"), ("path", "string"), ("pages_present", "Int64"), ("pages_lazy", "Int64"),
-             ("pages_in_parent", "Int64")],
-    "sockets": [("checkpoint", "string"), ("pid", "Int64"), ("fd", "Int64"), ("family", "string"), ("type", "string"),
-                ("state", "string"), ("src", "string"), ("dst", "string"), ("ino", "Int64"), ("peer_ino", "Int64"),
-                ("external_peer", "boolean")],
-    "mounts": [("checkpoint", "string"), ("mnt_id", "Int64"), ("parent_mnt_id", "Int64"), ("mountpoint", "string"),
-               ("root", "string"), ("source", "string"), ("options", "string"), ("external", "boolean")],
-    "findings": [("checkpoint", "string"), ("target", "string"), ("code", "string"), ("severity", "string"),
-                 ("pid", "Int64"), ("fd", "Int64"), ("message", "string")],
+    "fds": [
+        ("checkpoint", "string"),
+        ("pid", "Int64"),
+        ("fd", "Int64"),
+        ("type", "string"),
+        ("path", "string"),
+        ("open_flags", "Int64"),
+        ("pos", "Int64"),
+        ("size", "Int64"),
+        ("mode", "Int64"),
+        ("deleted", "boolean"),
+        ("peer", "string"),
+    ],
+    "vmas": [
+        ("checkpoint", "string"),
+        ("pid", "Int64"),
+        ("start", "UInt64"),
+        ("end", "UInt64"),
+        ("size", "UInt64"),
+        ("prot", "string"),
+        ("path", "string"),
+        ("pages_present", "Int64"),
+        ("pages_lazy", "Int64"),
+        ("pages_in_parent", "Int64"),
+    ],
+    "sockets": [
+        ("checkpoint", "string"),
+        ("pid", "Int64"),
+        ("fd", "Int64"),
+        ("family", "string"),
+        ("type", "string"),
+        ("state", "string"),
+        ("src", "string"),
+        ("dst", "string"),
+        ("ino", "Int64"),
+        ("peer_ino", "Int64"),
+        ("external_peer", "boolean"),
+    ],
+    "mounts": [
+        ("checkpoint", "string"),
+        ("mnt_id", "Int64"),
+        ("parent_mnt_id", "Int64"),
+        ("mountpoint", "string"),
+        ("root", "string"),
+        ("source", "string"),
+        ("options", "string"),
+        ("external", "boolean"),
+    ],
+    "findings": [
+        ("checkpoint", "string"),
+        ("target", "string"),
+        ("code", "string"),
+        ("severity", "string"),
+        ("pid", "Int64"),
+        ("fd", "Int64"),
+        ("message", "string"),
+    ],
 }
 CHECKPOINT_TABLES = tuple(SCHEMAS)
 
 SCAN_COLUMNS: list[tuple[str, str]] = [
-    ("path", "string"), ("source", "string"), ("archive", "string"), ("container", "string"), ("image", "string"),
-    ("criu", "string"), ("created", "datetime64[us, UTC]"), ("processes", "Int64"), ("threads", "Int64"),
-    ("fds", "Int64"), ("vmas", "Int64"), ("memory_present", "Int64"), ("memory_lazy", "Int64"),
+    ("path", "string"),
+    ("source", "string"),
+    ("archive", "string"),
+    ("container", "string"),
+    ("image", "string"),
+    ("criu", "string"),
+    ("created", "datetime64[us, UTC]"),
+    ("processes", "Int64"),
+    ("threads", "Int64"),
+    ("fds", "Int64"),
+    ("vmas", "Int64"),
+    ("memory_present", "Int64"),
+    ("memory_lazy", "Int64"),
     ("memory_in_parent", "Int64"),
 ]
-SCAN_TAIL: list[tuple[str, str]] = [("top_codes", "string"), ("secrets", "boolean"), ("error", "string"),
-                                    ("seconds", "float64")]
+SCAN_TAIL: list[tuple[str, str]] = [
+    ("top_codes", "string"),
+    ("secrets", "boolean"),
+    ("error", "string"),
+    ("seconds", "float64"),
+]
 
 
 def frame(rows: list[dict], schema: list[tuple[str, str]]) -> pd.DataFrame:
@@ -64,40 +137,102 @@ def checkpoint_tables(cp, reports: dict | None = None, name: str | None = None) 
     ck = name or cp.shown_path
     rows: dict[str, list[dict]] = {t: [] for t in SCHEMAS}
     for p in cp.processes:
-        rows["processes"].append({
-            "checkpoint": ck, "pid": p.pid, "ppid": p.ppid, "pgid": p.pgid, "sid": p.sid, "comm": p.comm,
-            "state": p.state, "uid": p.uid, "threads": len(p.threads), "fds": len(p.fds), "vmas": len(p.vmas),
-            "memory_present": p.pages.present * PAGE_SIZE, "memory_lazy": p.pages.lazy * PAGE_SIZE,
-            "memory_in_parent": p.pages.in_parent * PAGE_SIZE, "exe": p.exe, "cwd": p.cwd,
-            "cmdline": " ".join(p.cmdline) if p.cmdline else None,
-        })
+        rows["processes"].append(
+            {
+                "checkpoint": ck,
+                "pid": p.pid,
+                "ppid": p.ppid,
+                "pgid": p.pgid,
+                "sid": p.sid,
+                "comm": p.comm,
+                "state": p.state,
+                "uid": p.uid,
+                "threads": len(p.threads),
+                "fds": len(p.fds),
+                "vmas": len(p.vmas),
+                "memory_present": p.pages.present * PAGE_SIZE,
+                "memory_lazy": p.pages.lazy * PAGE_SIZE,
+                "memory_in_parent": p.pages.in_parent * PAGE_SIZE,
+                "exe": p.exe,
+                "cwd": p.cwd,
+                "cmdline": " ".join(p.cmdline) if p.cmdline else None,
+            }
+        )
         rows["threads"] += [{"checkpoint": ck, "pid": p.pid, "tid": t} for t in p.threads]
         for f in p.fds:
-            rows["fds"].append({
-                "checkpoint": ck, "pid": p.pid, "fd": f.fd, "type": f.type, "path": f.path, "open_flags": f.open_flags,
-                "pos": f.pos, "size": f.size, "mode": f.mode, "deleted": f.deleted, "peer": f.peer,
-            })
+            rows["fds"].append(
+                {
+                    "checkpoint": ck,
+                    "pid": p.pid,
+                    "fd": f.fd,
+                    "type": f.type,
+                    "path": f.path,
+                    "open_flags": f.open_flags,
+                    "pos": f.pos,
+                    "size": f.size,
+                    "mode": f.mode,
+                    "deleted": f.deleted,
+                    "peer": f.peer,
+                }
+            )
             s = f.socket
             if s is not None:
-                rows["sockets"].append({
-                    "checkpoint": ck, "pid": p.pid, "fd": f.fd, "family": s.family, "type": s.type, "state": s.state,
-                    "src": s.src, "dst": s.dst, "ino": s.ino, "peer_ino": s.peer_ino, "external_peer": s.external_peer,
-                })
+                rows["sockets"].append(
+                    {
+                        "checkpoint": ck,
+                        "pid": p.pid,
+                        "fd": f.fd,
+                        "family": s.family,
+                        "type": s.type,
+                        "state": s.state,
+                        "src": s.src,
+                        "dst": s.dst,
+                        "ino": s.ino,
+                        "peer_ino": s.peer_ino,
+                        "external_peer": s.external_peer,
+                    }
+                )
         for v in p.vmas:
-            rows["vmas"].append({
-                "checkpoint": ck, "pid": p.pid, "start": v.start, "end": v.end, "size": v.end - v.start,
-                "prot": _prot(v.prot), "path": v.path, "pages_present": v.pages_present, "pages_lazy": v.pages_lazy,
-                "pages_in_parent": v.pages_in_parent,
-            })
+            rows["vmas"].append(
+                {
+                    "checkpoint": ck,
+                    "pid": p.pid,
+                    "start": v.start,
+                    "end": v.end,
+                    "size": v.end - v.start,
+                    "prot": _prot(v.prot),
+                    "path": v.path,
+                    "pages_present": v.pages_present,
+                    "pages_lazy": v.pages_lazy,
+                    "pages_in_parent": v.pages_in_parent,
+                }
+            )
     for m in cp.mounts():
-        rows["mounts"].append({
-            "checkpoint": ck, "mnt_id": m.mnt_id, "parent_mnt_id": m.parent_mnt_id, "mountpoint": m.mountpoint,
-            "root": m.root, "source": m.source, "options": m.options, "external": m.ext,
-        })
+        rows["mounts"].append(
+            {
+                "checkpoint": ck,
+                "mnt_id": m.mnt_id,
+                "parent_mnt_id": m.parent_mnt_id,
+                "mountpoint": m.mountpoint,
+                "root": m.root,
+                "source": m.source,
+                "options": m.options,
+                "external": m.ext,
+            }
+        )
     for target, report in (reports or {}).items():
         for f in report.findings:
-            rows["findings"].append({"checkpoint": ck, "target": target, "code": f.code, "severity": f.severity,
-                                     "pid": f.pid, "fd": f.fd, "message": f.message})
+            rows["findings"].append(
+                {
+                    "checkpoint": ck,
+                    "target": target,
+                    "code": f.code,
+                    "severity": f.severity,
+                    "pid": f.pid,
+                    "fd": f.fd,
+                    "message": f.message,
+                }
+            )
     return {t: frame(rows[t], SCHEMAS[t]) for t in SCHEMAS}
 
 

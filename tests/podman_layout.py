@@ -47,15 +47,19 @@ NET_NS_ID, MNT_NS_ID = 20, 21  # CRIU's ids of the container's namespaces (any i
 NETWORK_STATUS = {  # two networks, as `podman run --network podman,backend` gives
     "podman": {
         "interfaces": {
-            "eth0": {"subnets": [{"ipnet": "10.88.0.9/16", "gateway": "10.88.0.1"}],
-                     "mac_address": "f2:99:8d:fb:5a:57"},
+            "eth0": {
+                "subnets": [{"ipnet": "10.88.0.9/16", "gateway": "10.88.0.1"}],
+                "mac_address": "f2:99:8d:fb:5a:57",
+            },
         },
     },
     "backend": {
         "interfaces": {
             "eth1": {
-                "subnets": [{"ipnet": "10.89.0.2/24", "gateway": "10.89.0.1"},
-                            {"ipnet": "fd12:3456:789a::2/64", "gateway": "fd12:3456:789a::1"}],
+                "subnets": [
+                    {"ipnet": "10.89.0.2/24", "gateway": "10.89.0.1"},
+                    {"ipnet": "fd12:3456:789a::2/64", "gateway": "fd12:3456:789a::1"},
+                ],
                 "mac_address": "32:ba:b8:45:bc:84",
             },
         },
@@ -65,15 +69,19 @@ NETWORK_STATUS = {  # two networks, as `podman run --network podman,backend` giv
 }
 
 # Podman < 4.0 (CNI): a list of CNI results, one per network (containernetworking/cni types 0.4.0 Result)
-CNI_STATUS = [{
-    "cniVersion": "0.4.0",
-    "interfaces": [{"name": "cni-podman0", "mac": "ee:2c:1e:4d:5a:01"},
-                   {"name": "vethd41b8a3e", "mac": "6e:0f:43:a9:21:7c"},
-                   {"name": "eth0", "mac": "5a:31:a4:e8:7b:02", "sandbox": "/run/netns/cni-1e8f0e2b-5c0d"}],
-    "ips": [{"version": "4", "interface": 2, "address": "10.88.0.5/16", "gateway": "10.88.0.1"}],
-    "routes": [{"dst": "0.0.0.0/0"}],
-    "dns": {},
-}]  # fmt: skip
+CNI_STATUS = [
+    {
+        "cniVersion": "0.4.0",
+        "interfaces": [
+            {"name": "cni-podman0", "mac": "ee:2c:1e:4d:5a:01"},
+            {"name": "vethd41b8a3e", "mac": "6e:0f:43:a9:21:7c"},
+            {"name": "eth0", "mac": "5a:31:a4:e8:7b:02", "sandbox": "/run/netns/cni-1e8f0e2b-5c0d"},
+        ],
+        "ips": [{"version": "4", "interface": 2, "address": "10.88.0.5/16", "gateway": "10.88.0.1"}],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dns": {},
+    }
+]
 
 PORTS = [
     {"host_ip": "", "container_port": 80, "host_port": 8080, "range": 1, "protocol": "tcp"},
@@ -96,21 +104,41 @@ CONFIG = {
 
 SPEC_MOUNTS = [  # the mounts podman puts in a container's OCI spec, plus one named volume
     {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-     "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {
+        "destination": "/dev",
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
     {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
-    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+    {
+        "destination": "/dev/pts",
+        "type": "devpts",
+        "source": "devpts",
+        "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
     {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
     {"destination": "/etc/hostname", "type": "bind", "source": f"{RUNDATA}/hostname", "options": ["bind", "rprivate"]},
-    {"destination": "/etc/resolv.conf", "type": "bind", "source": f"{RUNDATA}/resolv.conf",
-     "options": ["bind", "rprivate"]},
+    {
+        "destination": "/etc/resolv.conf",
+        "type": "bind",
+        "source": f"{RUNDATA}/resolv.conf",
+        "options": ["bind", "rprivate"],
+    },
     {"destination": "/etc/hosts", "type": "bind", "source": f"{RUNDATA}/hosts", "options": ["bind", "rprivate"]},
-    {"destination": "/dev/shm", "type": "bind", "source": f"{USERDATA}/shm",
-     "options": ["bind", "rprivate", "nosuid", "noexec", "nodev"]},
-    {"destination": "/data", "type": "bind", "source": "/var/lib/containers/storage/volumes/appdata/_data",
-     "options": ["nosuid", "nodev", "rbind"]},
-]  # fmt: skip
+    {
+        "destination": "/dev/shm",
+        "type": "bind",
+        "source": f"{USERDATA}/shm",
+        "options": ["bind", "rprivate", "nosuid", "noexec", "nodev"],
+    },
+    {
+        "destination": "/data",
+        "type": "bind",
+        "source": "/var/lib/containers/storage/volumes/appdata/_data",
+        "options": ["nosuid", "nodev", "rbind"],
+    },
+]
 
 SPEC = {
     "ociVersion": "1.0.2-dev",
@@ -124,8 +152,9 @@ FSTYPE = {"proc": 1, "sysfs": 2, "tmpfs": 5, "devpts": 6, "mqueue": 14, "overlay
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_RELATIME = 0x1, 0x2, 0x4, 0x8, 0x200000
 
 
-def podman_checkpoint(dest: Path, name: str = "tcp", *, network_status=NETWORK_STATUS, spec=SPEC, config=CONFIG,
-                      namespaces: bool = True) -> Path:  # fmt: skip
+def podman_checkpoint(
+    dest: Path, name: str = "tcp", *, network_status=NETWORK_STATUS, spec=SPEC, config=CONFIG, namespaces: bool = True
+) -> Path:
     """The container's directory (``userdata/``) around checkpoint ``name``; None values leave a file out."""
     images = dest / "checkpoint"
     shutil.copytree(corpus_dir(name), images)
@@ -146,15 +175,43 @@ def _own_namespaces(images: Path, spec: dict) -> None:
     edit(images, "files.img", lambda f: setattr(f.isk, "ns_id", NET_NS_ID) if f.HasField("isk") else False)
     netns = msg("netdev_pb2", "netns_entry", ext_key="extRootNetNS")
     write_image(images / f"netns-{NET_NS_ID}.img", "NETNS", [(netns, b"")])
-    entries = [msg("mnt_pb2", "mnt_entry", mnt_id=1000, parent_mnt_id=999, fstype=FSTYPE["overlay"], root="/",
-                   mountpoint="/", source="overlay", flags=MS_RELATIME, root_dev=(0 << 20) | 80,
-                   options=f"lowerdir=/var/lib/containers/storage/overlay/l/7ZQ3,upperdir={USERDATA}/diff")]
+    entries = [
+        msg(
+            "mnt_pb2",
+            "mnt_entry",
+            mnt_id=1000,
+            parent_mnt_id=999,
+            fstype=FSTYPE["overlay"],
+            root="/",
+            mountpoint="/",
+            source="overlay",
+            flags=MS_RELATIME,
+            root_dev=(0 << 20) | 80,
+            options=f"lowerdir=/var/lib/containers/storage/overlay/l/7ZQ3,upperdir={USERDATA}/diff",
+        )
+    ]
     for i, m in enumerate(spec.get("mounts", []), start=1001):
         bind = m["type"] == "bind"
-        flags = MS_RELATIME | sum(bit for opt, bit in (("ro", MS_RDONLY), ("nosuid", MS_NOSUID), ("nodev", MS_NODEV),
-                                                        ("noexec", MS_NOEXEC)) if opt in m["options"])  # fmt: skip
+        flags = MS_RELATIME | sum(
+            bit
+            for opt, bit in (("ro", MS_RDONLY), ("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", MS_NOEXEC))
+            if opt in m["options"]
+        )
         extra = {"ext_key": m["destination"]} if bind else {}
-        entries.append(msg("mnt_pb2", "mnt_entry", mnt_id=i, parent_mnt_id=1000, fstype=0 if bind else FSTYPE[m["type"]],
-                           root=m["source"] if bind else "/", mountpoint=m["destination"], source=m["source"],
-                           flags=flags, root_dev=(0 << 20) | i, options="", **extra))  # fmt: skip
+        entries.append(
+            msg(
+                "mnt_pb2",
+                "mnt_entry",
+                mnt_id=i,
+                parent_mnt_id=1000,
+                fstype=0 if bind else FSTYPE[m["type"]],
+                root=m["source"] if bind else "/",
+                mountpoint=m["destination"],
+                source=m["source"],
+                flags=flags,
+                root_dev=(0 << 20) | i,
+                options="",
+                **extra,
+            )
+        )
     write_image(images / f"mountpoints-{MNT_NS_ID}.img", "MNTS", [(e, b"") for e in entries])

@@ -12,10 +12,8 @@ import os
 import struct
 from pathlib import Path
 
-
 from inspector.codec import schema
 from inspector.codec.image import open_image
-
 from inspector.model.checkpoint import Checkpoint
 
 from .conftest import CORPUS, corpus_dir, run_capped
@@ -74,8 +72,13 @@ def test_failed_dump_without_process_tree_is_not_a_checkpoint(cli):
     d = failed_dump("flock-nolocksflag")
     for args in ((), ("--format", "json")):
         result = cli("show", str(d), *args)
-        assert_one_error(result, d, "not a complete CRIU checkpoint: no inventory.img", "dump.log",
-                         "Some file locks are hold by dumping tasks")  # fmt: skip
+        assert_one_error(
+            result,
+            d,
+            "not a complete CRIU checkpoint: no inventory.img",
+            "dump.log",
+            "Some file locks are hold by dumping tasks",
+        )
         assert result.stdout == ""
 
 
@@ -339,7 +342,6 @@ def test_lying_extra_payload_length_in_tcp_stream(writable_copy, cli):
         result = cli("show", str(d), *args)
         assert_one_error(result, img_path, f"extra payload of {(1 << 31) + msg.outq_len} bytes", offset=end)
         assert "18411" in result.stdout
-
 
 
 def test_huge_broken_image_is_not_read_whole(writable_copy):

@@ -48,8 +48,11 @@ def _cmd_text(name: str, fallback: str = "") -> str:
 def restore_args(cmd: str) -> list[str]:
     """The check options that reproduce one recorded `criu restore` command line."""
     unpriv = "--unprivileged" in cmd or "criu-capped" in cmd
-    args = ["--target", "unprivileged", "--uid", "1001", "--cap", "NET_ADMIN", "--cap", "SYS_PTRACE"] if unpriv \
-        else ["--target", "root"]  # fmt: skip
+    args = (
+        ["--target", "unprivileged", "--uid", "1001", "--cap", "NET_ADMIN", "--cap", "SYS_PTRACE"]
+        if unpriv
+        else ["--target", "root"]
+    )
     on_pty = "on a pty" in cmd and "no controlling terminal" not in cmd
     args.append("--terminal" if on_pty else "--no-terminal")
     bare = re.sub(r"\([^)]*\)", " ", cmd)  # "(NO --shell-job; ...)" notes are not flags
@@ -91,10 +94,14 @@ def test_the_table_covers_every_recorded_restore():
     assert len(gt["scenarios"]) == 20
     cases = _cases()
     assert len(cases) == 2 * len(gt["scenarios"]) + len(gt["extra_restores"])
-    assert all(c.values[0] in gt["scenarios"] for c in cases), [c.id for c in cases if c.values[0] not in gt["scenarios"]]
+    assert all(c.values[0] in gt["scenarios"] for c in cases), [
+        c.id for c in cases if c.values[0] not in gt["scenarios"]
+    ]
     # the command parser reads the flags that matter, and not the "NO --flag" notes
     assert "--shell-job" not in restore_args(_cmd_text("sj-noflag"))
-    assert "--shell-job" in restore_args(_cmd_text("tty-unpriv")) and "--terminal" in restore_args(_cmd_text("tty-unpriv"))
+    assert "--shell-job" in restore_args(_cmd_text("tty-unpriv")) and "--terminal" in restore_args(
+        _cmd_text("tty-unpriv")
+    )
     nolocks = gt["extra_restores"]["unpriv-flock-unpriv-nolocksflag"]["cmd"]
     assert "--file-locks" not in restore_args(nolocks)
 

@@ -46,7 +46,9 @@ def test_against_a_target_cpu(tmp_path, cli):
 
 
 def test_show_says_what_the_tasks_used(cli):
-    assert "CPU state in use: SSE, AVX-512 opmask, AVX-512 Hi16_ZMM (xstate_bv 0xa2)" in cli(
-        "show", str(corpus_dir("plain"))).stdout
+    assert (
+        "CPU state in use: SSE, AVX-512 opmask, AVX-512 Hi16_ZMM (xstate_bv 0xa2)"
+        in cli("show", str(corpus_dir("plain"))).stdout
+    )
     data = json.loads(cli("show", str(corpus_dir("plain")), "--format", "json").stdout)
     assert data["cpu"]["features"] == ["SSE", "AVX-512 opmask", "AVX-512 Hi16_ZMM"]

@@ -20,10 +20,16 @@ def _container_like(writable_copy, name="mnt-ns"):
     common = dict(fstype=2, root_dev=0x803, flags=0, root="/", options="rw", source="/dev/sda3")
     entries = [
         msg("mnt_pb2", "mnt_entry", mnt_id=100, parent_mnt_id=99, mountpoint="/", **common),
-        msg("mnt_pb2", "mnt_entry", mnt_id=101, parent_mnt_id=100, mountpoint="/etc/hosts", ext_key="hosts",
-            **common),  # fmt: skip
-        msg("mnt_pb2", "mnt_entry", mnt_id=102, parent_mnt_id=100, mountpoint="/data", ext_key="CRIU:AUTODETECTED",
-            **common),  # fmt: skip
+        msg("mnt_pb2", "mnt_entry", mnt_id=101, parent_mnt_id=100, mountpoint="/etc/hosts", ext_key="hosts", **common),
+        msg(
+            "mnt_pb2",
+            "mnt_entry",
+            mnt_id=102,
+            parent_mnt_id=100,
+            mountpoint="/data",
+            ext_key="CRIU:AUTODETECTED",
+            **common,
+        ),
     ]
     write_image(d / "mountpoints-6.img", "MNTS", [(m, b"") for m in entries])
     return d
@@ -34,7 +40,10 @@ def test_cri028_external_mount_needs_its_mapping(writable_copy):
     %d:%s mountpoint"); CRIU:AUTODETECTED ones need --ext-mount-map auto."""
     d = _container_like(writable_copy)
     plain = found(d, ROOT, "CRI028")
-    assert {(f.details["ext_key"], f.severity) for f in plain} == {("hosts", "warning"), ("CRIU:AUTODETECTED", "warning")}
+    assert {(f.details["ext_key"], f.severity) for f in plain} == {
+        ("hosts", "warning"),
+        ("CRIU:AUTODETECTED", "warning"),
+    }
     hosts = next(f for f in plain if f.details["ext_key"] == "hosts")
     assert hosts.criu_error == "mnt: No mapping for 101:/etc/hosts mountpoint" and hosts.image == "mountpoints-6.img"
     # mappings given, this one missing: the restore stops there
@@ -47,8 +56,9 @@ def test_cri028_external_mount_needs_its_mapping(writable_copy):
 
 def test_cri028_cli_external_option(writable_copy, cli):
     d = _container_like(writable_copy, "mnt-ns-cli")
-    proc = cli("check", str(d), "--target", "root", "--select", "CRI028", "--external", "mnt[other]:/x",
-               "--format", "json")  # fmt: skip
+    proc = cli(
+        "check", str(d), "--target", "root", "--select", "CRI028", "--external", "mnt[other]:/x", "--format", "json"
+    )
     assert proc.returncode == 1, proc.stderr
     assert '"externals": [' in proc.stdout and "mnt[other]:/x" in proc.stdout
     ok = cli("check", str(d), "--target", "root", "--select", "CRI028", "--external", "mnt[hosts]:/etc/hosts")

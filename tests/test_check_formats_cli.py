@@ -68,4 +68,7 @@ def test_bad_config_exits_2(cli, tmp_path):
     cfg.write_text('[[suppress]]\ncode = "CRI007"\n')
     r = cli("check", str(corpus_dir("plain")), "--config", str(cfg))
     assert r.returncode == 2
-    assert r.stderr.strip() == f"criu-inspect: error: {cfg}: suppress[0] (CRI007): a reason is required (reason = \"why this is accepted\")"
+    assert (
+        r.stderr.strip()
+        == f'criu-inspect: error: {cfg}: suppress[0] (CRI007): a reason is required (reason = "why this is accepted")'
+    )

@@ -74,7 +74,15 @@ def test_cri027_bpf_map_needs_cap_bpf(writable_copy):
     def fill(fe, fown):
         b = fe.bpf
         b.id, b.flags, b.pos, b.map_type, b.key_size, b.value_size = 5, 2, 0, 1, 4, 8
-        b.map_id, b.max_entries, b.map_flags, b.memlock, b.frozen, b.map_name, b.ifindex = 17, 64, 0, 4096, False, "counts", 0
+        b.map_id, b.max_entries, b.map_flags, b.memlock, b.frozen, b.map_name, b.ifindex = (
+            17,
+            64,
+            0,
+            4096,
+            False,
+            "counts",
+            0,
+        )
         b.fown.CopyFrom(fown)
 
     _retype(d, "BPFMAP", fill)

@@ -155,7 +155,11 @@ def test_cri006_capabilities_not_held(writable_copy):
 
 def test_cri007_bounding_set():
     err = found(corpus_dir("unpriv-plain"), UNPRIV, "CRI007", "error")
-    assert err and err[0].criu_error == "Unable to drop capability 24: -1" and err[0].details["dropped"] == ["SYS_RESOURCE"]
+    assert (
+        err
+        and err[0].criu_error == "Unable to drop capability 24: -1"
+        and err[0].details["dropped"] == ["SYS_RESOURCE"]
+    )
     nnp = found(corpus_dir("unpriv-plain-nnp"), UNPRIV, "CRI007")
     assert nnp and {f.severity for f in nnp} == {"info"}
     assert not found(corpus_dir("unpriv-plain"), unpriv(caps=frozenset({"SETPCAP"})), "CRI007")
@@ -168,7 +172,9 @@ def test_cri007_bounding_set():
 def test_cri008_files_the_user_cannot_reopen():
     got = found(corpus_dir("plain"), UNPRIV, "CRI008", "error")
     assert {(f.fd, f.details["path"]) for f in got} == {
-        (1, "/tmp/criu-work/data/plain/out"), (2, "/tmp/criu-work/data/plain/err")}  # fmt: skip
+        (1, "/tmp/criu-work/data/plain/out"),
+        (2, "/tmp/criu-work/data/plain/err"),
+    }
     assert all(f.details["access"] == "w" for f in got)
     ghost = found(corpus_dir("ghost"), UNPRIV, "CRI008", "error")
     assert any(f.details["path"].endswith("mapped.bin") and f.details["access"] == "rw" for f in ghost)
@@ -248,8 +254,17 @@ def _memfd_copy(writable_copy, owner_uid: int):
     d = writable_copy("plain-devnull", f"memfd-uid{owner_uid}")
 
     edit(d, "files.img", _file5_to_memfd77)
-    inode = msg("memfd_pb2", "memfd_inode_entry", name="jit", uid=owner_uid, gid=owner_uid, size=4096, shmid=9,
-                seals=1, inode_id=77)  # fmt: skip
+    inode = msg(
+        "memfd_pb2",
+        "memfd_inode_entry",
+        name="jit",
+        uid=owner_uid,
+        gid=owner_uid,
+        size=4096,
+        shmid=9,
+        seals=1,
+        inode_id=77,
+    )
     write_image(d / "memfd.img", "MEMFD_INODE", [(inode, b"")])
     return d
 
@@ -336,7 +351,9 @@ def test_cri014_listening_on_port_80(writable_copy):
     edit(d, "files.img", listen80)
     got = found(d, unpriv(tcp_established=True), "CRI014", "error")
     assert got and got[0].details == {"port": 80, "state": "LISTEN"}
-    assert got[0].criu_error.startswith("Can't bind inet socket (id ") and got[0].criu_error.endswith("Permission denied")
+    assert got[0].criu_error.startswith("Can't bind inet socket (id ") and got[0].criu_error.endswith(
+        "Permission denied"
+    )
     assert not found(d, unpriv(caps=frozenset({"NET_BIND_SERVICE"})), "CRI014")
     assert not found(d, ROOT, "CRI014")
     assert not found(d, UNPRIV, "CRI012")  # a listening socket is no connection
@@ -541,7 +558,11 @@ def test_cri007_no_new_privs_does_not_excuse_a_held_capability(writable_copy):
     """unpriv-plain-nnp copy, core-20817.img decoded, CAP_SYS_RESOURCE (missing from its bounding set) added to
     its permitted set, encoded again: criu forgives the failed drop only for capabilities the task does not hold."""
     d = writable_copy("unpriv-plain-nnp")
-    edit(d, "core-20817.img", lambda c: c.thread_core.creds.cap_prm.__setitem__(0, c.thread_core.creds.cap_prm[0] | 1 << 24))
+    edit(
+        d,
+        "core-20817.img",
+        lambda c: c.thread_core.creds.cap_prm.__setitem__(0, c.thread_core.creds.cap_prm[0] | 1 << 24),
+    )
     got = found(d, UNPRIV, "CRI007", "error")
     assert got and got[0].criu_error == "Unable to drop capability 24: -1" and "permitted" in got[0].message
 
@@ -593,8 +614,13 @@ def test_cri006_inheritable_only_is_a_warning_without_setpcap(writable_copy):
     container runtimes filled it), encoded again. capset() takes inheritable bits from the restorer's own
     inheritable | permitted set, or any with CAP_SETPCAP (kernel cap_capset()), so this is a warning."""
     d = writable_copy("unpriv-plain")
-    edit(d, "core-20458.img", lambda core: core.thread_core.creds.cap_inh.__setitem__(
-        0, core.thread_core.creds.cap_inh[0] | 1 << names.CAP_BY_NAME["NET_BIND_SERVICE"]))
+    edit(
+        d,
+        "core-20458.img",
+        lambda core: core.thread_core.creds.cap_inh.__setitem__(
+            0, core.thread_core.creds.cap_inh[0] | 1 << names.CAP_BY_NAME["NET_BIND_SERVICE"]
+        ),
+    )
     got = found(d, UNPRIV, "CRI006")
     assert [(f.severity, f.details["missing"]) for f in got] == [("warning", ["NET_BIND_SERVICE"])]
     assert not found(d, unpriv(caps=frozenset({"SETPCAP", "NET_ADMIN", "SYS_PTRACE"})), "CRI006")

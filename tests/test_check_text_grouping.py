@@ -17,8 +17,14 @@ def cache_report():
     """A real CRI008 finding of `plain`, repeated for 100 files of one cache directory (a desktop's preflight)."""
     report = run_checks(corpus_dir("plain"), Target(uid=1001))
     [first] = [f for f in report.findings if f.code == "CRI008" and f.fd == 1]
-    many = [dataclasses.replace(first, message=first.message.replace("/data/plain/out", f"/cache/f{i}"),
-                                details={**first.details, "path": f"/tmp/criu-work/cache/f{i}"}) for i in range(100)]
+    many = [
+        dataclasses.replace(
+            first,
+            message=first.message.replace("/data/plain/out", f"/cache/f{i}"),
+            details={**first.details, "path": f"/tmp/criu-work/cache/f{i}"},
+        )
+        for i in range(100)
+    ]
     return dataclasses.replace(report, findings=[f for f in report.findings if f.code != "CRI008"] + many)
 
 
@@ -44,6 +50,7 @@ def test_max_per_rule_and_the_json_keeps_every_finding(cli):
     assert "... 3 more CRI005 finding(s) not shown (--max-per-rule 1; --format json lists all)" in out
     # CRI008: one file written by four processes, already one entry
     assert out.count("error  CRI008") == 1 and "4 findings: 1 file under /tmp/criu-work/data/tree, 4 processes" in out
-    data = json.loads(cli("check", str(corpus_dir("tree")), "--uid", "1001", "--max-per-rule", "1",
-                          "--format", "json").stdout)
+    data = json.loads(
+        cli("check", str(corpus_dir("tree")), "--uid", "1001", "--max-per-rule", "1", "--format", "json").stdout
+    )
     assert [f["code"] for f in data["findings"]].count("CRI005") == 4

@@ -12,8 +12,9 @@ from inspector.model.checkpoint import Checkpoint
 from tests.conftest import corpus_dir
 from tests.test_host import FixedHost
 
-UNPRIV_SJ = Target(kind="unprivileged", uid=1001, caps=frozenset({"NET_ADMIN", "SYS_PTRACE"}), shell_job=True,
-                   terminal=True)  # fmt: skip
+UNPRIV_SJ = Target(
+    kind="unprivileged", uid=1001, caps=frozenset({"NET_ADMIN", "SYS_PTRACE"}), shell_job=True, terminal=True
+)
 
 
 def _tty_findings(cp, target, kernel):

@@ -64,7 +64,10 @@ def test_reader_gone_before_the_first_write(args):
     """The reading end closed before anything is written: every write fails with EPIPE; still quiet."""
     d = corpus_dir("tree")
     proc = subprocess.Popen(
-        [PY, "-m", "inspector", "show", str(d), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_with_root()
+        [PY, "-m", "inspector", "show", str(d), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env_with_root(),
     )
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)
@@ -120,7 +123,9 @@ def test_terminal_gets_colour_and_no_color_removes_it():
 
 def test_pipe_gets_plain_text():
     d = corpus_dir("tree")
-    result = subprocess.run([PY, "-m", "inspector", "show", str(d)], capture_output=True, env=env_with_root(), timeout=120)
+    result = subprocess.run(
+        [PY, "-m", "inspector", "show", str(d)], capture_output=True, env=env_with_root(), timeout=120
+    )
     assert result.returncode == 0
     assert b"\x1b[" not in result.stdout
 
@@ -130,7 +135,11 @@ def test_pipe_gets_plain_text():
 
 def show(*args) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        [PY, "-m", "inspector", "show", *map(str, args)], capture_output=True, text=True, env=env_with_root(), timeout=120
+        [PY, "-m", "inspector", "show", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env_with_root(),
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -168,7 +177,9 @@ def test_mems_view_shows_every_vma_range_of_mm():
     out = show(d, "mems").stdout
     for pid in (15783, 15787):
         section = out.split(f"memory of {pid} (tree)")[1].split("memory of")[0]
-        got = [tuple(int(x, 16) for x in ln.split()[:2]) for ln in section.splitlines()[2:] if re.match(r"[0-9a-f]+ ", ln)]
+        got = [
+            tuple(int(x, 16) for x in ln.split()[:2]) for ln in section.splitlines()[2:] if re.match(r"[0-9a-f]+ ", ln)
+        ]
         assert got == vma_ranges(d, pid)
         assert f"pages: {present_pages(d, pid)} present" in section
 
@@ -220,7 +231,11 @@ def test_show_json_has_the_documented_keys(name):
 def test_show_json_fd_paths_and_tty():
     data = json.loads(show(corpus_dir("tty"), "--format", "json").stdout)
     fds = data["processes"][0]["fds"]
-    assert [(f["fd"], f["type"], f["path"]) for f in fds] == [(0, "TTY", "/dev/pts/0"), (1, "TTY", "/dev/pts/0"), (2, "TTY", "/dev/pts/0")]
+    assert [(f["fd"], f["type"], f["path"]) for f in fds] == [
+        (0, "TTY", "/dev/pts/0"),
+        (1, "TTY", "/dev/pts/0"),
+        (2, "TTY", "/dev/pts/0"),
+    ]
 
 
 # --- start-up imports ---------------------------------------------------------------
@@ -284,7 +299,8 @@ def test_show_pid_not_in_the_checkpoint_is_an_error(cli):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"criu-inspect: error: {corpus_dir('tree')}: no process 999 in this checkpoint "
-        "(its pids: 15783, 15785, 15786, 15787)"]
+        "(its pids: 15783, 15785, 15786, 15787)"
+    ]
     assert cli("show", str(corpus_dir("tree")), "--pid", "15785").returncode == 0
 
 

@@ -29,14 +29,24 @@ def read_core(path: Path) -> dict:
     data = path.read_bytes()
     assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1, "not an ELF64 little-endian file"
     e_type, e_machine = struct.unpack_from("<HH", data, 16)
-    e_phoff, = struct.unpack_from("<Q", data, 32)
+    (e_phoff,) = struct.unpack_from("<Q", data, 32)
     e_phentsize, e_phnum = struct.unpack_from("<HH", data, 54)
     phdrs = []
     for i in range(e_phnum):
         p_type, p_flags, p_offset, p_vaddr, _, p_filesz, p_memsz, p_align = struct.unpack_from(
-            "<IIQQQQQQ", data, e_phoff + i * e_phentsize)
-        phdrs.append({"type": p_type, "flags": p_flags, "offset": p_offset, "vaddr": p_vaddr, "filesz": p_filesz,
-                      "memsz": p_memsz, "align": p_align})
+            "<IIQQQQQQ", data, e_phoff + i * e_phentsize
+        )
+        phdrs.append(
+            {
+                "type": p_type,
+                "flags": p_flags,
+                "offset": p_offset,
+                "vaddr": p_vaddr,
+                "filesz": p_filesz,
+                "memsz": p_memsz,
+                "align": p_align,
+            }
+        )
     notes = []
     for ph in phdrs:
         if ph["type"] != PT_NOTE:
@@ -56,8 +66,35 @@ def prstatus_fields(desc: bytes) -> dict:
     """struct elf_prstatus of x86_64: pids at 32, pr_reg (user_regs_struct) at 112."""
     pid, ppid, pgrp, sid = struct.unpack_from("<iiii", desc, 32)
     regs = struct.unpack_from("<27Q", desc, 112)
-    names = ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi",
-             "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"]
+    names = [
+        "r15",
+        "r14",
+        "r13",
+        "r12",
+        "rbp",
+        "rbx",
+        "r11",
+        "r10",
+        "r9",
+        "r8",
+        "rax",
+        "rcx",
+        "rdx",
+        "rsi",
+        "rdi",
+        "orig_rax",
+        "rip",
+        "cs",
+        "eflags",
+        "rsp",
+        "ss",
+        "fs_base",
+        "gs_base",
+        "ds",
+        "es",
+        "fs",
+        "gs",
+    ]
     return {"pid": pid, "ppid": ppid, "pgrp": pgrp, "sid": sid, **dict(zip(names, regs))}
 
 
@@ -121,8 +158,12 @@ def test_file_mappings_get_bytes_only_where_the_images_have_pages(tmp_path):
             assert len(segs) == 1
             continue
         with_bytes = {page for p in segs for page in range(p["vaddr"], p["vaddr"] + p["filesz"], 4096)}
-        dumped = {page for run in pagemap.runs_in(vma.start, vma.end) if run.flags & 4
-                  for page in range(max(run.start, vma.start), min(run.end, vma.end), 4096)}  # fmt: skip
+        dumped = {
+            page
+            for run in pagemap.runs_in(vma.start, vma.end)
+            if run.flags & 4
+            for page in range(max(run.start, vma.start), min(run.end, vma.end), 4096)
+        }
         assert with_bytes == dumped, vma.path
         assert all(p["filesz"] in (0, p["memsz"]) for p in segs)
         partly += 0 < len(dumped) < (vma.end - vma.start) // 4096
@@ -177,7 +218,12 @@ def test_one_prstatus_per_thread_with_the_images_registers_and_pstree_ids(tmp_pa
         for s in status:
             regs = cp.one(f"core-{s['pid']}.img").thread_info.gpregs
             assert (s["rip"], s["rsp"], s["rbp"], s["orig_rax"], s["fs_base"]) == (
-                regs.ip, regs.sp, regs.bp, regs.orig_ax, regs.fs_base)
+                regs.ip,
+                regs.sp,
+                regs.bp,
+                regs.orig_ax,
+                regs.fs_base,
+            )
             assert (s["ppid"], s["pgrp"], s["sid"]) == (proc.ppid, proc.pgid, proc.sid)
             assert s["cs"] == 0x33 and s["ss"] == 0x2B  # x86_64 user code and stack segments
         if pid == 15785:
@@ -190,7 +236,7 @@ def test_one_prstatus_per_thread_with_the_images_registers_and_pstree_ids(tmp_pa
 def test_every_thread_keeps_its_own_stack_pointer_inside_the_dumped_memory(tmp_path):
     core = read_core(write_core(tmp_path, "tree", 15787))
     loads = [p for p in core["phdrs"] if p["type"] == PT_LOAD]
-    for name, kind, desc in core["notes"]:
+    for _name, kind, desc in core["notes"]:
         if kind == NT_PRSTATUS:
             rsp = prstatus_fields(desc)["rsp"]
             seg = next(p for p in loads if p["vaddr"] <= rsp < p["vaddr"] + p["memsz"])
@@ -244,8 +290,8 @@ def test_fp_and_xsave_notes_carry_the_images_state(tmp_path):
     assert (cwd, mxcsr, mask) == (fp.cwd, fp.mxcsr, fp.mxcsr_mask) == (0x37F, 0x1F80, 0x2FFFF)
     assert struct.unpack_from("<64I", fpregs, 160) == tuple(fp.xmm_space)
     assert xstate[:464] == fpregs[:464]
-    xcr0, = struct.unpack_from("<Q", xstate, 464)
-    xstate_bv, = struct.unpack_from("<Q", xstate, 512)
+    (xcr0,) = struct.unpack_from("<Q", xstate, 464)
+    (xstate_bv,) = struct.unpack_from("<Q", xstate, 512)
     assert xstate_bv == fp.xsave.xstate_bv == 0xA2
     # the dumping CPU had AVX-512 (opmask, ZMM state in the image): gdb's AVX-512 layout, 2688 bytes
     assert xcr0 == 0xE7 and len(xstate) == 2688
@@ -259,8 +305,12 @@ def test_gdb_lists_every_thread_with_the_images_registers(tmp_path):
     out = write_core(tmp_path, "tree", 15787)
     cp = Checkpoint(corpus_dir("tree"))
     threads = cp.process(15787).threads
-    r = subprocess.run(["gdb", "-nx", "-batch", "-ex", "info threads", "-ex", "thread apply all info registers rip",
-                        "-c", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        ["gdb", "-nx", "-batch", "-ex", "info threads", "-ex", "thread apply all info registers rip", "-c", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     for tid in threads:
         assert f"LWP {tid}" in r.stdout
@@ -292,8 +342,12 @@ def test_pages_from_a_predump_parent_are_in_the_core(tmp_path):
 def test_stdout_stream_equals_the_file(tmp_path):
     out = write_core(tmp_path, "tree", 15785)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    r = subprocess.run([os.sys.executable, "-m", "inspector", "coredump", str(corpus_dir("tree")), "--pid", "15785",
-                        "-o", "-"], capture_output=True, env=env, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [os.sys.executable, "-m", "inspector", "coredump", str(corpus_dir("tree")), "--pid", "15785", "-o", "-"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == out.read_bytes()
     assert b"wrote stdout: pid 15785" in r.stderr
@@ -312,8 +366,14 @@ def test_refuses_a_terminal(tmp_path):
     master, slave = pty.openpty()
     try:
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-        r = subprocess.run([os.sys.executable, "-m", "inspector", "coredump", str(corpus_dir("plain")), "-o", "-"],
-                           stdout=slave, stderr=subprocess.PIPE, env=env, timeout=120, text=True)  # fmt: skip
+        r = subprocess.run(
+            [os.sys.executable, "-m", "inspector", "coredump", str(corpus_dir("plain")), "-o", "-"],
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+            text=True,
+        )
     finally:
         os.close(slave)
         os.close(master)

@@ -87,15 +87,23 @@ def build_images(folder):
         made.append(path)
 
     data = b"hello, pipe\n" * 9  # more than 76 bytes: base64 breaks lines
-    add("pipes-data.img", "PIPES_DATA", [
-        (msg("pipe_data_pb2", "pipe_data_entry", pipe_id=11, bytes=len(data), size=65536), data),
-        (msg("pipe_data_pb2", "pipe_data_entry", pipe_id=12, bytes=0), b""),
-    ])  # fmt: skip
+    add(
+        "pipes-data.img",
+        "PIPES_DATA",
+        [
+            (msg("pipe_data_pb2", "pipe_data_entry", pipe_id=11, bytes=len(data), size=65536), data),
+            (msg("pipe_data_pb2", "pipe_data_entry", pipe_id=12, bytes=0), b""),
+        ],
+    )
     add("fifo-data.img", "FIFO_DATA", [(msg("pipe_data_pb2", "pipe_data_entry", pipe_id=3, bytes=4), b"fifo")])
-    add("sk-queues.img", "SK_QUEUES", [
-        (msg("sk_packet_pb2", "sk_packet_entry", id_for=5, length=3), b"abc"),
-        (msg("sk_packet_pb2", "sk_packet_entry", id_for=6, length=10), bytes(range(10))),
-    ])  # fmt: skip
+    add(
+        "sk-queues.img",
+        "SK_QUEUES",
+        [
+            (msg("sk_packet_pb2", "sk_packet_entry", id_for=5, length=3), b"abc"),
+            (msg("sk_packet_pb2", "sk_packet_entry", id_for=6, length=10), bytes(range(10))),
+        ],
+    )
     shm = msg("ipc_shm_pb2", "ipc_shm_entry", desc=ipc_desc(), size=5)
     add("ipcns-shm-1.img", "IPCNS_SHM", [(shm, pad(b"shm!!", 4))])
     sems = struct.pack("<3H", 1, 2, 65535)
@@ -106,45 +114,170 @@ def build_images(folder):
         queue += U32.pack(len(m)) + m + pad(body, 8)
     msq = msg("ipc_msg_pb2", "ipc_msg_entry", desc=ipc_desc(), qbytes=16384, qnum=2)
     add("ipcns-msg-1.img", "IPCNS_MSG", [(msq, queue)])
-    add("ghost-file-7.img", "GHOST_FILE", [
-        (msg("ghost_file_pb2", "ghost_file_entry", uid=0, gid=0, mode=0o100644, dev=(8 << 20) | 1, ino=77,
-             rdev=(1 << 8) | 3, chunks=True, size=8192), b""),
-        (msg("ghost_file_pb2", "ghost_chunk_entry", len=4, off=0), b"head"),
-        (msg("ghost_file_pb2", "ghost_chunk_entry", len=3, off=4096), b"end"),
-    ])  # fmt: skip
-    add("ghost-file-8.img", "GHOST_FILE", [
-        (msg("ghost_file_pb2", "ghost_file_entry", uid=1, gid=1, mode=0o100600, dev=(253 << 20) | 2), b""),
-    ], trailing=b"whole file without chunks\n")  # fmt: skip
+    add(
+        "ghost-file-7.img",
+        "GHOST_FILE",
+        [
+            (
+                msg(
+                    "ghost_file_pb2",
+                    "ghost_file_entry",
+                    uid=0,
+                    gid=0,
+                    mode=0o100644,
+                    dev=(8 << 20) | 1,
+                    ino=77,
+                    rdev=(1 << 8) | 3,
+                    chunks=True,
+                    size=8192,
+                ),
+                b"",
+            ),
+            (msg("ghost_file_pb2", "ghost_chunk_entry", len=4, off=0), b"head"),
+            (msg("ghost_file_pb2", "ghost_chunk_entry", len=3, off=4096), b"end"),
+        ],
+    )
+    add(
+        "ghost-file-8.img",
+        "GHOST_FILE",
+        [
+            (msg("ghost_file_pb2", "ghost_file_entry", uid=1, gid=1, mode=0o100600, dev=(253 << 20) | 2), b""),
+        ],
+        trailing=b"whole file without chunks\n",
+    )
     v6 = [0x000080FE, 0, 0x00000000, 0x01000000]  # fe80::1 as CRIU stores it (network order words)
-    add("files.img", "FILES", [
-        (msg("fdinfo_pb2", "file_entry", type=5, id=9, isk=msg("sk_inet_pb2", "inet_sk_entry", id=9, ino=1, family=10,
-             type=1, proto=6, state=10, src_port=80, dst_port=0, flags=0o4002, backlog=5, src_addr=v6,
-             dst_addr=[0, 0, 0, 0])), b""),
-        (msg("fdinfo_pb2", "file_entry", type=5, id=10, isk=msg("sk_inet_pb2", "inet_sk_entry", id=10, ino=2, family=2,
-             type=2, proto=17, state=7, src_port=53, dst_port=0, flags=2, backlog=0, src_addr=[0x0100007F])), b""),
-    ])  # fmt: skip
-    add("mountpoints-12.img", "MNTS", [
-        (msg("mnt_pb2", "mnt_entry", fstype=1, mnt_id=30, root_dev=(259 << 20) | 3, parent_mnt_id=1, flags=0x21,
-             root="/", mountpoint="/data", source="/dev/nvme0n1p3", options="rw", shared_id=5), b""),
-    ])  # fmt: skip
+    add(
+        "files.img",
+        "FILES",
+        [
+            (
+                msg(
+                    "fdinfo_pb2",
+                    "file_entry",
+                    type=5,
+                    id=9,
+                    isk=msg(
+                        "sk_inet_pb2",
+                        "inet_sk_entry",
+                        id=9,
+                        ino=1,
+                        family=10,
+                        type=1,
+                        proto=6,
+                        state=10,
+                        src_port=80,
+                        dst_port=0,
+                        flags=0o4002,
+                        backlog=5,
+                        src_addr=v6,
+                        dst_addr=[0, 0, 0, 0],
+                    ),
+                ),
+                b"",
+            ),
+            (
+                msg(
+                    "fdinfo_pb2",
+                    "file_entry",
+                    type=5,
+                    id=10,
+                    isk=msg(
+                        "sk_inet_pb2",
+                        "inet_sk_entry",
+                        id=10,
+                        ino=2,
+                        family=2,
+                        type=2,
+                        proto=17,
+                        state=7,
+                        src_port=53,
+                        dst_port=0,
+                        flags=2,
+                        backlog=0,
+                        src_addr=[0x0100007F],
+                    ),
+                ),
+                b"",
+            ),
+        ],
+    )
+    add(
+        "mountpoints-12.img",
+        "MNTS",
+        [
+            (
+                msg(
+                    "mnt_pb2",
+                    "mnt_entry",
+                    fstype=1,
+                    mnt_id=30,
+                    root_dev=(259 << 20) | 3,
+                    parent_mnt_id=1,
+                    flags=0x21,
+                    root="/",
+                    mountpoint="/data",
+                    source="/dev/nvme0n1p3",
+                    options="rw",
+                    shared_id=5,
+                ),
+                b"",
+            ),
+        ],
+    )
     irmap = msg("fh_pb2", "irmap_cache_entry", dev=(8 << 8) | 1, inode=99, path="/etc/x")
     add("irmap-cache.img", "IRMAP_CACHE", [(irmap, b"")])
-    add("memfd.img", "MEMFD_INODE", [
-        (msg("memfd_pb2", "memfd_inode_entry", name="memfd:buf", uid=0, gid=0, size=4096, shmid=3, seals=0x1F | 0x40,
-             inode_id=4), b""),
-    ])  # fmt: skip
-    add("inotify-wd.img", "INOTIFY_WD", [
-        (msg("fsnotify_pb2", "inotify_wd_entry", id=1, i_ino=5, mask=0xFFF, ignored_mask=0, s_dev=(8 << 20) | 2, wd=1,
-             f_handle=msg("fh_pb2", "fh_entry", bytes=8, type=1, handle=[1, 2])), b""),
-    ])  # fmt: skip
+    add(
+        "memfd.img",
+        "MEMFD_INODE",
+        [
+            (
+                msg(
+                    "memfd_pb2",
+                    "memfd_inode_entry",
+                    name="memfd:buf",
+                    uid=0,
+                    gid=0,
+                    size=4096,
+                    shmid=3,
+                    seals=0x1F | 0x40,
+                    inode_id=4,
+                ),
+                b"",
+            ),
+        ],
+    )
+    add(
+        "inotify-wd.img",
+        "INOTIFY_WD",
+        [
+            (
+                msg(
+                    "fsnotify_pb2",
+                    "inotify_wd_entry",
+                    id=1,
+                    i_ino=5,
+                    mask=0xFFF,
+                    ignored_mask=0,
+                    s_dev=(8 << 20) | 2,
+                    wd=1,
+                    f_handle=msg("fh_pb2", "fh_entry", bytes=8, type=1, handle=[1, 2]),
+                ),
+                b"",
+            ),
+        ],
+    )
     return made
 
 
 def crit_decode(paths) -> dict:
     proc = subprocess.run(
-        [SYSTEM_PYTHON, str(DRIVER)], input="".join(f"{p}\n" for p in paths),
-        capture_output=True, text=True, env=crit_env(), timeout=300,
-    )  # fmt: skip
+        [SYSTEM_PYTHON, str(DRIVER)],
+        input="".join(f"{p}\n" for p in paths),
+        capture_output=True,
+        text=True,
+        env=crit_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-
 from .conftest import corpus_dir
 
 

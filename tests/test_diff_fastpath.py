@@ -163,7 +163,9 @@ def cases(tmp_path_factory):
     # ...and the VMA that holds a changed page split in two there (B's new VMA is added, but A's
     # VMA still covers the page: the page counts to A's, as VmaIndex says)
     out["changed-split-vma"] = variant("changed-split-vma", runs, changed)
-    split_vma_at(out["changed-split-vma"], next(a for a in changed_addrs if any(s < a < e for s, e in vmas_of(real, PID))))
+    split_vma_at(
+        out["changed-split-vma"], next(a for a in changed_addrs if any(s < a < e for s, e in vmas_of(real, PID)))
+    )
     make_predump_chain(out["changed"], root / "changed-chain", PID)
     out["changed-chain"] = root / "changed-chain"
     make_predump_chain(out["split"], root / "split-chain", PID, every=3)
@@ -281,8 +283,9 @@ def test_hunk_budget_is_spent_in_address_order(cases, monkeypatch, a, b, sizes):
     monkeypatch.setattr(pagearrays, "WINDOW_RUNS", window_runs)
     monkeypatch.setattr(pagediff, "SMALL_SPAN", small_span * PAGE_SIZE)
     got = diff_three_ways(monkeypatch, cases[a], cases[b], max_hunks=2, chunk=chunk * PAGE_SIZE)
-    hunks = {way: [(h.addr, h.a, h.b) for p in r.processes for v in p.vmas for h in v.hunks]
-             for way, (r, _) in got.items()}  # fmt: skip
+    hunks = {
+        way: [(h.addr, h.a, h.b) for p in r.processes for v in p.vmas for h in v.hunks] for way, (r, _) in got.items()
+    }
     assert len(hunks["arrays"]) == 2
     assert hunks["arrays"] == hunks["per-run"] == hunks["python"]
     assert hunks["arrays"] == sorted(hunks["arrays"])
@@ -330,8 +333,10 @@ def test_numpy_framing_agrees(sizes, cut, file_extra):
     window = data[: len(data) - cut]
     base = 8
     results = []
-    for frame in (lambda: frame_window(window, base, base + len(data), "x.img"),
-                  lambda: frame_window_numpy(np, window, base, base + len(data), "x.img")):  # fmt: skip
+    for frame in (
+        lambda: frame_window(window, base, base + len(data), "x.img"),
+        lambda: frame_window_numpy(np, window, base, base + len(data), "x.img"),
+    ):
         try:
             results.append(frame())
         except InspectError as exc:
@@ -387,7 +392,9 @@ def test_same_layout_decoder_agrees_with_the_varint_decoder(cases, tmp_path):
         msg = e.message
         compat = b"\x10" + _varint(msg.compat_nr_pages) if msg.HasField("compat_nr_pages") else b""
         if k % 7 == 3:  # the same size and varint ends, fields 4 and 5 swapped
-            payload = b"\x08" + _varint(msg.vaddr) + compat + b"\x28" + _varint(msg.nr_pages) + b"\x20" + _varint(msg.flags)
+            payload = (
+                b"\x08" + _varint(msg.vaddr) + compat + b"\x28" + _varint(msg.nr_pages) + b"\x20" + _varint(msg.flags)
+            )
             assert len(payload) == len(e.payload)
         elif k % 7 == 1:  # the same size and tag places, other varint ends: a 3-byte vaddr and field 6
             rest = e.payload[1 + len(_varint(msg.vaddr)) :]

@@ -117,8 +117,10 @@ def test_pieces_sweep_both_sides_and_cuts():
     fa, fb = object(), object()
     xa = [Extent(0x1000, 0x4000, fa, 0), Extent(0x6000, 0x7000, fa, 0x3000)]
     xb = [Extent(0x2000, 0x3000, fb, 0), Extent(0x3000, 0x8000, fb, 0x1000)]
-    got = [(lo, hi, ea is not None and ea.start, eb is not None and eb.start) for lo, hi, ea, eb in
-           _pieces(xa, xb, [0x1800, 0x6800, 0x9000])]  # fmt: skip
+    got = [
+        (lo, hi, ea is not None and ea.start, eb is not None and eb.start)
+        for lo, hi, ea, eb in _pieces(xa, xb, [0x1800, 0x6800, 0x9000])
+    ]
     assert got == [
         (0x1000, 0x1800, 0x1000, False),
         (0x1800, 0x2000, 0x1000, False),

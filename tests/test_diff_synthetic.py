@@ -57,8 +57,11 @@ def test_fd_retargeted(writable_copy):
     assert [(c.field, c.a, c.b) for c in fd.changes] == [
         ("path", "/tmp/criu-work/data/plain/err", "/tmp/criu-work/data/plain/err.moved")
     ]
-    assert fd.info == {"retargeted": True, "path_a": "/tmp/criu-work/data/plain/err",
-                       "path_b": "/tmp/criu-work/data/plain/err.moved"}  # fmt: skip
+    assert fd.info == {
+        "retargeted": True,
+        "path_a": "/tmp/criu-work/data/plain/err",
+        "path_b": "/tmp/criu-work/data/plain/err.moved",
+    }
     assert r.inventory == r.stats == r.timens == r.images == []
     assert summary_line(r) == "1 process changed, 1 fd retargeted"
 
@@ -183,8 +186,10 @@ def test_known_pages_flipped(writable_copy, use_numpy):
         slot = vma_of.setdefault(vma, {"pages": set(), "bytes": 0})
         slot["pages"].add(addr)
         slot["bytes"] += 1
-    expected = {k: {"pages_changed": len(v["pages"]), "pages_differ": len(v["pages"]), "bytes_differ": v["bytes"]}
-                for k, v in vma_of.items()}  # fmt: skip
+    expected = {
+        k: {"pages_changed": len(v["pages"]), "pages_differ": len(v["pages"]), "bytes_differ": v["bytes"]}
+        for k, v in vma_of.items()
+    }
     assert len(expected) == 3
     assert expected == expected_page_diff(corpus_dir("pair-1"), b, 24822)
 
@@ -319,7 +324,8 @@ def test_cgroup_set_changed(writable_copy):
     assert [(c.field, c.a, c.b) for c in p.changes] == [("cgroup.pids", "/criutest", "/criutest2")]
     (item,) = r.cgroups
     assert (item.key, [(c.field, c.a, c.b) for c in item.changes]) == (
-        "cgroup set 2", [("pids", "/criutest", "/criutest2")]
+        "cgroup set 2",
+        [("pids", "/criutest", "/criutest2")],
     )
 
 

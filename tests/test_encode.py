@@ -37,9 +37,15 @@ def cli_run(*args, input: bytes | None = None, cwd=None, stdout=subprocess.PIPE)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("CRIU_INSPECT_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-m", "inspector", *args], check=False, input=input, stdout=stdout, stderr=subprocess.PIPE,
-        env=env, cwd=cwd, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "inspector", *args],
+        check=False,
+        input=input,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 # --- the round trip, over the whole corpus ------------------------------------------------
@@ -49,9 +55,27 @@ def test_corpus_holds_the_kinds_we_claim():
     """The corpus test below means something only if it covers these kinds (counted from the files)."""
     kinds = {open_image(p).name for p in IMAGES}
     assert len(IMAGES) > 300
-    assert {"INVENTORY", "CORE", "MM", "PAGEMAP", "PSTREE", "FILES", "FDINFO", "FS", "IDS", "SECCOMP", "TIMENS",
-            "STATS", "TTY_INFO", "FILE_LOCKS", "CGROUP", "REMAP_FPATH", "GHOST_FILE", "TCP_STREAM",
-            "PIPES_DATA"} <= kinds  # fmt: skip
+    assert {
+        "INVENTORY",
+        "CORE",
+        "MM",
+        "PAGEMAP",
+        "PSTREE",
+        "FILES",
+        "FDINFO",
+        "FS",
+        "IDS",
+        "SECCOMP",
+        "TIMENS",
+        "STATS",
+        "TTY_INFO",
+        "FILE_LOCKS",
+        "CGROUP",
+        "REMAP_FPATH",
+        "GHOST_FILE",
+        "TCP_STREAM",
+        "PIPES_DATA",
+    } <= kinds
     assert any("_failed-dumps" in p.parts for p in IMAGES)
 
 
@@ -67,10 +91,23 @@ def test_decode_then_encode_is_byte_identical(path):
 def _bpfmap_and_signal_images(folder):
     keys, values = b"\x01\0\0\0\x02\0\0\0", b"valueONEvalueTWO"
     bpf = folder / "bpfmap-data.img"
-    write_image(bpf, "BPFMAP_DATA", [
-        (msg("bpfmap_data_pb2", "bpfmap_data_entry", map_id=3, keys_bytes=len(keys), values_bytes=len(values), count=2),
-         keys + values),
-    ])  # fmt: skip
+    write_image(
+        bpf,
+        "BPFMAP_DATA",
+        [
+            (
+                msg(
+                    "bpfmap_data_pb2",
+                    "bpfmap_data_entry",
+                    map_id=3,
+                    keys_bytes=len(keys),
+                    values_bytes=len(values),
+                    count=2,
+                ),
+                keys + values,
+            ),
+        ],
+    )
     sig = folder / "signal-p-42.img"
     infos = [struct.pack("<3i", signo, 0, 0) + bytes(116) for signo in (10, 12)]
     write_image(sig, "SIGNAL", [(msg("siginfo_pb2", "siginfo_entry", siginfo=i), b"") for i in infos])

@@ -70,8 +70,11 @@ def test_every_hinted_repair_applies(name, target):
 
 def test_the_hints_are_exercised():
     """The parser above finds the repairs the rules name (else the test above would check nothing)."""
-    names = {req.name for n in ("plain", "tty", "cgroup", "unpriv-plain")
-             for _, req in hinted(corpus_dir(n), TARGETS["unprivileged uid 1001"])}
+    names = {
+        req.name
+        for n in ("plain", "tty", "cgroup", "unpriv-plain")
+        for _, req in hinted(corpus_dir(n), TARGETS["unprivileged uid 1001"])
+    }
     assert {"uid", "bounding-set", "no-new-privs", "detach-tty", "cgroup-root", "relocate"} <= names
 
 

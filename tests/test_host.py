@@ -20,7 +20,14 @@ import pytest
 from inspector.checks.base import Target
 from inspector.checks.host import Host, current_host, decode_file_caps, elf_build_id, reg_files
 from inspector.checks.rules import (
-    host_cgroup, host_criu, host_file_access, host_files, host_kernel, host_pid_control, host_pids, host_ports,
+    host_cgroup,
+    host_criu,
+    host_file_access,
+    host_files,
+    host_kernel,
+    host_pid_control,
+    host_pids,
+    host_ports,
 )
 from inspector.codec.image import open_image
 from inspector.model.checkpoint import Checkpoint
@@ -178,8 +185,11 @@ def test_untouched_checkpoint_here_flags_what_is_missing():
         pytest.skip("/tmp/criu-work exists on this machine")
     findings = list(host_files.check(cp, Target()))
     assert sorted(f.details["path"] for f in findings) == [
-        "/tmp/criu-work", "/tmp/criu-work/bin/ticker", "/tmp/criu-work/data/plain/err", "/tmp/criu-work/data/plain/out"
-    ]  # fmt: skip
+        "/tmp/criu-work",
+        "/tmp/criu-work/bin/ticker",
+        "/tmp/criu-work/data/plain/err",
+        "/tmp/criu-work/data/plain/out",
+    ]
     # libc, ld.so, /dev/null and / exist here with the dumped size, mode and build-id
 
 
@@ -188,7 +198,12 @@ def test_missing_file_is_flagged(writable_copy, tmp_path):
     cp_dir = writable_copy("plain")
     root = tmp_path / "root"
     stage_root(cp_dir, root)
-    rewrite_files(cp_dir, lambda r: r.name == "/tmp/criu-work/data/plain/out" and setattr(r, "name", "/tmp/criu-work/data/plain/gone") is None)
+    rewrite_files(
+        cp_dir,
+        lambda r: (
+            r.name == "/tmp/criu-work/data/plain/out" and setattr(r, "name", "/tmp/criu-work/data/plain/gone") is None
+        ),
+    )
     cp = Checkpoint(cp_dir)
     assert cp.processes[0].fds[1].path == "/tmp/criu-work/data/plain/gone"
     findings = list(host_files.check(cp, Target(root=str(root))))
@@ -216,8 +231,14 @@ def test_size_and_mode_differences(tmp_path):
     made["/tmp/criu-work/data/plain/err"].chmod(0o600)
     findings = {f.details["path"]: f for f in host_files.check(cp, Target(root=str(root)))}
     assert sorted(findings) == ["/tmp/criu-work/data/plain/err", "/tmp/criu-work/data/plain/out"]
-    assert findings["/tmp/criu-work/data/plain/out"].criu_error == "File /tmp/criu-work/data/plain/out has bad size 10 (expect 76)"
-    assert findings["/tmp/criu-work/data/plain/err"].criu_error == "File /tmp/criu-work/data/plain/err has bad mode 0100600 (expect 0100644)"
+    assert (
+        findings["/tmp/criu-work/data/plain/out"].criu_error
+        == "File /tmp/criu-work/data/plain/out has bad size 10 (expect 76)"
+    )
+    assert (
+        findings["/tmp/criu-work/data/plain/err"].criu_error
+        == "File /tmp/criu-work/data/plain/err has bad mode 0100600 (expect 0100644)"
+    )
     assert "--skip-file-rwx-check" in findings["/tmp/criu-work/data/plain/err"].fix
     # criu restore --skip-file-rwx-check ignores the rwx bits
     skipped = [f.details["path"] for f in host_files.check(cp, Target(root=str(root), skip_file_rwx_check=True))]
@@ -332,7 +353,13 @@ def test_criu_file_capabilities_vs_target(fake_criu):
 
 def test_decode_file_caps_revisions():
     # VFS_CAP_REVISION_2 with the effective flag: cap_checkpoint_restore (40) and cap_net_admin (12)
-    raw = (0x02000001).to_bytes(4, "little") + (1 << 12).to_bytes(4, "little") + b"\0" * 4 + (1 << 8).to_bytes(4, "little") + b"\0" * 4
+    raw = (
+        (0x02000001).to_bytes(4, "little")
+        + (1 << 12).to_bytes(4, "little")
+        + b"\0" * 4
+        + (1 << 8).to_bytes(4, "little")
+        + b"\0" * 4
+    )
     caps = decode_file_caps(raw)
     assert caps.names() == ["NET_ADMIN", "CHECKPOINT_RESTORE"] and caps.effective and caps.rootid is None
     assert decode_file_caps(b"\x00\x00") is None
@@ -385,8 +412,9 @@ def test_file_access_as_the_restoring_user(tmp_path):
     target = Target(uid=1001, root=str(root))
     findings = list(host_file_access.check(cp, target))
     assert [(f.fd, f.details["path"]) for f in findings] == [
-        (1, "/tmp/criu-work/data/plain/out"), (2, "/tmp/criu-work/data/plain/err")
-    ]  # fmt: skip
+        (1, "/tmp/criu-work/data/plain/out"),
+        (2, "/tmp/criu-work/data/plain/err"),
+    ]
     assert findings[0].criu_error == "Can't open file /tmp/criu-work/data/plain/out on restore: Permission denied"
     assert "owned by uid 0 gid 0 with mode 0644" in findings[0].message
     for p in ("/tmp/criu-work/data/plain/out", "/tmp/criu-work/data/plain/err"):

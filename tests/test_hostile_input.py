@@ -32,8 +32,10 @@ def _overwrite(path: Path, needle: bytes, at: int, data: bytes) -> None:
 
 
 def _files_before_after(d: Path) -> dict:
-    return {p.relative_to(d).as_posix(): (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
-            for p in sorted(d.rglob("*"))}
+    return {
+        p.relative_to(d).as_posix(): (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+        for p in sorted(d.rglob("*"))
+    }
 
 
 # 1 ---------------------------------------------------------------------------------------------------------------
@@ -43,11 +45,17 @@ def test_1_a_pages_file_that_is_a_directory(writable_copy, cli, command, tmp_pat
     pages = d / "pages-1.img"
     pages.unlink()
     pages.mkdir()
-    args = {"check": [str(d)], "grep": [str(d), "PATH="], "show": [str(d)],
-            "diff": [str(corpus_dir("tree")), str(d), "--pages"],
-            "repair": [str(d), "-o", str(tmp_path / "out"), "--fix", "uid=1000"]}[command[0]]
+    args = {
+        "check": [str(d)],
+        "grep": [str(d), "PATH="],
+        "show": [str(d)],
+        "diff": [str(corpus_dir("tree")), str(d), "--pages"],
+        "repair": [str(d), "-o", str(tmp_path / "out"), "--fix", "uid=1000"],
+    }[command[0]]
     result = cli(command[0], *args)
-    line = assert_one_error(result, pages if command[0] != "diff" else "B: " + str(pages), "not a regular file: a directory")
+    line = assert_one_error(
+        result, pages if command[0] != "diff" else "B: " + str(pages), "not a regular file: a directory"
+    )
     if command[0] == "check":
         assert line.endswith("(CRI050 could not run)")  # the rule it stopped, said once
     assert not (tmp_path / "out").exists()
@@ -80,8 +88,12 @@ def test_4_a_pagemap_run_not_page_aligned(writable_copy, cli):
     assert _edit_entries(d, "pagemap-15787.img", shift)
     for args in (["diff", str(corpus_dir("tree")), str(d), "--pages"], ["show", str(d)], ["grep", str(d), "PATH="]):
         result = cli(*args)
-        assert_one_error(result, ("B: " if args[0] == "diff" else "") + str(d / "pagemap-15787.img"),
-                         "pagemap entry 3: vaddr 0x", "is not page-aligned")
+        assert_one_error(
+            result,
+            ("B: " if args[0] == "diff" else "") + str(d / "pagemap-15787.img"),
+            "pagemap entry 3: vaddr 0x",
+            "is not page-aligned",
+        )
 
 
 # 5 ---------------------------------------------------------------------------------------------------------------
@@ -161,8 +173,14 @@ def test_9_a_fifo_where_an_image_should_be_does_not_hang(writable_copy, cli, com
     fs = d / "fs-15783.img"
     fs.unlink()
     os.mkfifo(fs)
-    args = {"show": [str(d)], "check": [str(d)], "grep": [str(d), "PATH="], "decode": [str(fs)],
-            "diff": [str(corpus_dir("tree")), str(d)], "repair": [str(d), "-o", str(tmp_path / "o"), "--fix", "uid=1"]}
+    args = {
+        "show": [str(d)],
+        "check": [str(d)],
+        "grep": [str(d), "PATH="],
+        "decode": [str(fs)],
+        "diff": [str(corpus_dir("tree")), str(d)],
+        "repair": [str(d), "-o", str(tmp_path / "o"), "--fix", "uid=1"],
+    }
     result = cli(command, *args[command])  # run_cli's timeout (300 s) would fail the test on a hang
     if command == "grep":  # grep needs no fs image: it searches, and says nothing of it
         assert result.returncode in (0, 1) and error_lines(result) == []
@@ -276,8 +294,13 @@ def _slow_repair(src: Path, out: Path, hold: float) -> subprocess.Popen:
         f"writer._fill = slow; sys.exit(cli.main(['repair', {str(src)!r}, '-o', {str(out)!r}, '--fix', 'uid=1000',"
         " '--no-check']))"
     )
-    return subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_partial_copy(proc: subprocess.Popen, folder: Path) -> None:
@@ -335,7 +358,10 @@ def test_15_a_signal_during_the_write_leaves_nothing(tmp_path, signo):
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    assert proc.returncode == 130 if signo == signal.SIGINT else proc.returncode == 128 + signo, (proc.returncode, stderr)
+    assert proc.returncode == 130 if signo == signal.SIGINT else proc.returncode == 128 + signo, (
+        proc.returncode,
+        stderr,
+    )
     assert "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -383,8 +409,13 @@ def test_16_a_write_that_fails_midway_is_one_line(tmp_path):
         f"sys.exit(cli.main(['repair', {str(corpus_dir('tree'))!r}, '-o', {str(out)!r}, '--fix', 'uid=1000',"
         " '--no-check']))"
     )
-    r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert_one_error(r, out, "cannot write the repaired copy: File too large", "nothing was written")
     assert list(tmp_path.iterdir()) == []
 
@@ -429,8 +460,13 @@ def test_18_ctrl_c_during_start_up_is_one_line(tmp_path):
         "    return real(name, *a)\n"
         "importlib.import_module = interrupting; sys.exit(cli.main(['show', 'x']))"
     )
-    r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 130 and r.stderr == "criu-inspect: interrupted\n", (r.returncode, r.stderr)
 
 
@@ -483,8 +519,13 @@ def test_random_damage_through_the_real_cli(tmp_path):
         for argv in commands(rng, case, corpus_dir(base_name), None, tmp_path / f"c{i}" / "out"):
             if argv[0] == "tui-screens":
                 continue  # the harness's headless TUI, not a command of the CLI
-            r = subprocess.run(["prlimit", f"--as={1 << 30}", sys.executable, "-m", "inspector", *argv],
-                               env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                ["prlimit", f"--as={1 << 30}", sys.executable, "-m", "inspector", *argv],
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             cls, detail = classify(r.returncode, r.stderr, "")
             if cls not in ("ok", "error"):
                 bad.append((what, argv[0], cls, r.stderr[-300:]))

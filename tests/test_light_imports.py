@@ -21,7 +21,7 @@ def _modules_after(code: str) -> set[str]:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     line = [ln for ln in proc.stderr.splitlines() if ln.startswith("MODULES=")][-1]
-    return set(json.loads(line[len("MODULES="):]))
+    return set(json.loads(line[len("MODULES=") :]))
 
 
 def _top(modules: set[str]) -> set[str]:
@@ -37,7 +37,12 @@ def test_library_imports_no_textual():
         except ModuleNotFoundError:
             pass
     code = "\n".join(
-        ["import inspector", "import inspector.model.checkpoint", "import inspector.pages", "import inspector.checks.base"]
+        [
+            "import inspector",
+            "import inspector.model.checkpoint",
+            "import inspector.pages",
+            "import inspector.checks.base",
+        ]
         + [f"import {name}" for name in optional]
     )
     top = _top(_modules_after(code))

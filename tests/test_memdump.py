@@ -41,8 +41,14 @@ def run_bytes(*args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess
     """The real command line, output kept as bytes (raw memory is not text)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("CRIU_INSPECT_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "inspector", *args], stdout=stdout, stderr=subprocess.PIPE,
-                          env=env, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def present_pages_from_entries(directory: Path, pid: int) -> dict[int, bytes]:
@@ -102,8 +108,20 @@ def test_cli_raw_range_and_prot_match_the_reader(tmp_path):
     rw = [v for v in vmas if v.prot == 3 and v.start >> 40 == 0x7F]  # the libraries' region: a few MiB
     lo, hi = rw[0].start + 100, rw[3].end - 7  # byte-exact clipping, from inside the first to inside the fourth
     out = tmp_path / "range.bin"
-    r = run_bytes("memdump", str(corpus_dir("ghost")), "--pid", str(GHOST_PID), "--range", f"{lo:x}-{hi:x}",
-                  "--prot", "rw", "--format", "raw", "-o", str(out))  # fmt: skip
+    r = run_bytes(
+        "memdump",
+        str(corpus_dir("ghost")),
+        "--pid",
+        str(GHOST_PID),
+        "--range",
+        f"{lo:x}-{hi:x}",
+        "--prot",
+        "rw",
+        "--format",
+        "raw",
+        "-o",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     raw = out.read_bytes()
     assert len(raw) == hi - lo
@@ -124,8 +142,18 @@ def test_raw_range_starting_between_vmas_puts_its_start_at_offset_0(tmp_path):
     before, after = next((a, b) for a, b in zip(vmas, vmas[1:]) if b.start > a.end and b.pages_present)
     lo, hi = before.end + (after.start - before.end) // 2, after.end + PAGE_SIZE  # past the VMA's end, too
     out = tmp_path / "gap.bin"
-    r = run_bytes("memdump", str(corpus_dir("tree")), "--pid", str(TREE_PID), "--range", f"{lo:x}-{hi:x}",
-                  "--format", "raw", "-o", str(out))  # fmt: skip
+    r = run_bytes(
+        "memdump",
+        str(corpus_dir("tree")),
+        "--pid",
+        str(TREE_PID),
+        "--range",
+        f"{lo:x}-{hi:x}",
+        "--format",
+        "raw",
+        "-o",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     raw = out.read_bytes()
     assert len(raw) == hi - lo
@@ -152,13 +180,23 @@ def test_a_damaged_mm_image_says_what_is_wrong_with_it(writable_copy):
 def test_raw_to_a_pipe_is_the_same_bytes_as_to_a_file(tmp_path):
     cp = Checkpoint(corpus_dir("tree"))
     stack = next(v for v in cp.process(TREE_PID).vmas if v.start <= cp.process(TREE_PID).mm["mm_start_stack"] < v.end)
-    args = ("memdump", str(corpus_dir("tree")), "--pid", str(TREE_PID), "--vma", f"0x{stack.start + 5000:x}",
-            "--format", "raw")  # fmt: skip
+    args = (
+        "memdump",
+        str(corpus_dir("tree")),
+        "--pid",
+        str(TREE_PID),
+        "--vma",
+        f"0x{stack.start + 5000:x}",
+        "--format",
+        "raw",
+    )
     piped = run_bytes(*args)
     assert piped.returncode == 0, piped.stderr
     r = run_bytes(*args, "-o", str(tmp_path / "stack.bin"))
     assert r.returncode == 0 and r.stdout == b""
-    assert piped.stdout == (tmp_path / "stack.bin").read_bytes() == cp.page_reader(TREE_PID).read(stack.start, stack.size)
+    assert (
+        piped.stdout == (tmp_path / "stack.bin").read_bytes() == cp.page_reader(TREE_PID).read(stack.start, stack.size)
+    )
 
 
 def test_vma_address_selects_the_one_vma_that_holds_it():
@@ -261,8 +299,10 @@ def test_parent_chain_pages_are_read_from_the_parent_and_said_so(tmp_path):
     assert kinds[PRESENT] == orig.process(TREE_PID).pages.present - info["moved_pages"]
     lines = list(hex_lines(child, TREE_PID, select(child, TREE_PID)))
     vaddr, n = info["moved_runs"][0]
-    assert any(line.startswith(f"# {vaddr:x}-{vaddr + n * PAGE_SIZE:x}: {n} page") and "in the parent checkpoint" in line
-               for line in lines)  # fmt: skip
+    assert any(
+        line.startswith(f"# {vaddr:x}-{vaddr + n * PAGE_SIZE:x}: {n} page") and "in the parent checkpoint" in line
+        for line in lines
+    )
 
 
 def test_lazy_pages_are_said_lazy_and_zero(writable_copy, tmp_path):
@@ -284,8 +324,11 @@ def test_lazy_pages_are_said_lazy_and_zero(writable_copy, tmp_path):
     assert [s.where for s in segments(cp, pid, areas[0])] == [LAZY]
     assert raw_of(cp, pid, areas, tmp_path) == bytes(n * PAGE_SIZE)
     lines = list(hex_lines(cp, pid, areas))
-    assert lines[1] == f"# {msg.vaddr:x}-{msg.vaddr + n * PAGE_SIZE:x}: {n} page{'s' if n > 1 else ''} " + \
-        memdump.absent_reason(areas[0], LAZY)  # fmt: skip
+    assert lines[
+        1
+    ] == f"# {msg.vaddr:x}-{msg.vaddr + n * PAGE_SIZE:x}: {n} page{'s' if n > 1 else ''} " + memdump.absent_reason(
+        areas[0], LAZY
+    )
     assert lines[1].split(": ")[1].endswith("lazy")
     assert not any(line[:1].isdigit() for line in lines)  # no byte of it is shown
 
@@ -294,22 +337,30 @@ def test_not_dumped_reason_for_anonymous_and_file_pages():
     cp = Checkpoint(corpus_dir("ghost"))
     by = {a.label: a for a in select(cp, GHOST_PID)}
     assert "never touched, or the zero page" in memdump.absent_reason(by["[heap]"], NOT_DUMPED)
-    assert "/usr/lib/x86_64-linux-gnu/libc.so.6" in memdump.absent_reason(by["/usr/lib/x86_64-linux-gnu/libc.so.6"], NOT_DUMPED)
+    assert "/usr/lib/x86_64-linux-gnu/libc.so.6" in memdump.absent_reason(
+        by["/usr/lib/x86_64-linux-gnu/libc.so.6"], NOT_DUMPED
+    )
     assert "vvar" in memdump.absent_reason(by["[vvar]"], NOT_DUMPED)
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--pid", "1"], "no process 1 in this checkpoint (its pids: 19763)"),
-    (["--pid", str(GHOST_PID), "--vma", "0x10"], "no VMA of pid 19763 contains 0x10"),
-    (["--pid", str(GHOST_PID), "--vma", "zz"], "bad address 'zz'"),
-    (["--pid", str(GHOST_PID), "--range", "7000-5000"], "empty range '7000-5000'"),
-    (["--pid", str(GHOST_PID), "--range", "10-0x20"], "no memory of pid 19763 matches range 0xa-0x20"),
-    (["--pid", str(GHOST_PID), "--prot", "rq"], "bad protection 'rq'"),
-    (["--pid", str(GHOST_PID), "--prot", "wr-"], "three places"),
-    (["--pid", str(GHOST_PID), "--format", "raw"], "the selection spans"),
-    (["--pid", str(GHOST_PID), "--vma", "-5"], "bad address '-5'"),
-    (["--pid", str(GHOST_PID), "--range", "0x400000-401000"], "matches range 0x400000-0x401000"),  # the end is hex too
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--pid", "1"], "no process 1 in this checkpoint (its pids: 19763)"),
+        (["--pid", str(GHOST_PID), "--vma", "0x10"], "no VMA of pid 19763 contains 0x10"),
+        (["--pid", str(GHOST_PID), "--vma", "zz"], "bad address 'zz'"),
+        (["--pid", str(GHOST_PID), "--range", "7000-5000"], "empty range '7000-5000'"),
+        (["--pid", str(GHOST_PID), "--range", "10-0x20"], "no memory of pid 19763 matches range 0xa-0x20"),
+        (["--pid", str(GHOST_PID), "--prot", "rq"], "bad protection 'rq'"),
+        (["--pid", str(GHOST_PID), "--prot", "wr-"], "three places"),
+        (["--pid", str(GHOST_PID), "--format", "raw"], "the selection spans"),
+        (["--pid", str(GHOST_PID), "--vma", "-5"], "bad address '-5'"),
+        (
+            ["--pid", str(GHOST_PID), "--range", "0x400000-401000"],
+            "matches range 0x400000-0x401000",
+        ),  # the end is hex too
+    ],
+)
 def test_bad_selection_is_one_line_exit_2(args, says):
     r = run_bytes("memdump", str(corpus_dir("ghost")), *args)
     assert r.returncode == 2 and r.stdout == b""
@@ -320,8 +371,17 @@ def test_bad_selection_is_one_line_exit_2(args, says):
 def test_raw_to_a_terminal_is_refused():
     master, slave = os.openpty()
     try:
-        r = run_bytes("memdump", str(corpus_dir("ghost")), "--pid", str(GHOST_PID), "--prot", "r-x", "--format", "raw",
-                      stdout=slave)  # fmt: skip
+        r = run_bytes(
+            "memdump",
+            str(corpus_dir("ghost")),
+            "--pid",
+            str(GHOST_PID),
+            "--prot",
+            "r-x",
+            "--format",
+            "raw",
+            stdout=slave,
+        )
     finally:
         os.close(slave)
         os.close(master)

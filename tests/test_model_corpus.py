@@ -40,7 +40,11 @@ def test_tree_pids_sessions_threads():
 def test_tty_fds_point_at_the_pty():
     cp = Checkpoint(corpus_dir("tty"))
     p = cp.root
-    assert [(f.fd, f.type, f.path) for f in p.fds] == [(0, "TTY", "/dev/pts/0"), (1, "TTY", "/dev/pts/0"), (2, "TTY", "/dev/pts/0")]
+    assert [(f.fd, f.type, f.path) for f in p.fds] == [
+        (0, "TTY", "/dev/pts/0"),
+        (1, "TTY", "/dev/pts/0"),
+        (2, "TTY", "/dev/pts/0"),
+    ]
     assert p.fds[0].tty["type"] == "PTY" and p.fds[0].tty["index"] == 0
     assert p.creds.uid == 0
 

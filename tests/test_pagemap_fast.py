@@ -173,12 +173,18 @@ def test_unknown_fields_are_skipped_on_the_wire(tmp_path, protobuf_entries):
     img = open_image(_real_pagemap())
     head, *entries = img.entries
     extra = (
-        _varint(6 << 3 | 0) + _varint(2**64 - 1)  # varint, 10 bytes
-        + _varint(7 << 3 | 2) + _varint(3) + b"abc"  # length-delimited
-        + _varint(8 << 3 | 5) + b"\1\2\3\4"  # fixed32
-        + _varint(9 << 3 | 1) + b"\1\2\3\4\5\6\7\x08"  # fixed64
-        + _varint(1000 << 3 | 0) + _varint(300)  # a two-byte tag
-    )  # fmt: skip
+        _varint(6 << 3 | 0)
+        + _varint(2**64 - 1)  # varint, 10 bytes
+        + _varint(7 << 3 | 2)
+        + _varint(3)
+        + b"abc"  # length-delimited
+        + _varint(8 << 3 | 5)
+        + b"\1\2\3\4"  # fixed32
+        + _varint(9 << 3 | 1)
+        + b"\1\2\3\4\5\6\7\x08"  # fixed64
+        + _varint(1000 << 3 | 0)
+        + _varint(300)  # a two-byte tag
+    )
     payloads = [head.payload] + [_varint(15 << 3 | 0) + b"\x05" + e.payload + extra for e in entries]
     path = _write(tmp_path / "pagemap-24822.img", img.header, payloads)
     reference = PageMap.from_entries(open_image(path))
@@ -406,7 +412,9 @@ def test_entries_without_the_required_fields_are_refused_by_both(tmp_path):
         PageMap.from_entries(open_image(path))
     assert fast.value.one_line() == reference.value.one_line()
     assert "pagemap_entry lacks required field(s) vaddr, compat_nr_pages" in fast.value.reason
-    assert fast.value.offset == len(img.header) + 4 + len(head.payload) + 4 + len(entries[0].payload)  # the first empty one
+    assert fast.value.offset == len(img.header) + 4 + len(head.payload) + 4 + len(
+        entries[0].payload
+    )  # the first empty one
 
 
 def test_corrupt_entry_and_truncated_tail_report_the_framing_first(tmp_path):
@@ -467,7 +475,10 @@ def test_huge_broken_pagemap_is_not_read_whole(writable_copy):
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert result.returncode == 2 and len(lines) == 1, result.stderr
-    assert lines[0] == f"criu-inspect: error: {pm}: entry size {0xFFFFFFF0} is larger than the {(3 << 30) - len(data) - 4} bytes left in the file (offset {len(data)})"
+    assert (
+        lines[0]
+        == f"criu-inspect: error: {pm}: entry size {0xFFFFFFF0} is larger than the {(3 << 30) - len(data) - 4} bytes left in the file (offset {len(data)})"
+    )
     assert "15786" in result.stdout
 
 
@@ -502,7 +513,7 @@ def test_count_entries_reports_the_framing_error_of_entries(tmp_path, tail):
     with pytest.raises(InspectError) as counted:
         open_image(path).count_entries()
     with pytest.raises(InspectError) as framed:
-        open_image(path).entries
+        _ = open_image(path).entries
     assert counted.value.one_line() == framed.value.one_line()
 
 

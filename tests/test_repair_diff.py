@@ -50,7 +50,13 @@ def test_detach_tty_changes_only_the_three_stdio_fds(cli, tmp_path):
         assert by_field["path"] == ("/dev/pts/0", "/dev/null")
         assert by_field["type"] == ("TTY", "REG")
         assert {c.field for c in item.changes} - {"flags", "path", "pos", "type"} == {
-            "tty.gid", "tty.index", "tty.pgrp", "tty.sid", "tty.type", "tty.uid"}  # the tty is gone, nothing else
+            "tty.gid",
+            "tty.index",
+            "tty.pgrp",
+            "tty.sid",
+            "tty.type",
+            "tty.uid",
+        }  # the tty is gone, nothing else
     flags = {i.key: {c.field: c.b for c in i.changes}["flags"] for i in fds}
     assert flags == {"fd 0": "O_RDONLY", "fd 1": "O_WRONLY|O_APPEND", "fd 2": "O_WRONLY|O_APPEND"}
     assert r.cgroups == []

@@ -9,7 +9,7 @@ from inspector.codec.image import open_image
 from inspector.model.checkpoint import Checkpoint
 
 from .conftest import corpus_dir
-from .repair_helpers import decoded, dir_hashes, differing_files
+from .repair_helpers import decoded, differing_files, dir_hashes
 from .synth import make_predump_chain, write_image
 
 
@@ -164,8 +164,17 @@ def test_without_the_checker_the_comparison_is_skipped_with_a_note(monkeypatch, 
 def test_relocate_twice_and_a_bad_spec(cli, tmp_path):
     src = corpus_dir("tree")
     out = tmp_path / "out"
-    proc = cli("repair", str(src), "-o", str(out), "--no-check",
-               "--fix", "relocate=/tmp/criu-work/bin:/usr/local/bin", "--fix", "relocate=/tmp/criu-work/data:/srv/data")  # fmt: skip
+    proc = cli(
+        "repair",
+        str(src),
+        "-o",
+        str(out),
+        "--no-check",
+        "--fix",
+        "relocate=/tmp/criu-work/bin:/usr/local/bin",
+        "--fix",
+        "relocate=/tmp/criu-work/data:/srv/data",
+    )
     assert proc.returncode == 0, proc.stderr
     cp = Checkpoint(out)
     assert {p.exe for p in cp.processes} == {"/usr/local/bin/tree"}
@@ -203,7 +212,9 @@ def test_restorable_after_unaddressed_errors_vanished_is_called_unverified():
     gone = Finding(code="CRI016", title="t", category="network", severity="error", message="m", fix="f")
     delta = CheckDelta(unaddressed=[gone], before_verdict="blocked", after_verdict="restorable")
     head = delta_blocks(delta, Target(uid=1001))[0]
-    assert head.text == ("check (unprivileged, uid 1001): blocked -> restorable, unverified "
-                         "(1 error(s) no fix addresses vanished: check --host)")
+    assert head.text == (
+        "check (unprivileged, uid 1001): blocked -> restorable, unverified "
+        "(1 error(s) no fix addresses vanished: check --host)"
+    )
     verified = CheckDelta(before_verdict="blocked", after_verdict="restorable")
     assert delta_blocks(verified, Target(uid=1001))[0].text.endswith("blocked -> restorable")

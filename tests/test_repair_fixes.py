@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 
 from inspector.model import names
-from inspector.model.checkpoint import Checkpoint
+from inspector.model.checkpoint import RECORD_NAME, Checkpoint
 
 from .conftest import corpus_dir
-from inspector.model.checkpoint import RECORD_NAME
-
-from .repair_helpers import decoded, dir_hashes, differing_files
+from .repair_helpers import decoded, differing_files, dir_hashes
 
 VM_CAPBND = 0x1FFFEFFFFFF  # the corpus VM's bounding set: CAP_SYS_RESOURCE (24) dropped
 FULL = names.full_cap_mask()
@@ -70,7 +68,11 @@ def test_detach_tty_unpriv_tty(cli, tmp_path):
     assert differing_files(src, out) == ({"files.img", "fdinfo-2.img"}, {"tty-info.img"}, {RECORD_NAME})
     # the model of the output: plain files, no tty
     cp = Checkpoint(out)
-    assert [(f.fd, f.type, f.path) for f in cp.root.fds] == [(0, "REG", "/dev/null"), (1, "REG", "/dev/null"), (2, "REG", "/dev/null")]
+    assert [(f.fd, f.type, f.path) for f in cp.root.fds] == [
+        (0, "REG", "/dev/null"),
+        (1, "REG", "/dev/null"),
+        (2, "REG", "/dev/null"),
+    ]
     assert cp.problems == []
     assert "must exist when `criu restore` runs" in proc.stdout
     assert "restore still needs --shell-job" not in proc.stdout  # its task is its own session leader
@@ -92,11 +94,16 @@ def test_detach_tty_path_uid_and_bounding_set_make_root_tty_unprivileged(cli, tm
         assert list(getattr(c, key)) == [0, 0], key
     # the image lacked CAP_SYS_RESOURCE, as does the restorer: widened to the full set
     assert names.caps_from_words(c.cap_bnd) == FULL
-    assert differing_files(src, out) == ({"files.img", "fdinfo-2.img", "core-14783.img"}, {"tty-info.img"}, {RECORD_NAME})
+    assert differing_files(src, out) == (
+        {"files.img", "fdinfo-2.img", "core-14783.img"},
+        {"tty-info.img"},
+        {RECORD_NAME},
+    )
     assert "/var/log/ticker.out must exist" in proc.stdout
     assert "loses 40 capabilities" in proc.stdout
-    after = assert_check_no_longer_reports(src, out, ["CRI001", "CRI002", "CRI005", "CRI007"], uid=1001,
-                                           bounding_set=VM_CAPBND)  # fmt: skip
+    after = assert_check_no_longer_reports(
+        src, out, ["CRI001", "CRI002", "CRI005", "CRI007"], uid=1001, bounding_set=VM_CAPBND
+    )
     assert not after
 
 
@@ -208,7 +215,7 @@ def test_relocate_ghost(cli, tmp_path):
     after = {f.id: f.reg.name for f in decoded(out, "files.img") if f.HasField("reg")}
     assert before.keys() == after.keys()
     for fid, name in before.items():
-        expected = "/opt/app" + name[len("/tmp/criu-work"):] if name.startswith("/tmp/criu-work") else name
+        expected = "/opt/app" + name[len("/tmp/criu-work") :] if name.startswith("/tmp/criu-work") else name
         assert after[fid] == expected
     assert after[7] == "/opt/app/data/ghost/ghost.txt"  # the ghost's name (remap orig_id 7)
     cp = Checkpoint(out)
@@ -303,7 +310,9 @@ def test_scrub_secrets(writable_copy, tmp_path, cli):
     for h in hits:
         assert reader.read(h.value_start, h.value_length) == bytes(h.value_length)
         # the bytes around the value (the name, the PEM header) are kept
-        assert reader.read(h.start, h.value_start - h.start) == Checkpoint(src).page_reader(pid).read(h.start, h.value_start - h.start)
+        assert reader.read(h.start, h.value_start - h.start) == Checkpoint(src).page_reader(pid).read(
+            h.start, h.value_start - h.start
+        )
     assert list(scan_process(cp, pid)) == []
     assert cp.processes[0].environ[0] == "API_KEY="
     assert FAKE_AWS not in (out / "pages-1.img").read_bytes()

@@ -11,7 +11,7 @@ from inspector.repair.plan import plan_repair
 from inspector.repair.writer import write_output
 
 from .conftest import CORPUS_NAMES, corpus_dir
-from .repair_helpers import dir_hashes, differing_files
+from .repair_helpers import differing_files, dir_hashes
 
 
 @pytest.mark.parametrize("name", CORPUS_NAMES)

@@ -44,7 +44,11 @@ def test_sarif_parses_with_real_values(monkeypatch):
     assert raw["$schema"].endswith("sarif-2.1.0.json") and log.version == "2.1.0"
     run = log.runs[0]
     driver = run.tool.driver
-    assert driver.name == "criu-inspect" and driver.version and driver.information_uri == "https://example.org/criu-inspect"
+    assert (
+        driver.name == "criu-inspect"
+        and driver.version
+        and driver.information_uri == "https://example.org/criu-inspect"
+    )
     assert [r.id for r in driver.rules] == ["TST001", "TST002", "TST003"]
     tst1 = driver.rules[0]
     assert tst1.name == "FileOpenedForWriting"
@@ -56,10 +60,16 @@ def test_sarif_parses_with_real_values(monkeypatch):
     assert driver.rules[2].default_configuration.level == "note"  # info -> note
 
     results = run.results
-    assert [(r.rule_id, r.level.value) for r in results] == [("TST001", "error"), ("TST001", "error"), ("TST002", "warning")]
+    assert [(r.rule_id, r.level.value) for r in results] == [
+        ("TST001", "error"),
+        ("TST001", "error"),
+        ("TST002", "warning"),
+    ]
     out_fd = results[0]
     assert out_fd.rule_index == 0
-    assert out_fd.message.text.startswith("pid 14055 (ticker) fd 1: /tmp/criu-work/data/plain/out is opened for writing")
+    assert out_fd.message.text.startswith(
+        "pid 14055 (ticker) fd 1: /tmp/criu-work/data/plain/out is opened for writing"
+    )
     assert "Fix: Make the file writable" in out_fd.message.text
     loc = out_fd.locations[0]
     assert loc.physical_location.artifact_location.uri == "files.img"
@@ -73,7 +83,10 @@ def test_sarif_parses_with_real_values(monkeypatch):
     # the fingerprints tell the two fds apart and are stable
     fps = [r.partial_fingerprints["criuInspectFinding/v1"] for r in results]
     assert len(set(fps)) == 3
-    assert fps == [r.partial_fingerprints["criuInspectFinding/v1"] for r in sarif_of(report_for(corpus_dir("plain")))[0].runs[0].results]
+    assert fps == [
+        r.partial_fingerprints["criuInspectFinding/v1"]
+        for r in sarif_of(report_for(corpus_dir("plain")))[0].runs[0].results
+    ]
 
 
 def test_sarif_secret_finding_has_address_and_masked_value(writable_copy):
@@ -146,7 +159,9 @@ def test_junit_follows_fail_on(tmp_path, fail_on, failing):
 
 
 def test_junit_problems_are_errors(tmp_path):
-    report = CheckReport(str(corpus_dir("plain")), Target(), [], list(RULES), problems=["mm-1.img: bad magic (offset 0)"])
+    report = CheckReport(
+        str(corpus_dir("plain")), Target(), [], list(RULES), problems=["mm-1.img: bad magic (offset 0)"]
+    )
     suite = list(junit_of(report, tmp_path))[0]
     assert suite.errors == 1
     case = [c for c in suite if c.name == "checkpoint images readable"][0]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import http.server
+import importlib.util
 import json
 import os
 import shutil
@@ -103,8 +103,7 @@ def test_a_folder_is_walked_and_pre_dumps_are_not_rows(tmp_path):
     assert arc["archive"] == "tar" and arc["verdicts"]["root"] == "restorable"
     import datetime
 
-    dumped = datetime.datetime.fromtimestamp(int((corpus_dir("jvm") / "inventory.img").stat().st_mtime),
-                                             datetime.timezone.utc)
+    dumped = datetime.datetime.fromtimestamp(int((corpus_dir("jvm") / "inventory.img").stat().st_mtime), datetime.UTC)
     assert arc["created"] == dumped.isoformat(timespec="seconds")  # the member's time, not the extraction's
 
 
@@ -211,8 +210,10 @@ def test_archives_served_over_http(http_folder, tmp_path):
     paths = scan.find_checkpoints([http_folder, http_folder + "missing.tar"])
     assert paths == [http_folder + "jvm.tar.gz", http_folder + "tree.tar.gz", http_folder + "missing.tar"]
     rows = {r["path"]: r for r in scan.scan(paths, TARGETS, workers=1)}
-    local = {Path(r["path"]).name: r for r in scan.scan([str(corpus_dir("tree")), str(corpus_dir("jvm"))], TARGETS,
-                                                        workers=1)}
+    local = {
+        Path(r["path"]).name: r
+        for r in scan.scan([str(corpus_dir("tree")), str(corpus_dir("jvm"))], TARGETS, workers=1)
+    }
     for name in ("tree", "jvm"):
         row = rows[f"{http_folder}{name}.tar.gz"]
         assert row["error"] is None and row["archive"] == "tar.gz"
@@ -225,8 +226,13 @@ def test_a_dask_cluster_scan_equals_the_local_scan(tmp_path):
     distributed = pytest.importorskip("distributed")
     paths = scan.find_checkpoints([str(CORPUS)])
     local = scan.scan(paths, TARGETS, workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  local_directory=str(tmp_path / "dask")) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        local_directory=str(tmp_path / "dask"),
+    ) as cluster:
         remote = scan.scan(paths, TARGETS, scheduler=cluster.scheduler_address)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert len(remote) == len(local) == len(paths)
@@ -266,15 +272,26 @@ def test_container_archives_carry_their_name_image_and_time(tmp_path):
     fleet = tmp_path / "fleet"
     fleet.mkdir()
     pack(container_dir(corpus_dir("tree"), tmp_path / "p"), fleet / "ticker.tar.zst", "tar.zst")
-    pack(container_dir(corpus_dir("jvm"), tmp_path / "c", CRIO_CONFIG, CRIO_SPEC),
-         fleet / "checkpoint-web-5d9f_shop-app-2026-11-20T11:00:00Z.tar", "tar")
+    pack(
+        container_dir(corpus_dir("jvm"), tmp_path / "c", CRIO_CONFIG, CRIO_SPEC),
+        fleet / "checkpoint-web-5d9f_shop-app-2026-11-20T11:00:00Z.tar",
+        "tar",
+    )
     rows = {Path(r["path"]).name: r for r in scan.scan(scan.find_checkpoints([str(fleet)]), TARGETS, workers=1)}
     podman = rows["ticker.tar.zst"]
     assert (podman["source"], podman["archive"], podman["container"], podman["image"]) == (
-        "podman", "tar.zst", "ticker-tree", "registry.example.org/ticker:1.4")
+        "podman",
+        "tar.zst",
+        "ticker-tree",
+        "registry.example.org/ticker:1.4",
+    )
     crio = rows["checkpoint-web-5d9f_shop-app-2026-11-20T11:00:00Z.tar"]
     assert (crio["source"], crio["container"], crio["image"], crio["created"]) == (
-        "crio", "app", "quay.io/shop/web:2.1", "2026-11-20T11:00:00Z")
+        "crio",
+        "app",
+        "quay.io/shop/web:2.1",
+        "2026-11-20T11:00:00Z",
+    )
     assert crio["verdicts"]["root"] == "restorable" and podman["processes"] == 4
 
 

@@ -230,8 +230,10 @@ def test_short_pages_file_reports_what_lies_before(writable_copy):
 # ---- grep -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, nocase", [("AKIAIOSFODNN7EXAMPLE", False), ("akiaiosfodnn7", True), ("x", False),
-                                          ("/bin", False), ("LANG=", True)])
+@pytest.mark.parametrize(
+    "text, nocase",
+    [("AKIAIOSFODNN7EXAMPLE", False), ("akiaiosfodnn7", True), ("x", False), ("/bin", False), ("LANG=", True)],
+)
 def test_grep_literal_equals_regex_path(writable_copy, tmp_path, text, nocase, chunk):
     src = writable_copy("plain")
     plant_across_seam(src)
@@ -239,8 +241,9 @@ def test_grep_literal_equals_regex_path(writable_copy, tmp_path, text, nocase, c
     cp = Checkpoint(tmp_path / "child")
     rx = compile_pattern(text, ignore_case=nocase)
     fast = [(h.addr, h.length, h.where, h.context) for h in search(cp, text, ignore_case=nocase)]
-    slow = [(h.addr, h.length, h.where, h.context)
-            for h in search_process(cp, PID, rx, literal_length=len(text.encode()))]  # fmt: skip
+    slow = [
+        (h.addr, h.length, h.where, h.context) for h in search_process(cp, PID, rx, literal_length=len(text.encode()))
+    ]
     assert fast == slow and fast
 
 

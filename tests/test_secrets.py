@@ -184,8 +184,11 @@ def test_patterns_and_names():
         b"\0PATH=/bin\0TOKENIZERS_PARALLELISM=false\0DB_PASSWORD_FILE=/run/secrets/db\0GITHUB_TOKEN=abc\0"
         b'{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n"}'
         b" AIzaSyA-1234567890abcdefghijklmnopqrstu sk_live_abcdefghijklmnopqrstuvwx XAKIAIOSFODNN7EXAMPLE\0"
-        b"glpat-abcdefghij0123456789 npm_" + b"a1B2" * 9 + b" DefaultEndpointsProtocol=https;AccountName=x;AccountKey="
-        + b"Zm9v" * 21 + b"ab==;EndpointSuffix=core.windows.net\0"
+        b"glpat-abcdefghij0123456789 npm_"
+        + b"a1B2" * 9
+        + b" DefaultEndpointsProtocol=https;AccountName=x;AccountKey="
+        + b"Zm9v" * 21
+        + b"ab==;EndpointSuffix=core.windows.net\0"
     )
     hits = scan_bytes(data)
     assert [(h.kind, h.name) for h in hits] == [
@@ -227,4 +230,6 @@ def test_short_pages_file_keeps_what_was_found(writable_copy):
     assert [f.details["kind"] for f in found] == ["pem"]
     report = run_checks(cp_dir, Target(), select=["CRI050"])
     assert [f.details["kind"] for f in report.findings] == ["pem"]
-    assert any(p.startswith(str(path)) and "shorter" in p and p.endswith("(CRI050 could not run)") for p in report.problems)
+    assert any(
+        p.startswith(str(path)) and "shorter" in p and p.endswith("(CRI050 could not run)") for p in report.problems
+    )

@@ -14,8 +14,13 @@ from .test_secrets import FAKE_AWS, make_secrets_case
 def test_the_narrow_list():
     assert mask_env_entry("DB_PASSWORD=hunter2") == f"DB_PASSWORD={MASK}"
     assert mask_env_entry("GITHUB_TOKEN=x") == f"GITHUB_TOKEN={MASK}"
-    for harmless in ("DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus", "XDG_SESSION_ID=3",
-                     "KEYBOARD=us", "TOKENIZERS_PARALLELISM=false", "DB_PASSWORD_FILE=/run/secrets/db"):
+    for harmless in (
+        "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus",
+        "XDG_SESSION_ID=3",
+        "KEYBOARD=us",
+        "TOKENIZERS_PARALLELISM=false",
+        "DB_PASSWORD_FILE=/run/secrets/db",
+    ):
         assert mask_env_entry(harmless) == harmless
     assert mask_env_entry("DATABASE_URL=postgres://u:pw@h/db") == f"DATABASE_URL=postgres://u:{MASK}@h/db"
 

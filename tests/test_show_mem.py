@@ -15,7 +15,9 @@ from inspector.pages import effective_flags, page_count
 from .conftest import CORPUS_NAMES, corpus_dir
 from .synth import make_predump_chain
 
-FILE_BACKED = (1 << 6) | (1 << 7) | (1 << 14)  # VMA_FILE_PRIVATE, VMA_FILE_SHARED, VMA_AREA_MEMFD (criu/include/image.h)
+FILE_BACKED = (
+    (1 << 6) | (1 << 7) | (1 << 14)
+)  # VMA_FILE_PRIVATE, VMA_FILE_SHARED, VMA_AREA_MEMFD (criu/include/image.h)
 
 
 def pagemap_pages(directory, pid) -> dict[str, int]:
@@ -55,8 +57,12 @@ def test_sums_agree_with_the_images(name):
         assert r.file_backed + r.anonymous == r.size
         want = pagemap_pages(directory, r.pid)  # the corpus's runs all lie inside VMAs
         p = r.pages
-        assert (p.present, p.in_parent, p.lazy, p.marked_lazy) == (want["present"], want["in_parent"], want["lazy"],
-                                                                   want["marked_lazy"])  # fmt: skip
+        assert (p.present, p.in_parent, p.lazy, p.marked_lazy) == (
+            want["present"],
+            want["in_parent"],
+            want["lazy"],
+            want["marked_lazy"],
+        )
         assert p.total == r.size // PAGE_SIZE
         assert p.present + p.in_parent + p.lazy + p.shmem + p.not_dumped == p.total
         if r.vmas:  # (a zombie has no memory images) present pages x page size == the pages file's size
@@ -85,7 +91,9 @@ def test_cli_json_and_text(cli):
     assert [p["pid"] for p in data["processes"]] == [15783, 15785, 15786, 15787]
     assert data["total"]["pages"]["present"] == sum(p["pages"]["present"] for p in data["processes"])
     assert data["total"]["size"] == sum(p["size"] for p in data["processes"])
-    only = json.loads(cli("show", str(corpus_dir("tree")), "--view", "mem", "--pid", "15785", "--format", "json").stdout)
+    only = json.loads(
+        cli("show", str(corpus_dir("tree")), "--view", "mem", "--pid", "15785", "--format", "json").stdout
+    )
     assert [p["pid"] for p in only["processes"]] == [15785]
     t = cli("show", str(corpus_dir("tree")), "mem")
     assert t.returncode == 0, t.stderr

@@ -44,8 +44,12 @@ def view_json(path, view: str) -> dict:
 
     cp = Checkpoint(path)
     data = view_data(cp, view)
-    body = {"net": views_json.net_dict, "mounts": views_json.mounts_dict, "stats": views_json.stats_dict,
-            "sockets": views_json.sockets_list}[view](data)  # fmt: skip
+    body = {
+        "net": views_json.net_dict,
+        "mounts": views_json.mounts_dict,
+        "stats": views_json.stats_dict,
+        "sockets": views_json.sockets_list,
+    }[view](data)
     doc = json.loads(json.dumps(views_json.view_document(cp, view, body)))
     assert doc["problems"] == [], doc["problems"]
     return doc[view]
@@ -77,15 +81,25 @@ def test_tcp_socket_row_is_what_the_images_hold(cli):
     assert len(rows) == 1
     row = rows[0]
     assert (row["pid"], row["fd"], row["family"], row["type"], row["proto"], row["state"]) == (
-        18411, 3, "INET", "STREAM", "TCP", "ESTABLISHED")
+        18411,
+        3,
+        "INET",
+        "STREAM",
+        "TCP",
+        "ESTABLISHED",
+    )
     assert row["peer"] == f"127.0.0.1:{server_port}" and row["local"] == f"127.0.0.1:{isk.src_port}"
     assert row["ino"] == isk.ino and row["netns"] == isk.ns_id
     assert (row["rcvbuf"], row["sndbuf"]) == (isk.opts.so_rcvbuf, isk.opts.so_sndbuf)
     assert (row["recv_queue"], row["send_queue"]) == (stream.inq_len, stream.outq_len) == (8, 0)
     assert row["peer_owner"] is None  # the server was not dumped
     text = show_text(cli, corpus_dir("tcp"), "sockets")
-    assert re.search(rf"^18411\s+3\s+INET\s+TCP\s+ESTABLISHED\s+127\.0\.0\.1:{isk.src_port}\s+127\.0\.0\.1:{server_port}"
-                     rf"\s+{isk.ino}\s", text, re.MULTILINE)  # fmt: skip
+    assert re.search(
+        rf"^18411\s+3\s+INET\s+TCP\s+ESTABLISHED\s+127\.0\.0\.1:{isk.src_port}\s+127\.0\.0\.1:{server_port}"
+        rf"\s+{isk.ino}\s",
+        text,
+        re.MULTILINE,
+    )
 
 
 def test_tcp_socket_agrees_with_crit(cli):
@@ -102,12 +116,15 @@ def test_tcp_socket_agrees_with_crit(cli):
 def test_unix_socket_peer_outside_the_tree(cli):
     """unixsock: a dgram client whose peer (a bound socket, MANIFEST) was not dumped: --ext-unix-sk."""
     peer_path = re.search(r"usock dgram-client (\S+)", MANIFEST).group(1).replace("$WORK", "")
-    usks = [e.message.usk for e in open_image(corpus_dir("unixsock") / "files.img").entries if e.message.HasField("usk")]
+    usks = [
+        e.message.usk for e in open_image(corpus_dir("unixsock") / "files.img").entries if e.message.HasField("usk")
+    ]
     own = next(u for u in usks if u.peer)
     peer = next(u for u in usks if u.ino == own.peer)
     rows = show_json(cli, corpus_dir("unixsock"), "sockets")["sockets"]
     assert [(r["pid"], r["fd"], r["family"], r["type"], r["state"]) for r in rows] == [
-        (19279, 3, "UNIX", "DGRAM", "ESTABLISHED")]
+        (19279, 3, "UNIX", "DGRAM", "ESTABLISHED")
+    ]
     row = rows[0]
     assert (row["ino"], row["peer_ino"]) == (own.ino, peer.ino)
     assert row["peer"].endswith(peer_path) and row["peer_owner"] == "outside the tree"
@@ -122,8 +139,9 @@ def test_sockets_view_is_the_models_sockets():
         fds = [(p.pid, fd) for p in cp.processes for fd in p.fds if fd.socket is not None]
         rows = sockets_view(cp)
         assert [(r.pid, r.fd) for r in rows] == [(pid, fd.fd) for pid, fd in fds], name
-        assert [(r.ino, r.state, r.family) for r in rows] == [(fd.socket.ino, fd.socket.state, fd.socket.family)
-                                                              for _, fd in fds]  # fmt: skip
+        assert [(r.ino, r.state, r.family) for r in rows] == [
+            (fd.socket.ino, fd.socket.state, fd.socket.family) for _, fd in fds
+        ]
 
 
 def _retyped_socket(writable_copy, make):
@@ -147,8 +165,11 @@ def _retyped_socket(writable_copy, make):
 
     edit(copy, "files.img", retype)
     for info in copy.glob("fdinfo-*.img"):
-        edit(copy, info.name, lambda m: setattr(m, "type", fd_types.values_by_name[kind].number)
-             if m.id == isk_id else False)  # fmt: skip
+        edit(
+            copy,
+            info.name,
+            lambda m: setattr(m, "type", fd_types.values_by_name[kind].number) if m.id == isk_id else False,
+        )
     return copy
 
 
@@ -182,6 +203,7 @@ def test_ipv6_endpoints_are_bracketed(cli, writable_copy):
     """2001:db8::1 port 47414 is [2001:db8::1]:47414, not 2001:db8::1:47414 (itself an address)."""
     import ipaddress
     import socket
+
     from tests.test_check_rules import edit
 
     copy = writable_copy("tcp")
@@ -212,8 +234,10 @@ def test_no_sockets_and_pid_filter(cli):
 
 
 def test_stats_equal_the_decoded_stats_dump_of_every_checkpoint(cli):
-    assert show_json(cli, corpus_dir("tree"), "stats")["stats"]["dump"]["values"]["pages_written"] == \
-        open_image(corpus_dir("tree") / "stats-dump").entries[0].message.dump.pages_written
+    assert (
+        show_json(cli, corpus_dir("tree"), "stats")["stats"]["dump"]["values"]["pages_written"]
+        == open_image(corpus_dir("tree") / "stats-dump").entries[0].message.dump.pages_written
+    )
     for name in CORPUS_NAMES:
         path = corpus_dir(name) / "stats-dump"
         dump = open_image(path).entries[0].message.dump
@@ -238,7 +262,9 @@ def test_stats_text_with_units(cli):
     text = show_text(cli, corpus_dir("tcp"), "stats")
     assert re.search(rf"^frozen time\s+{dump.frozen_time} us \({dump.frozen_time / 1000:.3f} ms\)$", text, re.MULTILINE)
     assert re.search(rf"^freezing time\s+{dump.freezing_time} us", text, re.MULTILINE)
-    assert re.search(rf"^pages written\s+{dump.pages_written} \({dump.pages_written * 4 // 1} KiB\)$", text, re.MULTILINE)
+    assert re.search(
+        rf"^pages written\s+{dump.pages_written} \({dump.pages_written * 4 // 1} KiB\)$", text, re.MULTILINE
+    )
     assert re.search(rf"^pages scanned\s+{dump.pages_scanned} ", text, re.MULTILINE)
     assert "restore statistics\n  none: no stats-restore" in text
 
@@ -255,8 +281,13 @@ def test_stats_restore_beside_a_podman_checkpoint(cli, podman):
     entry.set_message(msg)
     (ctr / "stats-restore").write_bytes(made.encode())
     stats = show_json(cli, ctr, "stats")["stats"]
-    assert stats["restore"]["values"] == {"pages_compared": 0, "pages_skipped_cow": 0, "forking_time": 1234,
-                                          "restore_time": 56789, "pages_restored": 28}  # fmt: skip
+    assert stats["restore"]["values"] == {
+        "pages_compared": 0,
+        "pages_skipped_cow": 0,
+        "forking_time": 1234,
+        "restore_time": 56789,
+        "pages_restored": 28,
+    }
     assert stats["dump"]["file"] == str(ctr / "stats-dump")
     assert re.search(r"^restore time\s+56789 us \(56\.789 ms\)$", show_text(cli, ctr, "stats"), re.MULTILINE)
 
@@ -281,7 +312,8 @@ def test_net_of_a_podman_checkpoint(cli, podman, which):
     net = show_json(cli, path, "net")["net"]
     status = net["network_status"]
     assert status["format"] == "podman" and status["file"] == (
-        str(ctr / "network.status") if which == "dir" else f"{archive}!/network.status")
+        str(ctr / "network.status") if which == "dir" else f"{archive}!/network.status"
+    )
     by_name = {n["name"]: n for n in status["networks"]}
     assert sorted(by_name) == sorted(NETWORK_STATUS)
     eth0 = by_name["podman"]["interfaces"][0]
@@ -321,8 +353,14 @@ def test_net_of_a_crio_checkpoint_names_the_pod_ips(cli, tmp_path):
     """CRI-O keeps the pod's IPs as spec annotations (as checkpointctl's getCRIOInfo reads IP.0), no network.status."""
     from tests.test_source import CRIO_CONFIG, CRIO_SPEC
 
-    spec = {**CRIO_SPEC, "annotations": {**CRIO_SPEC["annotations"], "io.kubernetes.cri-o.IP.0": "10.244.1.17",
-                                         "io.kubernetes.cri-o.IP.1": "fd00:10:244:1::11"}}  # fmt: skip
+    spec = {
+        **CRIO_SPEC,
+        "annotations": {
+            **CRIO_SPEC["annotations"],
+            "io.kubernetes.cri-o.IP.0": "10.244.1.17",
+            "io.kubernetes.cri-o.IP.1": "fd00:10:244:1::11",
+        },
+    }
     ctr = podman_checkpoint(tmp_path / "ctr", network_status=None, spec=spec, config=CRIO_CONFIG, namespaces=False)
     net = show_json(cli, ctr, "net")["net"]
     assert net["pod_ips"] == ["10.244.1.17", "fd00:10:244:1::11"] and net["network_status"]["file"] is None
@@ -341,12 +379,16 @@ def test_net_without_network_status_is_a_none_line(cli, tmp_path):
     assert data["namespaces"] == [] and data["host_netns_pids"] == [18411] and data["container"] is False
 
 
-@pytest.mark.parametrize("content, reason", [
-    ("{\"podman\": ", "not JSON"),
-    ("42", "neither a map of networks"),
-    ("{\"podman\": {\"interfaces\": []}}", "podman.interfaces is a JSON list, not an object"),
-    ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
-], ids=["cut-short", "a-number", "wrong-type", "nested-too-deeply"])  # fmt: skip
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ('{"podman": ', "not JSON"),
+        ("42", "neither a map of networks"),
+        ('{"podman": {"interfaces": []}}', "podman.interfaces is a JSON list, not an object"),
+        ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+    ],
+    ids=["cut-short", "a-number", "wrong-type", "nested-too-deeply"],
+)
 def test_a_bad_network_status_is_one_problem(cli, tmp_path, content, reason):
     ctr = podman_checkpoint(tmp_path / "userdata", network_status=content)
     r = cli("show", str(ctr), "net")
@@ -367,10 +409,17 @@ def test_engine_files_of_unexpected_shapes_are_read_as_found(cli, tmp_path):
     """Fields of the wrong JSON type are left out, not iterated: a config.dump is no place to crash."""
     config = {**CONFIG, "newPortMappings": 5, "portMappings": {"hostPort": 1}}
     spec = {"mounts": {"destination": "/x"}, "annotations": {"io.container.manager": "libpod"}}
-    ctr = podman_checkpoint(tmp_path / "userdata", config=config, spec=spec, namespaces=False,
-                            network_status=[{"ips": [{"interface": 7, "address": "10.1.2.3/8"}], "dns": {"search": "x"}}])
+    ctr = podman_checkpoint(
+        tmp_path / "userdata",
+        config=config,
+        spec=spec,
+        namespaces=False,
+        network_status=[{"ips": [{"interface": 7, "address": "10.1.2.3/8"}], "dns": {"search": "x"}}],
+    )
     net = show_json(cli, ctr, "net")["net"]
-    assert net["ports"] == [] and net["network_status"]["networks"][0]["interfaces"][0]["subnets"][0]["ip"] == "10.1.2.3"
+    assert (
+        net["ports"] == [] and net["network_status"]["networks"][0]["interfaces"][0]["subnets"][0]["ip"] == "10.1.2.3"
+    )
     assert show_json(cli, ctr, "mounts")["mounts"]["spec"] == {"found": True, "mounts": []}
 
 
@@ -394,15 +443,17 @@ def test_mounts_of_a_podman_checkpoint(cli, podman):
     for path in (ctr, archive):
         mounts = show_json(cli, path, "mounts")["mounts"]
         assert mounts["spec"]["found"] is True
-        assert mounts["spec"]["mounts"] == [{k: m[k] for k in ("destination", "type", "source", "options")}
-                                            for m in SPEC_MOUNTS]  # fmt: skip
+        assert mounts["spec"]["mounts"] == [
+            {k: m[k] for k in ("destination", "type", "source", "options")} for m in SPEC_MOUNTS
+        ]
         [ns] = mounts["namespaces"]
         assert ns["id"] == MNT_NS_ID
         by_point = {m["mountpoint"]: m for m in ns["mounts"]}
         assert by_point["/"]["fstype"] == "OVERLAYFS" and by_point["/"]["external"] is None
         assert by_point["/proc"]["fstype"] == "PROC" and by_point["/sys"]["flags"][0] == "ro"
         assert {p for p, m in by_point.items() if m["external"]} == {
-            m["destination"] for m in SPEC_MOUNTS if m["type"] == "bind"}
+            m["destination"] for m in SPEC_MOUNTS if m["type"] == "bind"
+        }
         assert all(m["external"] == p for p, m in by_point.items() if m["external"])
     text = show_text(cli, ctr, "mounts")
     assert re.search(r"^/etc/hosts\s+bind\s+/run/containers/\S+/userdata/hosts\s+bind,rprivate$", text, re.MULTILINE)
@@ -425,10 +476,14 @@ def test_mounts_match_the_models_mounts(writable_copy):
     d = _container_like(writable_copy)
     cp = Checkpoint(d)
     view = mounts_view(cp)
-    assert [(m.mnt_id, m.parent_mnt_id, m.mountpoint, m.root, m.source, bool(m.external)) for m in view.dumped] == \
-        sorted((m.mnt_id, m.parent_mnt_id, m.mountpoint, m.root, m.source, m.ext) for m in cp.mounts())
-    assert {m.mountpoint: m.external for m in view.dumped} == {"/": None, "/etc/hosts": "hosts",
-                                                               "/data": "CRIU:AUTODETECTED"}  # fmt: skip
+    assert [
+        (m.mnt_id, m.parent_mnt_id, m.mountpoint, m.root, m.source, bool(m.external)) for m in view.dumped
+    ] == sorted((m.mnt_id, m.parent_mnt_id, m.mountpoint, m.root, m.source, m.ext) for m in cp.mounts())
+    assert {m.mountpoint: m.external for m in view.dumped} == {
+        "/": None,
+        "/etc/hosts": "hosts",
+        "/data": "CRIU:AUTODETECTED",
+    }
 
 
 # --- all views ---------------------------------------------------------------------------------------------
@@ -436,8 +491,11 @@ def test_mounts_match_the_models_mounts(writable_copy):
 
 def test_every_view_runs_on_every_corpus_checkpoint():
     """No problem and the documented keys on each checkpoint: nothing in the corpus is unreadable."""
-    for view, keys in (("net", {"container", "network_status", "ports", "pod_ips", "namespaces", "host_netns_pids"}),
-                       ("mounts", {"container", "spec", "namespaces"}), ("stats", {"dump", "restore"})):
+    for view, keys in (
+        ("net", {"container", "network_status", "ports", "pod_ips", "namespaces", "host_netns_pids"}),
+        ("mounts", {"container", "spec", "namespaces"}),
+        ("stats", {"dump", "restore"}),
+    ):
         for name in CORPUS_NAMES:
             assert set(view_json(CORPUS / name, view)) == keys, (view, name)
 
@@ -446,10 +504,18 @@ def test_views_import_no_pandas_or_rich(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from inspector.cli import main\n"
-            "sys.argv = ['criu-inspect', 'show', %r, 'net']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "assert 'pandas' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n")
-    r = subprocess.run([sys.executable, "-c", code % str(corpus_dir("tcp"))], capture_output=True, text=True, check=False,
-                       cwd=str(Path(__file__).resolve().parent.parent), timeout=120)  # fmt: skip
+    code = (
+        "import sys; from inspector.cli import main\n"
+        "sys.argv = ['criu-inspect', 'show', %r, 'net']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'pandas' not in sys.modules and 'textual' not in sys.modules, sorted(sys.modules)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code % str(corpus_dir("tcp"))],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=str(Path(__file__).resolve().parent.parent),
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr

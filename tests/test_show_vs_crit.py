@@ -25,9 +25,7 @@ from .crit_ref import crit_explore_all, parse_fds, parse_mems, parse_ps, parse_r
 
 # every checkpoint, and the failed dumps that got as far as a process tree (crit x reads those too)
 FAILED = CORPUS / "_failed-dumps"
-DIRS = CORPUS_NAMES + sorted(
-    f"_failed-dumps/{d.name}" for d in FAILED.iterdir() if (d / "pstree.img").exists()
-)
+DIRS = CORPUS_NAMES + sorted(f"_failed-dumps/{d.name}" for d in FAILED.iterdir() if (d / "pstree.img").exists())
 
 
 @pytest.fixture(scope="session")
@@ -105,15 +103,15 @@ def _crit_vma_label(v: dict, shm_ids: dict) -> str:
     """crit x mems's text after the protection, from our VMA (pycriu/cli.py explore_mems)."""
     status, flags = set(v["status"]), set(v["flags"])
     if "SYSVIPC" in status:
-        label = " ips[%x]" % shm_ids.setdefault(v["shmid"], len(shm_ids) + 1)
+        label = " ips[{:x}]".format(shm_ids.setdefault(v["shmid"], len(shm_ids) + 1))
     elif "ANON_SHARED" in status:
-        label = " shmem[%x]" % shm_ids.setdefault(v["shmid"], len(shm_ids) + 1)
+        label = " shmem[{:x}]".format(shm_ids.setdefault(v["shmid"], len(shm_ids) + 1))
     elif "SOCKET" in status:
-        label = " packet[%x]" % shm_ids.setdefault(v["shmid"], len(shm_ids) + 1)
+        label = " packet[{:x}]".format(shm_ids.setdefault(v["shmid"], len(shm_ids) + 1))
     elif status & {"FILE_PRIVATE", "FILE_SHARED"}:
         label = " " + v["path"]
         if v["pgoff"]:
-            label += " + %#x" % v["pgoff"]
+            label += " + {:#x}".format(v["pgoff"])
         if "FILE_SHARED" in status:
             label += " (s)"
     elif "STACK" in status:
@@ -176,18 +174,22 @@ def test_crit_text_parsers_on_awkward_rows():
     ps += "%7d%7d%7d   %s%s\n" % (300, 20, 1, " " * 8, "kworker/0:1 x ")
     ps += "%7d%7d%7d   %s%s\n" % (4000000, 1, 1, " " * 4, "x")
     assert [(r["pid"], r["ppid"], r["comm"]) for r in parse_ps(ps)] == [
-        (1, 0, "init"), (20, 1, "my worker"), (300, 20, "kworker/0:1 x "), (4000000, 1, "x"),
-    ]  # fmt: skip
+        (1, 0, "init"),
+        (20, 1, "my worker"),
+        (300, 20, "kworker/0:1 x "),
+        (4000000, 1, "x"),
+    ]
 
-    astr = "%08x-%08x" % (0xFFFFFFFFFF600000, 0xFFFFFFFFFF601000)
+    astr = f"{0xFFFFFFFFFF600000:08x}-{0xFFFFFFFFFF601000:08x}"
     mems = "42\n\t%-36s    %s\n" % ("exe", "/opt/my app/bin")
-    mems += "\t%-36s%s%s\n" % ("%08x-%08x" % (0x1000, 0x2000), "r-x", " /opt/my app/bin + 0x1000 (s)")
+    mems += "\t%-36s%s%s\n" % (f"{0x1000:08x}-{0x2000:08x}", "r-x", " /opt/my app/bin + 0x1000 (s)")
     mems += "\t%-36s%s%s\n" % (astr, "--x", " [vsyscall] *")
     parsed = parse_mems(mems)
     assert parsed[42]["exe"] == "/opt/my app/bin"
     assert [(v["start"], v["prot"], v["label"]) for v in parsed[42]["vmas"]] == [
-        (0x1000, "r-x", " /opt/my app/bin + 0x1000 (s)"), (0xFFFFFFFFFF600000, "--x", " [vsyscall] *"),
-    ]  # fmt: skip
+        (0x1000, "r-x", " /opt/my app/bin + 0x1000 (s)"),
+        (0xFFFFFFFFFF600000, "--x", " [vsyscall] *"),
+    ]
 
     fds = "7\n\t%7d: %s\n\t%7s: %s\n" % (3, "unix[12 (0) =00abstract]", "cwd", "/a b")
     assert parse_fds(fds) == {7: {"3": "unix[12 (0) =00abstract]", "cwd": "/a b"}}

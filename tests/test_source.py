@@ -208,8 +208,13 @@ def test_crio_directory_metadata(tmp_path):
 
 
 def test_containerd_and_unknown_engines(tmp_path):
-    spec = {"annotations": {"io.kubernetes.cri.container-name": "api", "io.kubernetes.cri.sandbox-name": "api-7c",
-                            "io.kubernetes.cri.sandbox-namespace": "prod"}}  # fmt: skip
+    spec = {
+        "annotations": {
+            "io.kubernetes.cri.container-name": "api",
+            "io.kubernetes.cri.sandbox-name": "api-7c",
+            "io.kubernetes.cri.sandbox-namespace": "prod",
+        }
+    }
     s = resolve(container_dir(corpus_dir("tree"), tmp_path / "a", {"id": "abc"}, spec))
     assert s.kind == "containerd"
     assert s.metadata["name"] == "api" and s.metadata["pod"] == "api-7c" and s.metadata["namespace"] == "prod"
@@ -227,8 +232,10 @@ def test_show_text_header_names_the_container(tmp_path, cli):
     head = r.stdout.splitlines()[:4]
     assert head[0] == f"checkpoint {ctr}"
     assert head[1] == "  CRI-O container checkpoint, images in checkpoint/"
-    assert head[2] == "  container app (c0ffee001122), pod web-5d9f, namespace shop, image quay.io/shop/web:2.1, " \
-                      "runtime runc, engine CRI-O"  # fmt: skip
+    assert (
+        head[2] == "  container app (c0ffee001122), pod web-5d9f, namespace shop, image quay.io/shop/web:2.1, "
+        "runtime runc, engine CRI-O"
+    )
     assert "4 processes, 7 threads, 12 fds, 98 VMAs" in r.stdout
 
 
@@ -237,7 +244,9 @@ def test_bad_config_dump_is_a_problem_not_a_refusal(tmp_path, cli):
     (ctr / "config.dump").write_text('{"id": "abc", "name": ')
     cp = Checkpoint(ctr)
     assert len(cp.processes) == 4
-    assert [p.one_line() for p in cp.problems] == [f"{ctr / 'config.dump'}: not JSON: Expecting value: line 1 column 23 (char 22)"]
+    assert [p.one_line() for p in cp.problems] == [
+        f"{ctr / 'config.dump'}: not JSON: Expecting value: line 1 column 23 (char 22)"
+    ]
     assert cp.source.kind == "podman"  # spec.dump still names the engine
     r = cli("show", str(ctr), "--format", "json")
     assert r.returncode == 2 and json.loads(r.stdout)["summary"]["processes"] == 4
@@ -291,8 +300,13 @@ def test_podman_export_archive(tmp_path, private_tmp, fmt):
     assert src["container"]["name"] == "ticker-tree" and src["container"]["rootfs_diff_bytes"] == 10240
     assert cp.shown_path == f"{arc}!/checkpoint"
     # only the checkpoint's members were written: no rootfs diff
-    assert sorted(os.listdir(os.path.dirname(tmp))) == ["checkpoint", "config.dump", "network.status", "spec.dump",
-                                                        "stats-dump"]  # fmt: skip
+    assert sorted(os.listdir(os.path.dirname(tmp))) == [
+        "checkpoint",
+        "config.dump",
+        "network.status",
+        "spec.dump",
+        "stats-dump",
+    ]
     # pages stay mmap-able files
     reader = cp.page_reader(15783)
     assert reader is not None
@@ -466,8 +480,9 @@ def test_symlink_escapes_are_refused(tmp_path, private_tmp, cli):
     arc = evil_tar(tmp_path / "b.tar", members + [link_member("checkpoint/parent", "../../..")])
     refused(cli, arc, private_tmp, "links outside the archive (to ../../..)")
     # each link lexically inside, the pair outside: d/s -> ../.. is the root, d/t -> s/.. its parent
-    arc = evil_tar(tmp_path / "c.tar", members + [link_member("checkpoint/d/s", "../.."),
-                                                  link_member("checkpoint/d/t", "s/..")])  # fmt: skip
+    arc = evil_tar(
+        tmp_path / "c.tar", members + [link_member("checkpoint/d/s", "../.."), link_member("checkpoint/d/t", "s/..")]
+    )
     refused(cli, arc, private_tmp, "member checkpoint/d/t links outside the archive (to s/..)")
     # a member written through a link (inside the archive, still refused: the name would lie)
     arc = evil_tar(tmp_path / "d.tar", members + [link_member("checkpoint/s", "."), file_member("checkpoint/s/a.img")])
@@ -494,7 +509,9 @@ def _header_only(name: str, size: int) -> bytes:
 def test_huge_declared_sizes_are_refused_before_writing(tmp_path, private_tmp, cli):
     arc = tmp_path / "huge.tar"
     arc.write_bytes(_header_only("checkpoint/pages-1.img", 1 << 40))
-    refused(cli, arc, private_tmp, "member checkpoint/pages-1.img declares 1099511627776 bytes, more than the archive holds")
+    refused(
+        cli, arc, private_tmp, "member checkpoint/pages-1.img declares 1099511627776 bytes, more than the archive holds"
+    )
     arc = tmp_path / "huge.tar.gz"
     arc.write_bytes(gzip.compress(_header_only("checkpoint/pages-1.img", 1 << 40)))
     line = refused(cli, arc, private_tmp, "declares 1099511627776 bytes: the checkpoint would exceed")
@@ -528,8 +545,14 @@ def test_broken_archives(tmp_path, private_tmp, cli):
 
 
 def test_archives_without_one_checkpoint(tmp_path, private_tmp, cli):
-    arc = evil_tar(tmp_path / "meta.tar", [file_member("config.dump", b"{}"), file_member("spec.dump", b"{}"),
-                                           file_member("rootfs-diff.tar", b"\0" * 1024)])  # fmt: skip
+    arc = evil_tar(
+        tmp_path / "meta.tar",
+        [
+            file_member("config.dump", b"{}"),
+            file_member("spec.dump", b"{}"),
+            file_member("rootfs-diff.tar", b"\0" * 1024),
+        ],
+    )
     refused(cli, arc, private_tmp, "archive has no checkpoint/ directory")
     arc = evil_tar(tmp_path / "other.tar", [file_member("README", b"hello")])
     refused(cli, arc, private_tmp, "archive holds no CRIU checkpoint")
@@ -539,10 +562,15 @@ def test_archives_without_one_checkpoint(tmp_path, private_tmp, cli):
 
 def test_naming_one_checkpoint_of_an_archive(tmp_path, private_tmp, cli):
     """ARCHIVE!/DIR, the form errors name members in, picks one checkpoint of several (a pod's containers)."""
-    arc = evil_tar(tmp_path / "pod.tar", real_members("tree", prefix="web/checkpoint/")
-                   + [file_member("web/config.dump", json.dumps(PODMAN_CONFIG).encode()),
-                      file_member("web/spec.dump", json.dumps(PODMAN_SPEC).encode())]
-                   + real_members("pair-1", prefix="db/checkpoint/"))  # fmt: skip
+    arc = evil_tar(
+        tmp_path / "pod.tar",
+        real_members("tree", prefix="web/checkpoint/")
+        + [
+            file_member("web/config.dump", json.dumps(PODMAN_CONFIG).encode()),
+            file_member("web/spec.dump", json.dumps(PODMAN_SPEC).encode()),
+        ]
+        + real_members("pair-1", prefix="db/checkpoint/"),
+    )
     s = resolve(f"{arc}!/web")
     assert (s.kind, s.images, s.origin, s.metadata["name"]) == ("podman", "checkpoint", f"{arc}!/web", "ticker-tree")
     assert s.shown(s.images_dir) == f"{arc}!/web/checkpoint"
@@ -551,10 +579,14 @@ def test_naming_one_checkpoint_of_an_archive(tmp_path, private_tmp, cli):
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert (d["path"], d["source"]["images"], d["summary"]) == (
-        f"{arc}!/db/checkpoint", "", checkpoint_dict(Checkpoint(corpus_dir("pair-1")))["summary"])
+        f"{arc}!/db/checkpoint",
+        "",
+        checkpoint_dict(Checkpoint(corpus_dir("pair-1")))["summary"],
+    )
     r = cli("show", f"{arc}!/cache", env={"TMPDIR": str(private_tmp)})
     assert r.returncode == 2 and r.stderr.strip() == (
-        f"criu-inspect: error: {arc}!/cache: no such directory among the archive's checkpoint members")
+        f"criu-inspect: error: {arc}!/cache: no such directory among the archive's checkpoint members"
+    )
     r = cli("show", f"{arc}!/../etc", env={"TMPDIR": str(private_tmp)})
     assert r.returncode == 2 and "member ../etc escapes the archive" in r.stderr
     assert os.listdir(private_tmp) == []

@@ -16,7 +16,9 @@ def write(path, text):
 
 
 def test_pyproject_found_upwards_and_applied(tmp_path):
-    write(tmp_path / "pyproject.toml", """
+    write(
+        tmp_path / "pyproject.toml",
+        """
 [project]
 name = "x"
 
@@ -29,7 +31,8 @@ reason = "err is recreated by the entrypoint"
 [[tool.criu-inspect.suppress]]
 code = "tst002"
 reason = "restored as root in production"
-""")
+""",
+    )
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)
     assert find_config(sub) == str(tmp_path / "pyproject.toml")
@@ -48,12 +51,15 @@ reason = "restored as root in production"
 
 def test_dotfile_wins_over_pyproject_and_verdict_changes(tmp_path):
     write(tmp_path / "pyproject.toml", '[[tool.criu-inspect.suppress]]\ncode = "TST002"\nreason = "x"\n')
-    write(tmp_path / ".criu-inspect.toml", """
+    write(
+        tmp_path / ".criu-inspect.toml",
+        """
 [[suppress]]
 code = "TST001"
 checkpoint = "pla*"
 reason = "data files are chowned before restore"
-""")
+""",
+    )
     config = load_config(start=tmp_path)
     assert config.path == str(tmp_path / ".criu-inspect.toml")
     report = report_for(corpus_dir("plain"))
@@ -63,7 +69,9 @@ reason = "data files are chowned before restore"
 
 
 def test_unused_suppression_warns(tmp_path):
-    cfg = write(tmp_path / "cfg.toml", """
+    cfg = write(
+        tmp_path / "cfg.toml",
+        """
 [[suppress]]
 code = "TST001"
 pid = 1
@@ -77,7 +85,8 @@ reason = "typo"
 code = "TST001"
 checkpoint = "other-*"
 reason = "about another checkpoint: not stale here"
-""")
+""",
+    )
     report = report_for(corpus_dir("plain"))
     warnings = apply_suppressions(report, load_config(cfg).suppressions)
     assert len(report.findings) == 3 and report.suppressed == []

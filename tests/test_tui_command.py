@@ -31,7 +31,10 @@ def test_missing_textual_is_one_line_exit_2():
 def test_bad_directory_is_one_line_exit_2(cli, tmp_path):
     proc = cli("tui", str(tmp_path))
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"criu-inspect: error: {tmp_path}: not a CRIU checkpoint: no inventory.img and no image files"
+    assert (
+        proc.stderr.strip()
+        == f"criu-inspect: error: {tmp_path}: not a CRIU checkpoint: no inventory.img and no image files"
+    )
 
 
 def test_no_terminal_is_refused(cli):

@@ -26,7 +26,11 @@ def test_real_pair_marks_changed_vmas_with_page_counts():
     async def script(app, pilot):
         tree = app.query_one(ProcessTree)
         assert str(tree.root.children[0].label).startswith("~24822 ticker (1t)")
-        assert app.query_one("#diff-summary").render().plain.startswith("diff: 1 process changed, 80 KiB of pages differ in 5 VMAs")
+        assert (
+            app.query_one("#diff-summary")
+            .render()
+            .plain.startswith("diff: 1 process changed, 80 KiB of pages differ in 5 VMAs")
+        )
         assert "diff (A -> B)" in app.query_one(Overview).plain
         await pilot.press("3")
         vmas = app.query_one(VmaTable)

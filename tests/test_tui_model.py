@@ -56,7 +56,13 @@ def test_rows_of_real_process():
     proc = cp.process(15787)
     assert tree_label(proc) == "15787 tree (3t)"
     assert tree_label(proc, findings=2) == "15787 tree (3t) !2"
-    assert [fd_cells(fd) for fd in proc.fds][1] == ("1", "REG", "WRONLY|LARGEFILE", "158", "/tmp/criu-work/data/tree/out")
+    assert [fd_cells(fd) for fd in proc.fds][1] == (
+        "1",
+        "REG",
+        "WRONLY|LARGEFILE",
+        "158",
+        "/tmp/criu-work/data/tree/out",
+    )
     first = vma_cells(proc.vmas[0])
     assert first[0] == f"{proc.vmas[0].start:x} +4K" and first[1] == "r--" and first[5] == "/tmp/criu-work/bin/tree"
 
@@ -144,7 +150,7 @@ def test_hex_search_never_matches_across_pages_not_in_the_images():
             break
     else:
         pytest.skip("no VMA of tree with two runs of pages apart")
-    (a_start, a_end), (b_start, _) = spans[0], spans[1]
+    (_, a_end), (b_start, _) = spans[0], spans[1]
     needle = doc.reader.read(a_end - 4, 4, fill=None) + doc.reader.read(b_start, 4, fill=None)
     assert b_start > a_end  # a real hole between the two runs
     expected = _all_matches(doc, needle)  # within runs only

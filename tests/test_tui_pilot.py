@@ -228,8 +228,9 @@ def test_loading_runs_in_a_worker_with_progress(monkeypatch):
     import asyncio
     import time
 
-    import tui.model
     from textual.widgets import Label, ProgressBar
+
+    import tui.model
 
     real = tui.model._warm_process
 
@@ -279,11 +280,16 @@ def test_findings_tab_and_jump_to_the_fd():
         await pilot.press("4", "tab", "tab")
         table = app.query_one(FindingsTable)
         assert app.focused is table
-        shown = sorted((code, int(where.split()[1]), int(where.split()[3]) if "fd" in where else None)
-                       for code, where in zip(table.column_text(1), table.column_text(2)))  # fmt: skip
+        shown = sorted(
+            (code, int(where.split()[1]), int(where.split()[3]) if "fd" in where else None)
+            for code, where in zip(table.column_text(1), table.column_text(2))
+        )
         assert shown == expected
-        row = next(i for i, (c, w) in enumerate(zip(table.column_text(1), table.column_text(2)))
-                   if c == "CRI008" and w == "pid 15787 fd 1")  # fmt: skip
+        row = next(
+            i
+            for i, (c, w) in enumerate(zip(table.column_text(1), table.column_text(2)))
+            if c == "CRI008" and w == "pid 15787 fd 1"
+        )
         table.move_cursor(row=row)
         await pilot.pause()
         detail = app.query_one("#finding-detail").render().plain

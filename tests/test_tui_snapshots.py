@@ -37,7 +37,9 @@ def test_memory_80x24(snap_compare):
 
 
 def test_hex_view_80x24(snap_compare):
-    assert snap_compare(_app(), press=["3", "tab", "tab", "down", "enter"], terminal_size=(80, 24), run_before=wait_loaded)
+    assert snap_compare(
+        _app(), press=["3", "tab", "tab", "down", "enter"], terminal_size=(80, 24), run_before=wait_loaded
+    )
 
 
 def test_help_80x24(snap_compare):
@@ -57,22 +59,32 @@ def test_overview_120x36(snap_compare):
 
 
 def test_diff_memory_80x24(snap_compare):
-    assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), press=["3"], terminal_size=(80, 24),
-                        run_before=wait_loaded)  # fmt: skip
+    assert snap_compare(
+        _app("sample-images/pair-1", "sample-images/pair-2"),
+        press=["3"],
+        terminal_size=(80, 24),
+        run_before=wait_loaded,
+    )
 
 
 def test_diff_overview_120x36(snap_compare):
-    assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), terminal_size=(120, 36),
-                        run_before=wait_loaded)  # fmt: skip
+    assert snap_compare(
+        _app("sample-images/pair-1", "sample-images/pair-2"), terminal_size=(120, 36), run_before=wait_loaded
+    )
 
 
 def test_findings_80x24(snap_compare):
-    assert snap_compare(_app("sample-images/tty"), press=["4", "tab", "tab"], terminal_size=(80, 24),
-                        run_before=wait_loaded)  # fmt: skip
+    assert snap_compare(
+        _app("sample-images/tty"), press=["4", "tab", "tab"], terminal_size=(80, 24), run_before=wait_loaded
+    )
 
 
 def test_diff_hex_view_120x36(snap_compare):
     """pair-1's heap against pair-2's, scrolled by `n` to the one byte that differs (red)."""
     keys = ["3", "tab", "tab", *(["down"] * 6), "enter", "n"]
-    assert snap_compare(_app("sample-images/pair-1", "sample-images/pair-2"), press=keys, terminal_size=(120, 36),
-                        run_before=wait_loaded)  # fmt: skip
+    assert snap_compare(
+        _app("sample-images/pair-1", "sample-images/pair-2"),
+        press=keys,
+        terminal_size=(120, 36),
+        run_before=wait_loaded,
+    )

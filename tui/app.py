@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from textual import work
-from textual.worker import get_current_worker
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static, TabbedContent, TabPane, Tree
+from textual.worker import get_current_worker
 
 from .model import Session, load_session
 from .widgets.findings import FindingsPane
@@ -58,7 +58,11 @@ class InspectorApp(App):
 
     # --- layout ----------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("criu-inspect: loading " + self.path_a + (f" vs {self.path_b}" if self.path_b else ""), id="summary", markup=False)
+        yield Static(
+            "criu-inspect: loading " + self.path_a + (f" vs {self.path_b}" if self.path_b else ""),
+            id="summary",
+            markup=False,
+        )
         yield Static("", id="verdict", markup=False)
         yield Static("", id="diff-summary", markup=False)
         with Vertical(id="loading"):
@@ -89,8 +93,13 @@ class InspectorApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         try:
-            session = load_session(self.path_a, self.path_b, self.target, progress=self._progress_from_thread,
-                                   diff_options=self.diff_options)  # fmt: skip
+            session = load_session(
+                self.path_a,
+                self.path_b,
+                self.target,
+                progress=self._progress_from_thread,
+                diff_options=self.diff_options,
+            )
         except LoadCancelled:
             return
         except Exception as exc:  # shown on screen; the CLI has validated the directories before
@@ -203,8 +212,11 @@ class InspectorApp(App):
 
     def _current_table(self) -> FilterableTable | None:
         active = self.query_one(TabbedContent).active
-        return {"files": self.query_one(FdTable), "memory": self.query_one(VmaTable),
-                "findings": self.query_one(FindingsTable)}.get(active)  # fmt: skip
+        return {
+            "files": self.query_one(FdTable),
+            "memory": self.query_one(VmaTable),
+            "findings": self.query_one(FindingsTable),
+        }.get(active)
 
     def action_filter(self) -> None:
         if self.session is None:
@@ -278,8 +290,9 @@ class InspectorApp(App):
             tabs.active = "overview"
             self.query_one(ProcessTree).focus()
         else:
-            self.notify(f"{finding.code} is about {finding.image or 'the checkpoint as a whole'}, not one process",
-                        timeout=4)  # fmt: skip
+            self.notify(
+                f"{finding.code} is about {finding.image or 'the checkpoint as a whole'}, not one process", timeout=4
+            )
 
 
 def run_app(path_a: str, path_b: str | None = None, target=None, diff_options=None) -> int:

@@ -24,7 +24,7 @@ def unavailable_reason() -> str:
     return ""
 
 
-def compute(a, b, options=None) -> "DiffView":
+def compute(a, b, options=None) -> DiffView:
     """Diff checkpoints ``a`` and ``b`` (Checkpoint objects), with the diff command's options (or its defaults)."""
     diff = _diff_module()
     return DiffView(diff.diff_checkpoints(a.path, b.path, options), a, b)
@@ -104,7 +104,9 @@ class DiffView:
         if pa is None or pb is None:
             only = pa or pb
             mark = "removed" if pb is None else "added"
-            return [(v, mark, vds[v.start].pages_changed if v.start in vds else None) for v in (only.vmas if only else [])]
+            return [
+                (v, mark, vds[v.start].pages_changed if v.start in vds else None) for v in (only.vmas if only else [])
+            ]
         rows = []
         for v in pa.vmas:
             vd = vds.get(v.start)

@@ -14,8 +14,8 @@ import importlib
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from inspector.errors import InspectError
 from inspector.model import names
@@ -168,7 +168,9 @@ def overview_sections(proc: Process, show_secrets: bool = False) -> list[tuple[s
             creds.append(f"cap_amb {_caps(c.cap_amb)}")
         if c.lsm_profile:
             creds.append(f"lsm {c.lsm_profile}")
-        creds.append(f"seccomp {proc.seccomp_mode}" + (f" ({proc.seccomp_filters} filters)" if proc.seccomp_filters else ""))
+        creds.append(
+            f"seccomp {proc.seccomp_mode}" + (f" ({proc.seccomp_filters} filters)" if proc.seccomp_filters else "")
+        )
         out.append(("credentials", creds))
     if proc.namespaces:
         out.append(("namespaces", ["  ".join(f"{ns} {ident}" for ns, ident in proc.namespaces.items())]))
@@ -177,7 +179,9 @@ def overview_sections(proc: Process, show_secrets: bool = False) -> list[tuple[s
     out.append(("cmdline", [" ".join(proc.cmdline) if proc.cmdline else f"[{proc.comm}]"]))
     env = environ_shown(proc.environ, show_secrets)
     masked = env != proc.environ
-    out.append(("environment", (env or ["(empty)"]) + (["(values named like secrets masked: S shows them)"] if masked else [])))
+    out.append(
+        ("environment", (env or ["(empty)"]) + (["(values named like secrets masked: S shows them)"] if masked else []))
+    )
     pages = proc.pages
     out.append(
         (
@@ -336,10 +340,16 @@ class HexDocument:
             lines_per_page = names.PAGE_SIZE // self.BYTES_PER_LINE
             first_of_page = index - (addr - page_addr) // self.BYTES_PER_LINE
             if mine != theirs:
-                offsets = range(index - first_of_page, -1, -1) if backwards else range(index - first_of_page, lines_per_page)
+                offsets = (
+                    range(index - first_of_page, -1, -1) if backwards else range(index - first_of_page, lines_per_page)
+                )
                 for k in offsets:
                     lo = k * self.BYTES_PER_LINE
-                    if mine is None or theirs is None or mine[lo : lo + self.BYTES_PER_LINE] != theirs[lo : lo + self.BYTES_PER_LINE]:
+                    if (
+                        mine is None
+                        or theirs is None
+                        or mine[lo : lo + self.BYTES_PER_LINE] != theirs[lo : lo + self.BYTES_PER_LINE]
+                    ):
                         return first_of_page + k
             index = first_of_page - 1 if backwards else first_of_page + lines_per_page
         return None
@@ -555,8 +565,14 @@ class Session:
         if mine:
             lines = []
             for f in mine:
-                where = " ".join(w for w in (f"fd {f.fd}" if f.fd is not None else "",
-                                             f"vma {f.vma_start:x}" if f.vma_start is not None else "") if w)  # fmt: skip
+                where = " ".join(
+                    w
+                    for w in (
+                        f"fd {f.fd}" if f.fd is not None else "",
+                        f"vma {f.vma_start:x}" if f.vma_start is not None else "",
+                    )
+                    if w
+                )
                 lines.append(f"{f.severity} {f.code}{' ' + where if where else ''}: {f.title}")
             out.append(("findings (tab 4)", lines))
         if self.diff is not None:
@@ -637,14 +653,15 @@ def _counts(report) -> str:
     return f" ({detail})" if detail else ""
 
 
-def load_session(path_a: str, path_b: str | None = None, target=None, progress: Progress | None = None,
-                 diff_options=None) -> Session:  # fmt: skip
+def load_session(
+    path_a: str, path_b: str | None = None, target=None, progress: Progress | None = None, diff_options=None
+) -> Session:
     """Decode everything the screens show, process by process, reporting progress (run in a worker thread)."""
     paths = [p for p in (path_a, path_b) if p]
     checkpoints = []
     for path in paths:  # the process trees first: they say how much work there is
         cp = Checkpoint(path)
-        cp.pstree  # not a checkpoint worth showing: raise now, in the loader
+        _ = cp.pstree  # not a checkpoint worth showing: raise now, in the loader
         checkpoints.append(cp)
     total = sum(len(cp.pstree) for cp in checkpoints) + len(checkpoints) + (1 if path_b else 0) + 1
     done = 0
@@ -659,7 +676,7 @@ def load_session(path_a: str, path_b: str | None = None, target=None, progress: 
             _warm_process(cp, entry.pid)
             done += 1
         tick(f"building the model of {cp.path}")
-        cp.processes
+        _ = cp.processes
         cp.check_pages_sizes()
         done += 1
     session = Session(checkpoints[0], checkpoints[1] if path_b else None, target)

@@ -13,10 +13,24 @@ SEVERITIES = ("error", "warning", "info")
 ASSUMED_NONROOT_UID = 65534
 # what a container's root (uid 0 in a user namespace, --target unprivileged --uid 0) holds: the default
 # capability set of Podman, Docker and containerd, over the ids mapped into its namespace
-CONTAINER_ROOT_CAPS = frozenset({
-    "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
-    "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP",
-})
+CONTAINER_ROOT_CAPS = frozenset(
+    {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "NET_BIND_SERVICE",
+        "NET_RAW",
+        "SYS_CHROOT",
+        "MKNOD",
+        "AUDIT_WRITE",
+        "SETFCAP",
+    }
+)
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -57,8 +71,12 @@ class Target:
         return not self.privileged and self.uid == 0
 
     def has_cap(self, name: str) -> bool:
-        return (self.privileged or name in self.caps or name == "CHECKPOINT_RESTORE"
-                or (self.container_root and name in CONTAINER_ROOT_CAPS))
+        return (
+            self.privileged
+            or name in self.caps
+            or name == "CHECKPOINT_RESTORE"
+            or (self.container_root and name in CONTAINER_ROOT_CAPS)
+        )
 
 
 @dataclass

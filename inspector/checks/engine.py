@@ -13,7 +13,7 @@ import functools
 import importlib
 import os
 import pkgutil
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import InspectError
 from .base import ASSUMED_NONROOT_UID, SEVERITIES, SEVERITY_RANK, CheckReport, Finding, Rule, Target
@@ -92,7 +92,7 @@ def run_checks(
     if include_host and not target.on_this_host:
         target = dataclasses.replace(target, on_this_host=True)
     cp = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
-    cp.pstree  # no process tree: nothing to check, the check cannot run (raises InspectError)
+    _ = cp.pstree  # no process tree: nothing to check, the check cannot run (raises InspectError)
     rules = selected_rules(select, ignore, include_host)
     findings: list[Finding] = []
     problems: list[str] = []
@@ -119,9 +119,14 @@ def run_checks(
         problems.append(f"{line} ({', '.join(codes)} could not run)" if codes else line)
     findings.sort(key=_finding_order)
     return CheckReport(
-        checkpoint=cp.shown_path, target=target, findings=findings, rules=rules, problems=problems,
-        fail_on=fail_on, assumed_uid=assumed_uid,
-    )  # fmt: skip
+        checkpoint=cp.shown_path,
+        target=target,
+        findings=findings,
+        rules=rules,
+        problems=problems,
+        fail_on=fail_on,
+        assumed_uid=assumed_uid,
+    )
 
 
 def _finding_order(f: Finding):

@@ -127,14 +127,26 @@ def fd_accmode(open_flags: int | None) -> str:
     return {0: "r", 1: "w", 2: "rw"}.get(acc, "rw")
 
 
-def make(rule: Rule, message: str, *, severity: str | None = None, fix: str | None = None,
-         criu_error: str | None = None, **where) -> Finding:
+def make(
+    rule: Rule,
+    message: str,
+    *,
+    severity: str | None = None,
+    fix: str | None = None,
+    criu_error: str | None = None,
+    **where,
+) -> Finding:
     """A Finding of ``rule`` with the rule's defaults where the finding says nothing more specific."""
     return Finding(
-        code=rule.code, title=rule.title, category=rule.category, severity=severity or rule.severity,
-        message=message, fix=fix or rule.fix, criu_error=criu_error if criu_error is not None else rule.criu_error,
+        code=rule.code,
+        title=rule.title,
+        category=rule.category,
+        severity=severity or rule.severity,
+        message=message,
+        fix=fix or rule.fix,
+        criu_error=criu_error if criu_error is not None else rule.criu_error,
         **where,
-    )  # fmt: skip
+    )
 
 
 def group_fds(fds) -> str:

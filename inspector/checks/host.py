@@ -16,8 +16,8 @@ import shutil
 import stat
 import struct
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..errors import InspectError
 from ..model import names
@@ -82,10 +82,10 @@ def elf_build_id(path: str) -> bytes | None:
             is64 = head[4] == 2
             endian = "<" if head[5] == 1 else ">"
             if is64:
-                phoff, = struct.unpack_from(endian + "Q", head, 32)
+                (phoff,) = struct.unpack_from(endian + "Q", head, 32)
                 phentsize, phnum = struct.unpack_from(endian + "HH", head, 54)
             else:
-                phoff, = struct.unpack_from(endian + "I", head, 28)
+                (phoff,) = struct.unpack_from(endian + "I", head, 28)
                 phentsize, phnum = struct.unpack_from(endian + "HH", head, 42)
             if phnum > 256 or phentsize < 32:
                 return None
@@ -95,15 +95,15 @@ def elf_build_id(path: str) -> bytes | None:
                 ent = table[i * phentsize : (i + 1) * phentsize]
                 if len(ent) < phentsize:
                     return None
-                p_type, = struct.unpack_from(endian + "I", ent, 0)
+                (p_type,) = struct.unpack_from(endian + "I", ent, 0)
                 if p_type != 4:  # PT_NOTE
                     continue
                 if is64:
-                    offset, = struct.unpack_from(endian + "Q", ent, 8)
-                    size, = struct.unpack_from(endian + "Q", ent, 32)
+                    (offset,) = struct.unpack_from(endian + "Q", ent, 8)
+                    (size,) = struct.unpack_from(endian + "Q", ent, 32)
                 else:
-                    offset, = struct.unpack_from(endian + "I", ent, 4)
-                    size, = struct.unpack_from(endian + "I", ent, 16)
+                    (offset,) = struct.unpack_from(endian + "I", ent, 4)
+                    (size,) = struct.unpack_from(endian + "I", ent, 16)
                 if size > 1 << 16:
                     continue
                 fh.seek(offset)
@@ -375,8 +375,19 @@ class HostSocket:
     inode: int
 
 
-_TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
-               7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}  # fmt: skip
+_TCP_STATES = {
+    1: "ESTABLISHED",
+    2: "SYN_SENT",
+    3: "SYN_RECV",
+    4: "FIN_WAIT1",
+    5: "FIN_WAIT2",
+    6: "TIME_WAIT",
+    7: "CLOSE",
+    8: "CLOSE_WAIT",
+    9: "LAST_ACK",
+    10: "LISTEN",
+    11: "CLOSING",
+}
 
 
 def _proc_net_addr(hexaddr: str) -> str:
@@ -407,8 +418,12 @@ def parse_proc_net(text: str, proto: str, family: str) -> list[HostSocket]:
 def host_sockets(proc: str = "/proc") -> list[HostSocket]:
     """TCP and UDP sockets of this host's (this process's) network namespace."""
     out = []
-    for name, proto, family in (("tcp", "TCP", "INET"), ("tcp6", "TCP", "INET6"), ("udp", "UDP", "INET"),
-                                ("udp6", "UDP", "INET6")):  # fmt: skip
+    for name, proto, family in (
+        ("tcp", "TCP", "INET"),
+        ("tcp6", "TCP", "INET6"),
+        ("udp", "UDP", "INET"),
+        ("udp6", "UDP", "INET6"),
+    ):
         try:
             with open(os.path.join(proc, "net", name)) as fh:
                 out.extend(parse_proc_net(fh.read(), proto, family))

@@ -146,13 +146,15 @@ def _parse_suppressions(path: str, entries) -> list[Suppression]:
             raise InspectError(path, f"{where} must be a table")
         unknown = set(entry) - ENTRY_KEYS
         if unknown:
-            raise InspectError(path, f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(ENTRY_KEYS))})")
+            raise InspectError(
+                path, f"{where}: unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(ENTRY_KEYS))})"
+            )
         code = entry.get("code")
         if not isinstance(code, str) or not code.strip():
-            raise InspectError(path, f"{where}: code is required (e.g. code = \"CRI007\")")
+            raise InspectError(path, f'{where}: code is required (e.g. code = "CRI007")')
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
-            raise InspectError(path, f"{where} ({code}): a reason is required (reason = \"why this is accepted\")")
+            raise InspectError(path, f'{where} ({code}): a reason is required (reason = "why this is accepted")')
         for key in ("pid", "fd"):
             value = entry.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -160,8 +162,11 @@ def _parse_suppressions(path: str, entries) -> list[Suppression]:
         ckpt = entry.get("checkpoint")
         if ckpt is not None and not isinstance(ckpt, str):
             raise InspectError(path, f"{where} ({code}): checkpoint must be a string (a glob on the directory name)")
-        out.append(Suppression(code.strip().upper(), reason.strip(), entry.get("pid"), entry.get("fd"), ckpt,
-                               f"{path}: {where}"))  # fmt: skip
+        out.append(
+            Suppression(
+                code.strip().upper(), reason.strip(), entry.get("pid"), entry.get("fd"), ckpt, f"{path}: {where}"
+            )
+        )
     return out
 
 
@@ -183,7 +188,9 @@ def apply_suppressions(report: CheckReport, suppressions: list[Suppression]) -> 
     for i, s in enumerate(suppressions):
         if i in used:
             continue
-        if s.checkpoint is not None and not fnmatch.fnmatch(os.path.basename(os.path.normpath(report.checkpoint)), s.checkpoint):
+        if s.checkpoint is not None and not fnmatch.fnmatch(
+            os.path.basename(os.path.normpath(report.checkpoint)), s.checkpoint
+        ):
             continue  # scoped to other checkpoints: not stale, just not about this one
         why = "" if s.code in ran else f" (rule {s.code} did not run)"
         warnings.append(f"{s.source}: suppression {s.describe()} matches no finding{why}; remove it if it is stale")

@@ -332,7 +332,7 @@ def fill_message(msg, data, where: str) -> None:
                     target.extend(_ip_words(value[0]))
                     continue
                 items = []
-                for i, item in enumerate(value):
+                for item in value:
                     items.append(_scalar(slot, item))
             except _Value as exc:
                 raise _Bad(_at(where, key, i), str(exc)) from None

@@ -16,8 +16,8 @@ import os
 import re
 import struct
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from google.protobuf.message import DecodeError
 
@@ -41,18 +41,23 @@ RAW_NAME_PATTERNS = [
 
 # The file names CRIU writes (criu/image-desc.c's imgset_template, CRIU 4.2): "%u"/"%lu"-numbered, "%x"-numbered,
 # and plain ones. Plugins add their own (amdgpu-*.img): a name outside this list is not wrong, only unknown.
-_NUMBERED = ("fdinfo pagemap pagemap-shmem core ids mm vmas sigacts itimers posix-timers creds utsns ipcns-var "
-             "ipcns-shm ipcns-msg ipcns-sem fs mountpoints netdev netns ifaddr route route6 rule iptables ip6tables "
-             "nftables autofs binfmt-misc rlimit pages pages-shmem signal-s signal-p userns netns-ct netns-exp timens "
-             "pidns tmpfs tmpfs-dev").split()
-_PLAIN = ("inventory reg-files ext-files ns-files eventfd eventpoll eventpoll-tfd signalfd inotify inotify-wd fanotify "
-          "fanotify-mark pipes pipes-data fifo fifo-data pstree unixsk inetsk packetsk netlinksk sk-queues remap-fpath "
-          "memfd binfmt-misc tty tty-info tty-data filelocks tunfile cgroup timerfd cpuinfo seccomp files bpfmap-file "
-          "bpfmap-data apparmor pidfd").split()
+_NUMBERED = (
+    "fdinfo pagemap pagemap-shmem core ids mm vmas sigacts itimers posix-timers creds utsns ipcns-var "
+    "ipcns-shm ipcns-msg ipcns-sem fs mountpoints netdev netns ifaddr route route6 rule iptables ip6tables "
+    "nftables autofs binfmt-misc rlimit pages pages-shmem signal-s signal-p userns netns-ct netns-exp timens "
+    "pidns tmpfs tmpfs-dev"
+).split()
+_PLAIN = (
+    "inventory reg-files ext-files ns-files eventfd eventpoll eventpoll-tfd signalfd inotify inotify-wd fanotify "
+    "fanotify-mark pipes pipes-data fifo fifo-data pstree unixsk inetsk packetsk netlinksk sk-queues remap-fpath "
+    "memfd binfmt-misc tty tty-info tty-data filelocks tunfile cgroup timerfd cpuinfo seccomp files bpfmap-file "
+    "bpfmap-data apparmor pidfd"
+).split()
 CRIU_IMAGE_NAME = re.compile(
-    r"^(?:(?:%s)-\d+(?:\.tar\.gz)?\.img|(?:ghost-file|tcp-stream)-[0-9a-f]+\.img|(?:%s)\.img|stats-\w+|irmap-cache)$"
-    % ("|".join(map(re.escape, sorted(_NUMBERED, key=len, reverse=True))),
-       "|".join(map(re.escape, sorted(_PLAIN, key=len, reverse=True))))
+    r"^(?:(?:{})-\d+(?:\.tar\.gz)?\.img|(?:ghost-file|tcp-stream)-[0-9a-f]+\.img|(?:{})\.img|stats-\w+|irmap-cache)$".format(
+        "|".join(map(re.escape, sorted(_NUMBERED, key=len, reverse=True))),
+        "|".join(map(re.escape, sorted(_PLAIN, key=len, reverse=True))),
+    )
 )
 
 
@@ -305,7 +310,9 @@ def frame_window(data: bytes, base: int, file_size: int, path: str, start: int =
             break
         (size,) = unpack_size(data, off)
         if size > left - 4:
-            raise InspectError(path, f"entry size {size} is larger than the {left - 4} bytes left in the file", base + off)
+            raise InspectError(
+                path, f"entry size {size} is larger than the {left - 4} bytes left in the file", base + off
+            )
         if off + 4 + size > n:
             break
         add_frame(off)

@@ -39,7 +39,9 @@ NEWER_FIELDS: list[tuple[str, str, str, int, int, int, str | None]] = [
 # Messages newer CRIU added, needed by the fields above.
 NEWER_MESSAGES: dict[str, list[tuple[str, str, list[tuple[str, int, int, int]]]]] = {
     "inventory.proto": [("plugins_entry", "", [("plugins", 12, FDP.TYPE_STRING, _REP)])],
-    "core-x86.proto": [("user_x86_cet_entry", "", [("cet", 1, FDP.TYPE_UINT64, _OPT), ("ssp", 2, FDP.TYPE_UINT64, _OPT)])],
+    "core-x86.proto": [
+        ("user_x86_cet_entry", "", [("cet", 1, FDP.TYPE_UINT64, _OPT), ("ssp", 2, FDP.TYPE_UINT64, _OPT)])
+    ],
     "sk-inet.proto": [
         (
             "tcp_opts_entry",
@@ -197,7 +199,7 @@ def _module_for_file(file_name: str) -> str:
 
 
 def _patch(proto: descriptor_pb2.FileDescriptorProto) -> None:
-    for name, package, fields in NEWER_MESSAGES.get(proto.name, []):
+    for name, _package, fields in NEWER_MESSAGES.get(proto.name, []):
         if any(m.name == name for m in proto.message_type):
             continue
         msg = proto.message_type.add(name=name)

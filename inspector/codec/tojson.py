@@ -80,9 +80,14 @@ def _plan(desc) -> dict[int, _Field]:
             kwargs = {}
             if opts is not None:
                 kwargs = dict(
-                    hex=opts.hex, ipadd=opts.ipadd, dev=opts.dev, odev=opts.odev,
-                    flags=opts.flags, dict=opts.dict, conv=opts.conv,
-                )  # fmt: skip
+                    hex=opts.hex,
+                    ipadd=opts.ipadd,
+                    dev=opts.dev,
+                    odev=opts.odev,
+                    flags=opts.flags,
+                    dict=opts.dict,
+                    conv=opts.conv,
+                )
             enum_names = None
             if field.type == FD.TYPE_ENUM:
                 enum_names = {v.number: v.name for v in field.enum_type.values}
@@ -112,13 +117,13 @@ def _scalar(f: _Field, value, pretty: bool, is_hex: bool):
         if not pretty:
             return int(value)
         if is_hex or f.hex:
-            return "0x%x" % value
+            return f"0x{value:x}"
         if f.dev:
             return _dev(f, value)
         if f.flags:
             flags_maps, _, map_flags = _pycriu_maps()
             table = flags_maps.get(f.flags)
-            return "0x%x" % value if table is None else map_flags(value, table)
+            return f"0x{value:x}" if table is None else map_flags(value, table)
         if f.dict:
             _, dict_maps, _ = _pycriu_maps()
             names = dict_maps.get(f.dict, ({}, {}))[0].get(f.name, {})

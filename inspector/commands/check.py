@@ -21,19 +21,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-uprobes", action="store_true", help="criu restore --allow-uprobes")
     g = p.add_argument_group("output and gate")
     g.add_argument("--format", choices=FORMATS, default="text")
-    g.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="error",
-                   help="lowest severity that makes the exit code 1 (default: error; never: report only, exit 0 "
-                        "unless the check could not run)")  # fmt: skip
+    g.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info", "never"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error; never: report only, exit 0 "
+        "unless the check could not run)",
+    )
     g.add_argument("--select", metavar="CODE,..", help="run only these rules (codes or prefixes, e.g. CRI00)")
     g.add_argument("--ignore", metavar="CODE,..", help="skip these rules (codes or prefixes)")
     g.add_argument("--host", action="store_true", help="also run the checks that need this (the restoring) machine")
     g.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    g.add_argument("--max-per-rule", type=int, metavar="N",
-                   help="text output: show at most N entries per rule (findings about files of one directory "
-                        "are one entry already); the JSON, SARIF and JUnit outputs keep every finding")
-    g.add_argument("--config", metavar="FILE",
-                   help="suppressions file (default: the nearest .criu-inspect.toml, or pyproject.toml with "
-                        "[tool.criu-inspect], from the current directory upwards)")  # fmt: skip
+    g.add_argument(
+        "--max-per-rule",
+        type=int,
+        metavar="N",
+        help="text output: show at most N entries per rule (findings about files of one directory "
+        "are one entry already); the JSON, SARIF and JUnit outputs keep every finding",
+    )
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="suppressions file (default: the nearest .criu-inspect.toml, or pyproject.toml with "
+        "[tool.criu-inspect], from the current directory upwards)",
+    )
 
 
 def target_of(args):
@@ -82,9 +93,13 @@ def _run(args) -> int:
     config = load_config(args.config)  # a broken config stops here, before any work
 
     report = run_checks(
-        args.dir, target_of(args), select=args.select, ignore=args.ignore, fail_on=args.fail_on,
+        args.dir,
+        target_of(args),
+        select=args.select,
+        ignore=args.ignore,
+        fail_on=args.fail_on,
         include_host=args.host,
-    )  # fmt: skip
+    )
     apply_suppressions(report, config.suppressions)
     report.max_per_rule = args.max_per_rule
     if args.output:

@@ -14,7 +14,9 @@ import sys
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="checkpoint directory")
     p.add_argument("--pid", type=int, help="the process (default: the only one of the checkpoint)")
-    p.add_argument("-o", "--out", required=True, metavar="OUT", help="the core file to write ('-': stdout, not a terminal)")
+    p.add_argument(
+        "-o", "--out", required=True, metavar="OUT", help="the core file to write ('-': stdout, not a terminal)"
+    )
     p.add_argument("--force", "-f", action="store_true", help="replace OUT if it exists (atomically)")
 
 
@@ -36,7 +38,9 @@ def run(args) -> int:
     if pid is None:
         pids = [p.pid for p in cp.processes]
         if len(pids) != 1:
-            raise InspectError(cp.shown_path, f"{len(pids)} processes: say which with --pid ({', '.join(map(str, pids))})")
+            raise InspectError(
+                cp.shown_path, f"{len(pids)} processes: say which with --pid ({', '.join(map(str, pids))})"
+            )
         pid = pids[0]
     plan = coredump.plan(cp, pid)
     if to_stdout:
@@ -48,12 +52,16 @@ def run(args) -> int:
     shown = "stdout" if to_stdout else args.out
     proc = plan.process
     segs = len(plan.segments)
-    report.write(f"wrote {shown}: pid {pid} ({proc.comm}), {len(plan.threads)} thread(s), {len(proc.vmas)} VMAs in "
-                 f"{segs} PT_LOAD segment(s), {_size(plan.bytes_from_images)} of memory from the images, "
-                 f"file {_size(plan.size)}\n")  # fmt: skip
+    report.write(
+        f"wrote {shown}: pid {pid} ({proc.comm}), {len(plan.threads)} thread(s), {len(proc.vmas)} VMAs in "
+        f"{segs} PT_LOAD segment(s), {_size(plan.bytes_from_images)} of memory from the images, "
+        f"file {_size(plan.size)}\n"
+    )
     if plan.empty_vmas:
-        report.write(f"{len(plan.empty_vmas)} VMA(s) with no pages in the images (no bytes in the core: gdb reads a "
-                     "file-backed one from its file, named in NT_FILE, and others as zeros):\n")  # fmt: skip
+        report.write(
+            f"{len(plan.empty_vmas)} VMA(s) with no pages in the images (no bytes in the core: gdb reads a "
+            "file-backed one from its file, named in NT_FILE, and others as zeros):\n"
+        )
         from ..memsearch import vma_label
 
         for v in plan.empty_vmas:

@@ -20,30 +20,53 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("a", nargs="?", help="checkpoint directory A (the old one)")
     p.add_argument("b", nargs="?", help="checkpoint directory B (the new one)")
-    p.add_argument("--match", choices=("pid", "tree"), default="pid",
-                   help="pair processes by pid (default) or by position in the tree and comm "
-                        "(for a tree restored into another pid namespace and dumped again)")  # fmt: skip
+    p.add_argument(
+        "--match",
+        choices=("pid", "tree"),
+        default="pid",
+        help="pair processes by pid (default) or by position in the tree and comm "
+        "(for a tree restored into another pid namespace and dumped again)",
+    )
     p.add_argument("--pages", action="store_true", help="print hexdumps of the first differing page ranges")
-    p.add_argument("--show-secrets", action="store_true",
-                   help="show changed values of environment variables named like secrets (masked by default)")
-    p.add_argument("--max-hunks", type=int, default=16, metavar="N",
-                   help="at most N hexdump hunks in all with --pages (default 16)")  # fmt: skip
-    p.add_argument("--ignore", action="append", default=[], metavar="CAT[,CAT]",
-                   help="leave out a category of differences (repeatable): " + ", ".join(CATEGORIES))  # fmt: skip
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show changed values of environment variables named like secrets (masked by default)",
+    )
+    p.add_argument(
+        "--max-hunks",
+        type=int,
+        default=16,
+        metavar="N",
+        help="at most N hexdump hunks in all with --pages (default 16)",
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CAT[,CAT]",
+        help="leave out a category of differences (repeatable): " + ", ".join(CATEGORIES),
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--load", "--from-json", dest="load", metavar="FILE",
-                   help="re-render a diff saved with --format json instead of comparing checkpoints")  # fmt: skip
+    p.add_argument(
+        "--load",
+        "--from-json",
+        dest="load",
+        metavar="FILE",
+        help="re-render a diff saved with --format json instead of comparing checkpoints",
+    )
     p.add_argument("--page-engine", choices=("auto", "numpy", "python"), default="auto", help=argparse.SUPPRESS)
 
 
 def _ignored(values: list[str]) -> frozenset[str]:
     from ..errors import InspectError
-    from ..safeio import open_regular_file
 
     cats = {c.strip() for v in values for c in v.split(",") if c.strip()}
     unknown = cats - set(CATEGORIES)
     if unknown:
-        raise InspectError(None, f"unknown --ignore category {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
+        raise InspectError(
+            None, f"unknown --ignore category {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})"
+        )
     return frozenset(cats)
 
 

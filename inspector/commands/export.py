@@ -44,8 +44,10 @@ def run(args) -> int:
                 parts[name].append(df)
 
         rows.append(scan.scan_one(path, targets, with_checkpoint=add_tables))  # a damaged one: its row says why
-    frames = {name: (pd.concat(dfs, ignore_index=True) if dfs else tables.frame([], tables.SCHEMAS[name]))
-              for name, dfs in parts.items()}
+    frames = {
+        name: (pd.concat(dfs, ignore_index=True) if dfs else tables.frame([], tables.SCHEMAS[name]))
+        for name, dfs in parts.items()
+    }
     frames["scan"] = tables.scan_frame(sorted(rows, key=lambda r: r["path"]), kinds)
     for name, df in frames.items():
         _write(df, os.path.join(args.to, f"{name}.{args.format}"), args.format)

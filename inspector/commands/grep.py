@@ -16,7 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regex", "-E", action="store_true", help="PATTERN is a regular expression (over bytes)")
     p.add_argument("--ignore-case", "-i", action="store_true", help="match without regard to case")
     p.add_argument("--pid", type=int, action="append", help="only the memory of this process (repeatable)")
-    p.add_argument("--context", "-C", type=int, default=32, metavar="N", help="bytes of hexdump around each hit (default 32)")
+    p.add_argument(
+        "--context", "-C", type=int, default=32, metavar="N", help="bytes of hexdump around each hit (default 32)"
+    )
     p.add_argument("--max-count", "-m", type=int, metavar="N", help="stop after N hits")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -48,11 +50,15 @@ def _run(args) -> int:
     known = {p.pid for p in cp.processes}
     for pid in args.pid or ():
         if pid not in known:
-            raise InspectError(cp.shown_path, f"no process {pid} in this checkpoint (pids: {', '.join(map(str, sorted(known)))})")
+            raise InspectError(
+                cp.shown_path, f"no process {pid} in this checkpoint (pids: {', '.join(map(str, sorted(known)))})"
+            )
     comms = {p.pid: p.comm for p in cp.processes}
     hits = []
     out = sys.stdout
-    for hit in search(cp, args.pattern, regex=args.regex, ignore_case=args.ignore_case, pids=args.pid, context=args.context):
+    for hit in search(
+        cp, args.pattern, regex=args.regex, ignore_case=args.ignore_case, pids=args.pid, context=args.context
+    ):
         hits.append(hit)
         if args.format == "text":
             v = hit.vma
@@ -62,7 +68,9 @@ def _run(args) -> int:
                 else hit.vma_label
             )
             from_parent = " (page from the pre-dump parent)" if hit.where == "parent" else ""
-            out.write(f"pid {hit.pid} ({comms.get(hit.pid, '')}) 0x{hit.addr:x} len {hit.length} in {where}{from_parent}\n")
+            out.write(
+                f"pid {hit.pid} ({comms.get(hit.pid, '')}) 0x{hit.addr:x} len {hit.length} in {where}{from_parent}\n"
+            )
             if args.context or hit.length:
                 for line in hexdump(hit.context, hit.context_start):
                     out.write("  " + line + "\n")
@@ -70,10 +78,16 @@ def _run(args) -> int:
             break
     if args.format == "json":
         json.dump(
-            {"checkpoint": cp.shown_path, "pattern": args.pattern, "regex": bool(args.regex), "count": len(hits),
-             "hits": [h.to_dict() for h in hits]},
-            out, indent=1,
-        )  # fmt: skip
+            {
+                "checkpoint": cp.shown_path,
+                "pattern": args.pattern,
+                "regex": bool(args.regex),
+                "count": len(hits),
+                "hits": [h.to_dict() for h in hits],
+            },
+            out,
+            indent=1,
+        )
         out.write("\n")
     elif not hits:
         sys.stderr.write(f"criu-inspect: {args.pattern!r} not found in the memory of {len(known)} process(es)\n")

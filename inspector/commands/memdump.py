@@ -14,14 +14,26 @@ import sys
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="checkpoint directory (or container checkpoint, archive)")
-    p.add_argument("--pid", type=int, help="the process whose memory to dump (required; without it, the pids are listed)")
+    p.add_argument(
+        "--pid", type=int, help="the process whose memory to dump (required; without it, the pids are listed)"
+    )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--vma", metavar="ADDR", help="only the VMA that contains ADDR (hex, e.g. 7f12a000 or 0x7f12a000)")
+    where.add_argument(
+        "--vma", metavar="ADDR", help="only the VMA that contains ADDR (hex, e.g. 7f12a000 or 0x7f12a000)"
+    )
     where.add_argument("--range", metavar="A-B", help="only addresses A to B (B exclusive; or A+LENGTH), VMAs clipped")
-    p.add_argument("--prot", metavar="rwx", help="only VMAs with this protection: r-x exactly, or rw meaning at least r and w")
-    p.add_argument("--format", choices=("hex", "raw"), default="hex",
-                   help="hex: hexdump -C listing with notes (default); raw: the bytes, offset = address - start")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically: a temporary file put in place; mode 0600)")
+    p.add_argument(
+        "--prot", metavar="rwx", help="only VMAs with this protection: r-x exactly, or rw meaning at least r and w"
+    )
+    p.add_argument(
+        "--format",
+        choices=("hex", "raw"),
+        default="hex",
+        help="hex: hexdump -C listing with notes (default); raw: the bytes, offset = address - start",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (atomically: a temporary file put in place; mode 0600)"
+    )
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
@@ -52,7 +64,9 @@ def run(args) -> int:
         _refuse_input_dir(cp, args.output)
         check_output(args.output, replace=args.force)
         # 0600, as the kernel's core files: a process's memory holds its secrets
-        write_atomic(args.output, lambda fh: _emit(cp, args, areas, fh.fileno(), True), replace=args.force, private=True)
+        write_atomic(
+            args.output, lambda fh: _emit(cp, args, areas, fh.fileno(), True), replace=args.force, private=True
+        )
     else:
         _emit(cp, args, areas, _stdout(args.format), seekable=False)
     return 0
@@ -102,7 +116,7 @@ def _write(out, text: str) -> None:
     if isinstance(out, int):
         view = memoryview(text.encode("utf-8", "surrogateescape"))
         while view:
-            view = view[os.write(out, view):]
+            view = view[os.write(out, view) :]
     elif isinstance(out, io.TextIOBase):
         out.write(text)
     else:

@@ -29,13 +29,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", help="checkpoint directory to repair (only read)")
     p.add_argument("-o", "--output", metavar="OUT", help="where to write the repaired copy (a new directory)")
     p.add_argument(
-        "--fix", action="append", default=[], type=_fix_spec, metavar="NAME[=ARG]",
+        "--fix",
+        action="append",
+        default=[],
+        type=_fix_spec,
+        metavar="NAME[=ARG]",
         help="a fix to apply (repeatable): " + ", ".join(fixes.names()) + "; see --list",
-    )  # fmt: skip
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--link", action="store_true",
-                   help="hard-link unchanged pages files instead of copying them (a chown of OUT then changes DIR)")
+    p.add_argument(
+        "--link",
+        action="store_true",
+        help="hard-link unchanged pages files instead of copying them (a chown of OUT then changes DIR)",
+    )
     p.add_argument("--copy", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     p.add_argument("--no-check", action="store_true", help="do not run the checker on input and output")
     p.add_argument("--list", action="store_true", help="list the fixes and exit")
@@ -65,8 +72,14 @@ def _target(args):
     except ImportError:
         from ..checks.base import Target
 
-        return Target(kind=args.target, uid=args.uid, gid=args.gid, terminal=args.terminal,
-                      shell_job=args.shell_job, manage_cgroups=args.manage_cgroups)  # fmt: skip
+        return Target(
+            kind=args.target,
+            uid=args.uid,
+            gid=args.gid,
+            terminal=args.terminal,
+            shell_job=args.shell_job,
+            manage_cgroups=args.manage_cgroups,
+        )
 
 
 def run(args) -> int:
@@ -126,8 +139,9 @@ def _write_and_report(args, ws) -> int:
             if not delta.skipped and (delta.after_verdict != "restorable" or unverified):
                 code = 1
     if args.format == "json":
-        repair_json.render(repair_json.repair_dict(ws, args.fix, args.output, args.dry_run, result, delta, target),
-                           sys.stdout)  # fmt: skip
+        repair_json.render(
+            repair_json.repair_dict(ws, args.fix, args.output, args.dry_run, result, delta, target), sys.stdout
+        )
     else:
         repair_text.render(blocks)
     return code

@@ -18,8 +18,13 @@ def run(args) -> int:
     rules = all_rules()
     if args.format == "json":
         json.dump(
-            [{"code": r.code, "severity": r.severity, "category": r.category, "title": r.title, "host": r.host}
-             for r in rules], sys.stdout, indent=1)  # fmt: skip
+            [
+                {"code": r.code, "severity": r.severity, "category": r.category, "title": r.title, "host": r.host}
+                for r in rules
+            ],
+            sys.stdout,
+            indent=1,
+        )
         sys.stdout.write("\n")
         return 0
     table = Table(["code", "severity", "category", "title"])

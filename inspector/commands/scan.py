@@ -15,20 +15,36 @@ FORMATS = ("table", "json", "csv", "parquet")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..checks.targets import add_target_arguments
 
-    p.add_argument("paths", nargs="+", metavar="PATH",
-                   help="a checkpoint (directory or archive), a folder of many (walked), or an fsspec URL "
-                        "(file://, http(s)://, s3:// with s3fs; a URL ending in / is a folder)")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a checkpoint (directory or archive), a folder of many (walked), or an fsspec URL "
+        "(file://, http(s)://, s3:// with s3fs; a URL ending in / is a folder)",
+    )
     add_target_arguments(p, multiple=True)
     g = p.add_argument_group("scan")
-    g.add_argument("--workers", type=int, default=0, metavar="N",
-                   help="local worker processes (default: one per core; 1: in this process)")
-    g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run each checkpoint as a task on this Dask distributed scheduler (tcp://host:8786)")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="local worker processes (default: one per core; 1: in this process)",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run each checkpoint as a task on this Dask distributed scheduler (tcp://host:8786)",
+    )
     g.add_argument("--format", choices=FORMATS, default="table")
-    g.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout; "
-                                                           "parquet needs it")
-    g.add_argument("--since", metavar="FILE", help="an earlier scan (.parquet, .csv or .json): say what is new, "
-                                                   "removed, and whose verdict changed")
+    g.add_argument(
+        "--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout; parquet needs it"
+    )
+    g.add_argument(
+        "--since",
+        metavar="FILE",
+        help="an earlier scan (.parquet, .csv or .json): say what is new, removed, and whose verdict changed",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -129,8 +145,14 @@ class _Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-            self._bar = Progress("scan", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
+            self._bar = Progress(
+                "scan",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self._bar.__enter__()
             self._task = self._bar.add_task("scan", total=self.total)
         return self

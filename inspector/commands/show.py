@@ -16,8 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", choices=VIEWS, default="all", help="what to show (default: header, tree and fds)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--pid", type=int, action="append", help="only these pids (repeatable)")
-    p.add_argument("--show-secrets", action="store_true",
-                   help="show the values of environment variables named like secrets (masked by default)")
+    p.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show the values of environment variables named like secrets (masked by default)",
+    )
 
 
 def run(args) -> int:
@@ -31,14 +34,15 @@ def run(args) -> int:
     if is_many(paths):
         return _show_many(paths, view, args)
     cp = Checkpoint(paths[0])
-    cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
+    _ = cp.pstree  # a checkpoint without a process tree is not worth showing: raise now
     missing = sorted(set(args.pid or ()) - {p.pid for p in cp.processes})
     if missing:
         from ..errors import InspectError
 
         have = ", ".join(str(p.pid) for p in cp.processes[:20]) + (", ..." if len(cp.processes) > 20 else "")
-        raise InspectError(cp.shown_path, f"no process {', '.join(map(str, missing))} in this checkpoint "
-                                          f"(its pids: {have})")
+        raise InspectError(
+            cp.shown_path, f"no process {', '.join(map(str, missing))} in this checkpoint (its pids: {have})"
+        )
     cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
     if view in ("net", "mounts", "stats", "sockets"):  # docs/show-views.md
         from ..report.views_render import emit_view
@@ -97,7 +101,9 @@ def _show_many(paths: list[str], view: str, args) -> int:
         return 0
     first = failed[0]["error"]
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-    sys.stderr.write(f"criu-inspect: error: {len(failed)} of {len(rows)} checkpoints could not be read: {first}{more}\n")
+    sys.stderr.write(
+        f"criu-inspect: error: {len(failed)} of {len(rows)} checkpoints could not be read: {first}{more}\n"
+    )
     return 2
 
 

@@ -23,10 +23,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_target_arguments(p)  # the findings are those `criu-inspect check` reports for the same flags
     p.add_argument("--allow-uprobes", action="store_true", help="criu restore --allow-uprobes")
     g = p.add_argument_group("diff mode (as criu-inspect diff)")
-    g.add_argument("--match", choices=("pid", "tree"), default="pid",
-                   help="pair processes by pid (default) or by position in the tree and comm")  # fmt: skip
-    g.add_argument("--ignore", action="append", default=[], metavar="CAT[,CAT]",
-                   help="leave out a category of differences (positions, registers, pages, ...)")  # fmt: skip
+    g.add_argument(
+        "--match",
+        choices=("pid", "tree"),
+        default="pid",
+        help="pair processes by pid (default) or by position in the tree and comm",
+    )
+    g.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CAT[,CAT]",
+        help="leave out a category of differences (positions, registers, pages, ...)",
+    )
 
 
 def run(args) -> int:
@@ -34,7 +43,7 @@ def run(args) -> int:
 
     # bad input: one line and exit 2 before the screen is taken over
     for path in filter(None, (args.dir, args.dir_b)):
-        Checkpoint(path).pstree
+        _ = Checkpoint(path).pstree
     if not args.dir_b and (args.match != "pid" or args.ignore):
         sys.stderr.write("criu-inspect: error: --match and --ignore need a second checkpoint (diff mode)\n")
         return 2

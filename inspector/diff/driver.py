@@ -37,9 +37,12 @@ def diff_checkpoints(a: str | os.PathLike, b: str | os.PathLike, options: DiffOp
 
 def _diff(side_a: Side, side_b: Side, options: DiffOptions, differ: PageDiffer) -> DiffResult:
     result = DiffResult(
-        a=side_a.path, b=side_b.path, match=options.match, ignored=sorted(options.ignore),
+        a=side_a.path,
+        b=side_b.path,
+        match=options.match,
+        ignored=sorted(options.ignore),
         pages_compared="pages" not in options.ignore,
-    )  # fmt: skip
+    )
     matching = match_processes(side_a.processes, side_b.processes, options.match)
     ctx = Context(side_a, side_b, options, matching, result)
     compare_inventory(ctx)

@@ -8,7 +8,8 @@ can be compared field by field (the fallback comparator, core and mm leftovers);
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .result import STRUCTURE, Change
 

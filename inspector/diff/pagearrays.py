@@ -47,11 +47,11 @@ class Chain:
         self.sources = sources  # PagesFile, indexed by the ``source`` arrays
 
     @classmethod
-    def empty(cls, np) -> "Chain":
+    def empty(cls, np) -> Chain:
         return cls(np, [], [])
 
     @classmethod
-    def prepare(cls, np, cp, pid: int) -> "Chain | None":
+    def prepare(cls, np, cp, pid: int) -> Chain | None:
         """The chain of ``pid`` from checkpoint ``cp`` down, or None to leave it to the per-run path."""
         try:
             return cls._prepare(np, cp, pid)
@@ -59,7 +59,7 @@ class Chain:
             return None
 
     @classmethod
-    def _prepare(cls, np, cp, pid: int) -> "Chain | None":
+    def _prepare(cls, np, cp, pid: int) -> Chain | None:
         levels: list[_Level] = []
         sources: list = []
         while True:
@@ -115,8 +115,14 @@ class Chain:
         s = np.maximum(run_s, lo)
         e = np.minimum(run_e, hi)
         present = lv.present[i:k]
-        parts = [(s[present], e[present], np.full(int(present.sum()), lv.source, dtype=np.int32),
-                  lv.offsets[i:k][present] + (s - run_s)[present])]  # fmt: skip
+        parts = [
+            (
+                s[present],
+                e[present],
+                np.full(int(present.sum()), lv.source, dtype=np.int32),
+                lv.offsets[i:k][present] + (s - run_s)[present],
+            )
+        ]
         parent = lv.parent_only[i:k] & (e > s)
         if parent.any():
             qs, qe = s[parent], e[parent]

@@ -28,8 +28,8 @@ from __future__ import annotations
 import bisect
 import mmap
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import InspectError
 from ..model.names import PAGE_SIZE, PE_PARENT, PE_PRESENT
@@ -61,7 +61,9 @@ def resolved_extents(cp, pid: int, lo: int = 0, hi: int = 1 << 64, depth: int = 
             off = run.file_offset + (s - run.start)
             if off + (e - s) > pf.size:
                 raise InspectError(
-                    pf.path, f"pages file is shorter than its pagemap: needs {off + (e - s)} bytes, has {pf.size}", pf.size
+                    pf.path,
+                    f"pages file is shorter than its pagemap: needs {off + (e - s)} bytes, has {pf.size}",
+                    pf.size,
                 )
             out.append(Extent(s, e, pf, off))
         elif run.flags & PE_PARENT:
@@ -260,7 +262,7 @@ class PageDiffer:
         if span is not None:
             self._compare_span(span)
 
-    def compare_chains(self, ca, cb, index: "VmaIndex") -> bool:
+    def compare_chains(self, ca, cb, index: VmaIndex) -> bool:
         """``compare`` over whole arrays (numpy): the same counts, hunks and statistics, no step per run.
 
         ``ca`` and ``cb`` are ``pagearrays.Chain``s. Returns False, having done
@@ -325,8 +327,10 @@ class PageDiffer:
     def _idents(self, np, sources_a: list, sources_b: list):
         """A number per pages file of each side; equal numbers: the same file (device and inode)."""
         seen: dict = {}
-        return tuple(np.asarray([seen.setdefault(self._identity(pf), len(seen)) for pf in srcs], dtype=np.int64)
-                     for srcs in (sources_a, sources_b))  # fmt: skip
+        return tuple(
+            np.asarray([seen.setdefault(self._identity(pf), len(seen)) for pf in srcs], dtype=np.int64)
+            for srcs in (sources_a, sources_b)
+        )
 
     def _compare_pieces(self, sources_a, sources_b, lo, length, sa, oa, sb, ob, owner, tallies):
         """Compare pieces present on both sides; returns (owner index, differing bytes) of each differing page.
@@ -339,8 +343,12 @@ class PageDiffer:
         np = self.np
         stream_start = np.cumsum(length) - length  # of each piece, in all pieces end to end
         brk = np.ones(len(lo), dtype=bool)
-        brk[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1]) | (oa[1:] != oa[:-1] + length[:-1]) | \
-                  (ob[1:] != ob[:-1] + length[:-1])  # fmt: skip
+        brk[1:] = (
+            (sa[1:] != sa[:-1])
+            | (sb[1:] != sb[:-1])
+            | (oa[1:] != oa[:-1] + length[:-1])
+            | (ob[1:] != ob[:-1] + length[:-1])
+        )
         first = np.flatnonzero(brk)
         span_len = np.add.reduceat(length, first)
         sp = (stream_start[first], sa[first], oa[first], sb[first], ob[first], span_len)
@@ -455,19 +463,26 @@ class PageDiffer:
                 found_bytes.append(counts)
                 if self.hunks_left > 0:
                     for r in rows[: self.hunks_left].tolist():
-                        self._hunks_at(where, page_pos[r : r + 1], sources_a[int(page_sa[r])], page_oa[r : r + 1],
-                                       sources_b[int(page_sb[r])], page_ob[r : r + 1])  # fmt: skip
+                        self._hunks_at(
+                            where,
+                            page_pos[r : r + 1],
+                            sources_a[int(page_sa[r])],
+                            page_oa[r : r + 1],
+                            sources_b[int(page_sb[r])],
+                            page_ob[r : r + 1],
+                        )
 
     def _pages_array(self, pf: PagesFile):
         """The whole pages file as an array of pages (rows of 512 uint64), over the mmap."""
         arr = self._arrays.get(id(pf))
         if arr is None:
             v = self._view(pf)
-            arr = self._arrays[id(pf)] = self.np.frombuffer(v, dtype=self.np.uint64, count=pf.size // PAGE_SIZE *
-                                                            (PAGE_SIZE // 8)).reshape(-1, PAGE_SIZE // 8)  # fmt: skip
+            arr = self._arrays[id(pf)] = self.np.frombuffer(
+                v, dtype=self.np.uint64, count=pf.size // PAGE_SIZE * (PAGE_SIZE // 8)
+            ).reshape(-1, PAGE_SIZE // 8)
         return arr
 
-    def _hunks_at(self, where: "_Where", positions, pa, offs_a, pb, offs_b) -> None:
+    def _hunks_at(self, where: _Where, positions, pa, offs_a, pb, offs_b) -> None:
         """Hunks of differing pages at stream ``positions`` (file offsets ``offs_a``/``offs_b``), in order."""
         va, vb = self._view(pa), self._view(pb)
         for pos, oa, ob in zip(positions.tolist(), offs_a.tolist(), offs_b.tolist()):
@@ -476,7 +491,7 @@ class PageDiffer:
             addr, tally = where(pos)
             self._add_hunk(tally, addr, bytes(va[oa : oa + PAGE_SIZE]), bytes(vb[ob : ob + PAGE_SIZE]))
 
-    def _compare_span(self, span: "_Span") -> None:
+    def _compare_span(self, span: _Span) -> None:
         va, vb = self._view(span.pa), self._view(span.pb)
         ma, mb = span.pa.view(), span.pb.view()
         oa, ob, length = span.oa, span.ob, span.length
@@ -498,7 +513,7 @@ class PageDiffer:
             _drop(ma, oa + off, k)
             _drop(mb, ob + off, k)
 
-    def _pages_numpy(self, sa: memoryview, sb: memoryview, span: "_Span", off: int) -> None:
+    def _pages_numpy(self, sa: memoryview, sb: memoryview, span: _Span, off: int) -> None:
         np = self.np
         words = PAGE_SIZE // 8
         a64 = np.frombuffer(sa, dtype=np.uint64).reshape(-1, words)
@@ -527,7 +542,7 @@ class PageDiffer:
                 addr = span.seg_addr[seg] + int(positions[j]) - span.seg_off[seg]
                 self._add_hunk(span.tallies[seg], addr, a8[j].tobytes(), b8[j].tobytes())
 
-    def _pages_python(self, sa: memoryview, sb: memoryview, span: "_Span", off: int) -> None:
+    def _pages_python(self, sa: memoryview, sb: memoryview, span: _Span, off: int) -> None:
         for i in range(0, len(sa), PAGE_SIZE):
             pa, pb = sa[i : i + PAGE_SIZE], sb[i : i + PAGE_SIZE]
             if pa != pb:
@@ -642,8 +657,11 @@ class VmaIndex:
             from .pagearrays import ADDRESS_LIMIT
 
             # clipped, so [vsyscall] fits in int64: no address asked about reaches ADDRESS_LIMIT
-            self._arrays = tuple(np.asarray([min(s[k], ADDRESS_LIMIT) for s in spans], dtype=np.int64).reshape(-1)
-                                 for spans in (self.a, self.b) for k in (0, 1))  # fmt: skip
+            self._arrays = tuple(
+                np.asarray([min(s[k], ADDRESS_LIMIT) for s in spans], dtype=np.int64).reshape(-1)
+                for spans in (self.a, self.b)
+                for k in (0, 1)
+            )
         a_starts, a_ends, b_starts, b_ends = self._arrays
         out = np.full(len(addrs), len(self.tallies) - 1, dtype=np.int64)
         for starts, ends, base in ((b_starts, b_ends, len(self.a)), (a_starts, a_ends, 0)):  # A wins: written last

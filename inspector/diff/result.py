@@ -49,7 +49,7 @@ class Change:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Change":
+    def from_dict(cls, d: dict) -> Change:
         return cls(d["field"], d.get("a"), d.get("b"), d.get("category", STRUCTURE), d.get("note"))
 
 
@@ -77,9 +77,10 @@ class Item:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Item":
-        return cls(d["kind"], d["key"], d["status"], [Change.from_dict(c) for c in d.get("changes", [])],
-                   d.get("info", {}))  # fmt: skip
+    def from_dict(cls, d: dict) -> Item:
+        return cls(
+            d["kind"], d["key"], d["status"], [Change.from_dict(c) for c in d.get("changes", [])], d.get("info", {})
+        )
 
 
 @dataclass
@@ -92,11 +93,16 @@ class Hunk:
     differing_bytes: int
 
     def to_dict(self) -> dict:
-        return {"addr": self.addr, "addr_hex": f"0x{self.addr:x}", "a": self.a, "b": self.b,
-                "differing_bytes": self.differing_bytes}  # fmt: skip
+        return {
+            "addr": self.addr,
+            "addr_hex": f"0x{self.addr:x}",
+            "a": self.a,
+            "b": self.b,
+            "differing_bytes": self.differing_bytes,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Hunk":
+    def from_dict(cls, d: dict) -> Hunk:
         return cls(d["addr"], d.get("a"), d.get("b"), d.get("differing_bytes", 0))
 
 
@@ -141,10 +147,19 @@ class VmaDiff:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "VmaDiff":
-        return cls(d["start"], d["end"], d["status"], [Change.from_dict(c) for c in d.get("changes", [])],
-                   d.get("desc", ""), d.get("pages_differ", 0), d.get("pages_added", 0), d.get("pages_removed", 0),
-                   d.get("bytes_differ", 0), [Hunk.from_dict(h) for h in d.get("hunks", [])])  # fmt: skip
+    def from_dict(cls, d: dict) -> VmaDiff:
+        return cls(
+            d["start"],
+            d["end"],
+            d["status"],
+            [Change.from_dict(c) for c in d.get("changes", [])],
+            d.get("desc", ""),
+            d.get("pages_differ", 0),
+            d.get("pages_added", 0),
+            d.get("pages_removed", 0),
+            d.get("bytes_differ", 0),
+            [Hunk.from_dict(h) for h in d.get("hunks", [])],
+        )
 
 
 @dataclass
@@ -196,15 +211,18 @@ class ProcessDiff:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ProcessDiff":
+    def from_dict(cls, d: dict) -> ProcessDiff:
         return cls(
-            d["pid"], d.get("pid_b"), d.get("comm", ""), d["status"],
+            d["pid"],
+            d.get("pid_b"),
+            d.get("comm", ""),
+            d["status"],
             [Change.from_dict(c) for c in d.get("changes", [])],
             [Item.from_dict(t) for t in d.get("threads", [])],
             [Item.from_dict(f) for f in d.get("fds", [])],
             [VmaDiff.from_dict(v) for v in d.get("vmas", [])],
             d.get("pages_outside_vmas", 0),
-        )  # fmt: skip
+        )
 
 
 # checkpoint-wide sections holding lists of Items, in output order
@@ -228,7 +246,7 @@ class DiffResult:
     images: list[Item] = field(default_factory=list)
     version: int = DIFF_JSON_VERSION
 
-    def settle(self) -> "DiffResult":
+    def settle(self) -> DiffResult:
         for p in self.processes:
             p.settle()
         for name in ITEM_SECTIONS:
@@ -292,22 +310,27 @@ class DiffResult:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DiffResult":
+    def from_dict(cls, d: dict) -> DiffResult:
         from ..errors import InspectError
 
         if not isinstance(d, dict) or "version" not in d or "processes" not in d:
             raise InspectError(None, "not a criu-inspect diff JSON document (no version/processes)")
         if d["version"] > DIFF_JSON_VERSION:
-            raise InspectError(None, f"diff JSON version {d['version']} is newer than this criu-inspect ({DIFF_JSON_VERSION})")
+            raise InspectError(
+                None, f"diff JSON version {d['version']} is newer than this criu-inspect ({DIFF_JSON_VERSION})"
+            )
         return cls(
-            a=d.get("a", ""), b=d.get("b", ""), match=d.get("match", "pid"), ignored=list(d.get("ignored", [])),
+            a=d.get("a", ""),
+            b=d.get("b", ""),
+            match=d.get("match", "pid"),
+            ignored=list(d.get("ignored", [])),
             pages_compared=d.get("pages_compared", True),
             inventory=[Change.from_dict(c) for c in d.get("inventory", [])],
             stats=[Change.from_dict(c) for c in d.get("stats", [])],
             processes=[ProcessDiff.from_dict(p) for p in d["processes"]],
             **{name: [Item.from_dict(i) for i in d.get(name, [])] for name in ITEM_SECTIONS},
             version=d["version"],
-        )  # fmt: skip
+        )
 
 
 def _plural(n: int, word: str) -> str:
@@ -323,8 +346,12 @@ def summary_line(r: DiffResult) -> str:
     for st in (ADDED, REMOVED, CHANGED):
         if s[f"processes_{st}"]:
             parts.append(f"{_plural(s[f'processes_{st}'], 'process')} {st}")
-    for key, word in (("fds_added", "added"), ("fds_removed", "removed"), ("fds_retargeted", "retargeted"),
-                      ("fds_changed", "changed")):  # fmt: skip
+    for key, word in (
+        ("fds_added", "added"),
+        ("fds_removed", "removed"),
+        ("fds_retargeted", "retargeted"),
+        ("fds_changed", "changed"),
+    ):
         if s[key]:
             parts.append(f"{_plural(s[key], 'fd')} {word}")
     for key, word in (("vmas_added", "added"), ("vmas_removed", "removed"), ("vmas_changed", "changed")):
@@ -332,13 +359,18 @@ def summary_line(r: DiffResult) -> str:
             parts.append(f"{s[key]} {'VMA' if s[key] == 1 else 'VMAs'} {word}")
     if s["pages_changed"]:
         n = s["vmas_with_page_changes"]
-        parts.append(f"{human_bytes(s['pages_changed'] * PAGE_SIZE)} of pages differ in {n} {'VMA' if n == 1 else 'VMAs'}")
+        parts.append(
+            f"{human_bytes(s['pages_changed'] * PAGE_SIZE)} of pages differ in {n} {'VMA' if n == 1 else 'VMAs'}"
+        )
     if s["threads_registers_changed"]:
         parts.append(f"registers of {_plural(s['threads_registers_changed'], 'thread')} changed")
-    for key, one, many in (("file_locks_changed", "file lock", "file locks"),
-                           ("cgroups_changed", "cgroup entry", "cgroup entries"), ("mounts_changed", "mount", "mounts"),
-                           ("timens_changed", "time namespace", "time namespaces"),
-                           ("images_changed", "other image", "other images")):  # fmt: skip
+    for key, one, many in (
+        ("file_locks_changed", "file lock", "file locks"),
+        ("cgroups_changed", "cgroup entry", "cgroup entries"),
+        ("mounts_changed", "mount", "mounts"),
+        ("timens_changed", "time namespace", "time namespaces"),
+        ("images_changed", "other image", "other images"),
+    ):
         if s[key]:
             parts.append(f"{s[key]} {one if s[key] == 1 else many} {'differs' if s[key] == 1 else 'differ'}")
     if s["inventory_changed"]:

@@ -51,12 +51,12 @@ class Side:
         cp = self.cp
         if "pstree.img" not in cp.files:
             raise InspectError(os.path.join(cp.path, "pstree.img"), "missing: not a complete checkpoint")
-        cp.pstree
+        _ = cp.pstree
         self.processes = cp.processes
         self.by_pid = {p.pid: p for p in self.processes}
-        cp.inventory
-        cp.file_locks
-        cp.cgroups
+        _ = cp.inventory
+        _ = cp.file_locks
+        _ = cp.cgroups
         self.mounts = cp.mounts()
         cp.check_pages_sizes()
         cp.parent_chain()  # a broken or looping parent link is an error now, not halfway through the page diff
@@ -75,8 +75,9 @@ class Side:
             first = cp.problems[0]
             more = len(cp.problems) - 1
             if more:
-                raise InspectError(first.path, f"{first.reason} (and {more} more problem{'s' if more > 1 else ''})",
-                                   first.offset)  # fmt: skip
+                raise InspectError(
+                    first.path, f"{first.reason} (and {more} more problem{'s' if more > 1 else ''})", first.offset
+                )
             raise first
 
     def one(self, name: str):

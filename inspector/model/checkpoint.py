@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError, shown_path
@@ -22,8 +22,19 @@ from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from ..safeio import open_regular_file
 from . import names
 from .types import (
-    Cgroup, CpuState, Creds, Fd, FileLock, ImageInfo, InterruptedCall, Mount, PageCounts, Process, RepairRecord,
-    Socket, Vma,
+    Cgroup,
+    CpuState,
+    Creds,
+    Fd,
+    FileLock,
+    ImageInfo,
+    InterruptedCall,
+    Mount,
+    PageCounts,
+    Process,
+    RepairRecord,
+    Socket,
+    Vma,
 )
 
 MAX_PARENT_DEPTH = 64
@@ -90,7 +101,9 @@ class Checkpoint:
                 expected = expected_kind_for_name(name)
                 if expected is not None and img.name != expected:
                     found = f"unknown magic 0x{img.magic:08x}" if img.name == "UNKNOWN" else f"the magic of {img.name}"
-                    raise InspectError(img.path, f"wrong magic: {name} must hold {expected}, has {found}", img.magic_offset)
+                    raise InspectError(
+                        img.path, f"wrong magic: {name} must hold {expected}, has {found}", img.magic_offset
+                    )
                 self._images[name] = img
         return self._images[name]
 
@@ -184,8 +197,9 @@ class Checkpoint:
         lo, hi = self.criu_version_range
         if lo is None and hi is None:
             return "unknown"
-        text = ", ".join(part for part in (lo and ">= " + ".".join(map(str, lo)),
-                                           hi and "< " + ".".join(map(str, hi))) if part)
+        text = ", ".join(
+            part for part in (lo and ">= " + ".".join(map(str, lo)), hi and "< " + ".".join(map(str, hi))) if part
+        )
         return text
 
     @functools.cached_property
@@ -198,9 +212,10 @@ class Checkpoint:
         inv = self.inventory
         if inv is None:
             return None, None
-        present: dict[str, bool] = {f"inventory.{f}": inv.HasField(f) for f in ("dump_criu_run_id", "plugins_entry",
-                                                                                 "allow_uprobes", "network_lock_method",
-                                                                                 "tcp_close")}
+        present: dict[str, bool] = {
+            f"inventory.{f}": inv.HasField(f)
+            for f in ("dump_criu_run_id", "plugins_entry", "allow_uprobes", "network_lock_method", "tcp_close")
+        }
         if self.processes:
             root = self.root
             if root.creds is not None:
@@ -231,7 +246,7 @@ class Checkpoint:
         return {f.name: v for f, v in stats.dump.ListFields()}
 
     @functools.cached_property
-    def parent(self) -> "Checkpoint | None":
+    def parent(self) -> Checkpoint | None:
         """The pre-dump checkpoint behind the ``parent`` link (raises if the link is bad)."""
         link = os.path.join(self.path, "parent")
         if not os.path.lexists(link):
@@ -329,8 +344,10 @@ class Checkpoint:
             dumped = data["dumped"]
             return RepairRecord(
                 fixes=[str(f) for f in data["fixes"]],
-                dumped_creds={int(pid): {k: int(ids[k]) for k in ("uid", "gid", "fsuid", "fsgid")}
-                              for pid, ids in dumped["creds"].items()},
+                dumped_creds={
+                    int(pid): {k: int(ids[k]) for k in ("uid", "gid", "fsuid", "fsgid")}
+                    for pid, ids in dumped["creds"].items()
+                },
                 ghost_owners={str(k): int(v) for k, v in dumped["ghost_owners"].items()},
                 relocated={str(k): str(v) for k, v in data["relocated"].items()},
             )
@@ -379,10 +396,17 @@ class Checkpoint:
         """
         procs = self.processes
         pids = {p.pid for p in procs}
-        wanted = {"core": {t for p in procs for t in p.threads}, "ids": pids, "mm": pids, "pagemap": pids, "fs": pids,
-                  "creds": pids, "fdinfo": {p.ids["files_id"] for p in procs if "files_id" in p.ids},
-                  "pagemap-shmem": {v.shmid for p in procs for v in p.vmas if v.shmid is not None}
-                  | {e.shmid for e in self._soft(self.entries, "memfd.img", default=[]) if e.HasField("shmid")}}
+        wanted = {
+            "core": {t for p in procs for t in p.threads},
+            "ids": pids,
+            "mm": pids,
+            "pagemap": pids,
+            "fs": pids,
+            "creds": pids,
+            "fdinfo": {p.ids["files_id"] for p in procs if "files_id" in p.ids},
+            "pagemap-shmem": {v.shmid for p in procs for v in p.vmas if v.shmid is not None}
+            | {e.shmid for e in self._soft(self.entries, "memfd.img", default=[]) if e.HasField("shmid")},
+        }
         pages = set()
         for name in self.files:
             m = re.fullmatch(r"pagemap-(shmem-)?(\d+)\.img", name)
@@ -434,9 +458,17 @@ class Checkpoint:
             if re.fullmatch(r"mountpoints-\d+\.img", name):
                 for m in self._soft(self.entries, name, default=[]):
                     out.append(
-                        Mount(m.mnt_id, m.parent_mnt_id, m.fstype, as_text(m.mountpoint), as_text(m.root),
-                              as_text(m.source) or None, as_text(m.options) or None, bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount))
-                    )  # fmt: skip
+                        Mount(
+                            m.mnt_id,
+                            m.parent_mnt_id,
+                            m.fstype,
+                            as_text(m.mountpoint),
+                            as_text(m.root),
+                            as_text(m.source) or None,
+                            as_text(m.options) or None,
+                            bool(m.HasField("ext_key") or m.HasField("ext_mount") and m.ext_mount),
+                        )
+                    )
         return out
 
     # --- pages ------------------------------------------------------------
@@ -465,8 +497,14 @@ class Checkpoint:
             if fe is None or not fe.HasField("memfd"):
                 return None
             inode = fe.memfd.inode_id
-            return next((e.shmid for e in self._soft(self.entries, "memfd.img", default=[])
-                         if e.inode_id == inode and e.HasField("shmid")), None)  # fmt: skip
+            return next(
+                (
+                    e.shmid
+                    for e in self._soft(self.entries, "memfd.img", default=[])
+                    if e.inode_id == inode and e.HasField("shmid")
+                ),
+                None,
+            )
         if vma.status & names.VMA_ANON_SHARED:
             return vma.shmid
         return None
@@ -611,9 +649,7 @@ class Checkpoint:
         ids = self._soft(self.one, f"ids-{entry.pid}.img")
         if ids is not None:
             proc.ids = {f.name: v for f, v in ids.ListFields()}
-            proc.namespaces = {
-                ns: proc.ids[f"{ns}_ns_id"] for ns in names.NAMESPACES if f"{ns}_ns_id" in proc.ids
-            }
+            proc.namespaces = {ns: proc.ids[f"{ns}_ns_id"] for ns in names.NAMESPACES if f"{ns}_ns_id" in proc.ids}
         fs = self._soft(self.one, f"fs-{entry.pid}.img")
         if fs is not None:
             proc.cwd = self.file_path(fs.cwd_id)
@@ -630,10 +666,19 @@ class Checkpoint:
         if mm is not None:
             proc.exe = self.file_path(mm.exe_file_id) if mm.HasField("exe_file_id") else None
             proc.mm = {
-                k: getattr(mm, k) for k in ("mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end",
-                                            "mm_start_code", "mm_end_code", "mm_start_brk", "mm_brk",
-                                            "mm_start_stack")
-            }  # fmt: skip
+                k: getattr(mm, k)
+                for k in (
+                    "mm_arg_start",
+                    "mm_arg_end",
+                    "mm_env_start",
+                    "mm_env_end",
+                    "mm_start_code",
+                    "mm_end_code",
+                    "mm_start_brk",
+                    "mm_brk",
+                    "mm_start_stack",
+                )
+            }
             for v in mm.vmas:
                 vma = Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
                 if v.status & (names.VMA_FILE_PRIVATE | names.VMA_FILE_SHARED) or v.status & names.VMA_AREA_MEMFD:
@@ -709,10 +754,16 @@ class Checkpoint:
             if name and name.startswith("\0"):
                 name = "@" + name[1:]
             fd.socket = Socket(
-                "UNIX", names.SOCK_TYPE.get(u.type, str(u.type)), names.TCP_STATE.get(u.state, str(u.state)),
-                ino=u.ino, peer_ino=u.peer or None, external_peer=bool(u.uflags & names.USK_EXTERN),
-                uflags=u.uflags, name=name, src=name,
-            )  # fmt: skip
+                "UNIX",
+                names.SOCK_TYPE.get(u.type, str(u.type)),
+                names.TCP_STATE.get(u.state, str(u.state)),
+                ino=u.ino,
+                peer_ino=u.peer or None,
+                external_peer=bool(u.uflags & names.USK_EXTERN),
+                uflags=u.uflags,
+                name=name,
+                src=name,
+            )
             fd.open_flags = u.flags
             fd.path = f"socket:[{u.ino}]"
         elif fe.HasField("isk"):
@@ -721,11 +772,16 @@ class Checkpoint:
             src = names.ip_address(s.src_addr, s.family)
             dst = names.ip_address(s.dst_addr, s.family)
             fd.socket = Socket(
-                fam, names.SOCK_TYPE.get(s.type, str(s.type)), names.TCP_STATE.get(s.state, str(s.state)),
-                proto=names.IP_PROTO.get(s.proto, str(s.proto)), src=_endpoint(src, s.src_port) if src else None,
-                dst=_endpoint(dst, s.dst_port) if dst and s.dst_port else None, src_port=s.src_port,
-                dst_port=s.dst_port, ino=s.ino,
-            )  # fmt: skip
+                fam,
+                names.SOCK_TYPE.get(s.type, str(s.type)),
+                names.TCP_STATE.get(s.state, str(s.state)),
+                proto=names.IP_PROTO.get(s.proto, str(s.proto)),
+                src=_endpoint(src, s.src_port) if src else None,
+                dst=_endpoint(dst, s.dst_port) if dst and s.dst_port else None,
+                src_port=s.src_port,
+                dst_port=s.dst_port,
+                ino=s.ino,
+            )
             fd.open_flags = s.flags
             fd.path = f"socket:[{s.ino}]"
         elif fe.HasField("tty"):
@@ -816,11 +872,24 @@ def creds_from_entry(c) -> Creds:
 
 def _creds(c) -> Creds:
     return Creds(
-        c.uid, c.gid, c.euid, c.egid, c.suid, c.sgid, c.fsuid, c.fsgid,
-        names.caps_from_words(c.cap_inh), names.caps_from_words(c.cap_prm), names.caps_from_words(c.cap_eff),
-        names.caps_from_words(c.cap_bnd), names.caps_from_words(c.cap_amb), c.secbits, list(c.groups),
-        bool(c.no_new_privs), as_text(c.lsm_profile) if c.HasField("lsm_profile") else None,
-    )  # fmt: skip
+        c.uid,
+        c.gid,
+        c.euid,
+        c.egid,
+        c.suid,
+        c.sgid,
+        c.fsuid,
+        c.fsgid,
+        names.caps_from_words(c.cap_inh),
+        names.caps_from_words(c.cap_prm),
+        names.caps_from_words(c.cap_eff),
+        names.caps_from_words(c.cap_bnd),
+        names.caps_from_words(c.cap_amb),
+        c.secbits,
+        list(c.groups),
+        bool(c.no_new_privs),
+        as_text(c.lsm_profile) if c.HasField("lsm_profile") else None,
+    )
 
 
 def _fd_type_name(value: int) -> str:

@@ -79,7 +79,16 @@ IP_PROTO = {0: "IP", 6: "TCP", 17: "UDP", 136: "UDPLITE"}
 # inventory.network_lock_method (criu --network-lock)
 NETWORK_LOCK_METHOD = {0: "iptables", 1: "nftables", 2: "skip"}
 # TCP states of a socket that has (or is getting) a peer: restored with TCP_REPAIR
-TCP_CONNECTED_STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSE_WAIT", "LAST_ACK", "CLOSING")
+TCP_CONNECTED_STATES = (
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "CLOSING",
+)
 USK_EXTERN = 1 << 0
 USK_SERVICE = 1 << 1
 USK_CALLBACK = 1 << 2
@@ -89,9 +98,23 @@ TASK_STATE = {1: "alive", 2: "dead", 3: "zombie", 6: "stopped"}
 
 # x86_64 system calls a task is commonly blocked in (arch/x86/entry/syscalls/syscall_64.tbl)
 X86_64_SYSCALLS = {
-    0: "read", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 43: "accept", 61: "wait4",
-    128: "rt_sigtimedwait", 130: "rt_sigsuspend", 202: "futex", 230: "clock_nanosleep", 232: "epoll_wait",
-    270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 288: "accept4", 441: "epoll_pwait2",
+    0: "read",
+    7: "poll",
+    23: "select",
+    34: "pause",
+    35: "nanosleep",
+    43: "accept",
+    61: "wait4",
+    128: "rt_sigtimedwait",
+    130: "rt_sigsuspend",
+    202: "futex",
+    230: "clock_nanosleep",
+    232: "epoll_wait",
+    270: "pselect6",
+    271: "ppoll",
+    281: "epoll_pwait",
+    288: "accept4",
+    441: "epoll_pwait2",
 }
 EINTR = 4
 
@@ -110,17 +133,36 @@ CRIU_FIELD_VERSIONS = {
 }
 # x86 XSAVE state components (xstate_bv bits, arch/x86/include/asm/fpu/types.h) and the /proc/cpuinfo
 # flag a CPU must show to hold each one
-XFEATURES = {0: "x87", 1: "SSE", 2: "AVX", 3: "MPX BNDREGS", 4: "MPX BNDCSR", 5: "AVX-512 opmask",
-             6: "AVX-512 ZMM_Hi256", 7: "AVX-512 Hi16_ZMM", 9: "PKRU"}
+XFEATURES = {
+    0: "x87",
+    1: "SSE",
+    2: "AVX",
+    3: "MPX BNDREGS",
+    4: "MPX BNDCSR",
+    5: "AVX-512 opmask",
+    6: "AVX-512 ZMM_Hi256",
+    7: "AVX-512 Hi16_ZMM",
+    9: "PKRU",
+}
 XFEATURE_FLAGS = {0: "fpu", 1: "sse", 2: "avx", 3: "mpx", 4: "mpx", 5: "avx512f", 6: "avx512f", 7: "avx512f", 9: "pku"}
 
 
 def xfeature_names(mask: int) -> list[str]:
     return [name for bit, name in sorted(XFEATURES.items()) if mask >> bit & 1]
 
+
 # core_entry.mtype (images/core.proto: enum march)
-CORE_MTYPE = {0: "UNKNOWN", 1: "X86_64", 2: "ARM", 3: "AARCH64", 4: "PPC64", 5: "S390", 6: "MIPS", 7: "LOONGARCH64",
-              8: "RISCV64"}
+CORE_MTYPE = {
+    0: "UNKNOWN",
+    1: "X86_64",
+    2: "ARM",
+    3: "AARCH64",
+    4: "PPC64",
+    5: "S390",
+    6: "MIPS",
+    7: "LOONGARCH64",
+    8: "RISCV64",
+}
 
 # file-lock.c: fl_flag / fl_type
 FL_KIND = {1: "POSIX", 2: "FLOCK", 4: "DELEG", 8: "ACCESS", 32: "LEASE", 1024: "OFD"}
@@ -145,13 +187,48 @@ TTY_TYPE = {0: "UNKNOWN", 1: "PTY", 2: "CONSOLE", 3: "VT", 4: "CTTY", 5: "EXT_TT
 SECCOMP_MODE = {0: "disabled", 1: "strict", 2: "filter"}
 
 CAPABILITIES = [
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-]  # fmt: skip
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+]
 CAP_BY_NAME = {name: i for i, name in enumerate(CAPABILITIES)}
 LAST_CAP = len(CAPABILITIES) - 1
 

@@ -103,7 +103,7 @@ class PageCounts:
     lazy: int = 0
     in_parent: int = 0
 
-    def add(self, other: "PageCounts") -> None:
+    def add(self, other: PageCounts) -> None:
         self.present += other.present
         self.lazy += other.lazy
         self.in_parent += other.in_parent

@@ -60,9 +60,12 @@ def target_for(target, hints: dict):
 
 
 def check_delta(
-    before: str | os.PathLike, after: str | os.PathLike, target, addressed: set[str] | None = None,
+    before: str | os.PathLike,
+    after: str | os.PathLike,
+    target,
+    addressed: set[str] | None = None,
     memory_changed: bool = True,
-) -> CheckDelta:  # fmt: skip
+) -> CheckDelta:
     """Findings on ``before`` vs ``after``; ``addressed``: rule codes the applied fixes are meant to remove.
 
     With ``memory_changed`` False the memory-scanning rules are left out of both runs (the pages are the
@@ -93,5 +96,7 @@ def check_delta(
         added=[f for f in new.findings if finding_key(f) not in old_keys],
         before_verdict=old.verdict,
         after_verdict=new.verdict,
-        note=f"{', '.join(ignore)} (memory) not re-run: no fix changed the pages; `check` reports them" if ignore else None,
+        note=f"{', '.join(ignore)} (memory) not re-run: no fix changed the pages; `check` reports them"
+        if ignore
+        else None,
     )

@@ -30,8 +30,11 @@ def build(ws: Workspace, fixes: list[str]) -> dict:
         relocated = dict(earlier.relocated)
         applied = list(earlier.fixes)
     else:
-        creds = {str(p.pid): {k: getattr(p.creds, k) for k in ("uid", "gid", "fsuid", "fsgid")}
-                 for p in cp.processes if p.creds is not None}
+        creds = {
+            str(p.pid): {k: getattr(p.creds, k) for k in ("uid", "gid", "fsuid", "fsgid")}
+            for p in cp.processes
+            if p.creds is not None
+        }
         ghosts = {}
         for name in cp.files:
             if name.startswith("ghost-file-") and name.endswith(".img"):

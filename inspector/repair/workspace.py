@@ -62,12 +62,15 @@ class Workspace:
         self.origin = os.fspath(path)  # what the user named: a directory or an archive
         self.checkpoint = Checkpoint(self.origin)  # the input as it is; read-only model for analysis
         self.path = self.checkpoint.path  # its images (an archive's, extracted for as long as the checkpoint lives)
-        self.checkpoint.pstree  # a directory without a process tree is no checkpoint to repair
+        _ = self.checkpoint.pstree  # a directory without a process tree is no checkpoint to repair
         damage = self.checkpoint.validate()
         if damage:  # a copy of a damaged checkpoint would carry the damage on under a repaired name
-            raise InspectError(damage[0].path, f"cannot repair a damaged checkpoint: {damage[0].reason}"
-                               + (f" (and {len(damage) - 1} more problems: criu-inspect show lists them)"
-                                  if len(damage) > 1 else ""), damage[0].offset)
+            raise InspectError(
+                damage[0].path,
+                f"cannot repair a damaged checkpoint: {damage[0].reason}"
+                + (f" (and {len(damage) - 1} more problems: criu-inspect show lists them)" if len(damage) > 1 else ""),
+                damage[0].offset,
+            )
         self._images: dict[str, Image] = {}
         self.changes: list[Change] = []
         self.notes: list[Note] = []
@@ -183,13 +186,18 @@ class Workspace:
     def patch_pages(self, name: str, offset: int, data: bytes, what: str, old_preview: str) -> None:
         self.pages_patches.setdefault(name, []).append(PagesPatch(offset, data, what))
         self.changes.append(
-            Change(self.fix, name, f"offset {offset}", what, old_preview, f"{len(data)} zero bytes", action="patch-pages")
+            Change(
+                self.fix, name, f"offset {offset}", what, old_preview, f"{len(data)} zero bytes", action="patch-pages"
+            )
         )
 
     def relocations(self) -> dict[str, str]:
         """Paths a relocate fix rewrote: as dumped -> as the output has them."""
-        return {c.old: c.new for c in self.changes
-                if c.fix == "relocate" and c.field.endswith("name") and isinstance(c.new, str)}
+        return {
+            c.old: c.new
+            for c in self.changes
+            if c.fix == "relocate" and c.field.endswith("name") and isinstance(c.new, str)
+        }
 
     def path_now(self, path: str) -> str:
         """A file path as the output will have it: renamed by an earlier relocate fix, else as dumped."""

@@ -87,8 +87,9 @@ def write_output(ws: Workspace, out: str | os.PathLike, *, force: bool = False, 
     except OSError as exc:  # ENOSPC, EDQUOT, EROFS, a /proc or /sys path: one line naming OUT and the cause
         _remove_partial(parent, prefix, tmp)
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        raise InspectError(out, f"cannot write the repaired copy: {exc.strerror or exc}{where}; nothing was written") \
-            from None
+        raise InspectError(
+            out, f"cannot write the repaired copy: {exc.strerror or exc}{where}; nothing was written"
+        ) from None
     except BaseException:
         _remove_partial(parent, prefix, tmp)
         raise
@@ -260,11 +261,15 @@ def _move_into_place(tmp: str, out: str, force: bool) -> None:
         try:
             rename_noreplace(tmp, out)
         except FileExistsError:  # created while we wrote (another repair?): theirs stays, ours goes
-            raise InspectError(out, "appeared while this repair was writing (another repair to the same place?): "
-                                    "left as it is; nothing was written (pass --force to replace it)") from None
+            raise InspectError(
+                out,
+                "appeared while this repair was writing (another repair to the same place?): "
+                "left as it is; nothing was written (pass --force to replace it)",
+            ) from None
         return
-    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.old-{os.getpid()}-",
-                             dir=os.path.dirname(os.path.abspath(out)))
+    aside = tempfile.mkdtemp(
+        prefix=f".{os.path.basename(out)}.old-{os.getpid()}-", dir=os.path.dirname(os.path.abspath(out))
+    )
     os.rmdir(aside)
     os.rename(out, aside)
     try:

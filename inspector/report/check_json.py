@@ -11,20 +11,39 @@ CHECK_JSON_VERSION = 1
 
 def target_dict(t: Target) -> dict:
     return {
-        "kind": t.kind, "uid": t.uid, "gid": t.gid, "caps": sorted(t.caps), "terminal": t.terminal,
-        "shell_job": t.shell_job, "file_locks": t.file_locks, "tcp_established": t.tcp_established,
-        "tcp_close": t.tcp_close, "ext_unix_sk": t.ext_unix_sk, "manage_cgroups": t.manage_cgroups,
-        "inherit_fds": list(t.inherit_fds), "externals": list(getattr(t, "externals", ())), "cgroup_yard": getattr(t, "cgroup_yard", None), "allow_uprobes": getattr(t, "allow_uprobes", False),
-        "criu": t.criu, "on_this_host": t.on_this_host,
-    }  # fmt: skip
+        "kind": t.kind,
+        "uid": t.uid,
+        "gid": t.gid,
+        "caps": sorted(t.caps),
+        "terminal": t.terminal,
+        "shell_job": t.shell_job,
+        "file_locks": t.file_locks,
+        "tcp_established": t.tcp_established,
+        "tcp_close": t.tcp_close,
+        "ext_unix_sk": t.ext_unix_sk,
+        "manage_cgroups": t.manage_cgroups,
+        "inherit_fds": list(t.inherit_fds),
+        "externals": list(getattr(t, "externals", ())),
+        "cgroup_yard": getattr(t, "cgroup_yard", None),
+        "allow_uprobes": getattr(t, "allow_uprobes", False),
+        "criu": t.criu,
+        "on_this_host": t.on_this_host,
+    }
 
 
 def finding_dict(f: Finding) -> dict:
     out = {
-        "code": f.code, "category": f.category, "severity": f.severity, "title": f.title,
-        "pid": f.pid, "fd": f.fd, "message": f.message, "fix": f.fix, "criu_error": f.criu_error or None,
+        "code": f.code,
+        "category": f.category,
+        "severity": f.severity,
+        "title": f.title,
+        "pid": f.pid,
+        "fd": f.fd,
+        "message": f.message,
+        "fix": f.fix,
+        "criu_error": f.criu_error or None,
         "image": f.image,
-    }  # fmt: skip
+    }
     if f.vma_start is not None:
         out["vma_start"] = f.vma_start
     if f.details:

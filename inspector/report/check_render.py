@@ -23,5 +23,7 @@ def render(report, fmt: str, stream) -> None:
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
-        raise InspectError(None, f"output format {fmt} is not available in this build ({module_name} missing)") from None
+        raise InspectError(
+            None, f"output format {fmt} is not available in this build ({module_name} missing)"
+        ) from None
     module.render(report, stream)

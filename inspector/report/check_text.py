@@ -31,16 +31,26 @@ def target_line(report: CheckReport) -> str:
     if t.privileged:
         who = "root"
     elif report.assumed_uid is not None:
-        who = (f"unprivileged (uid {report.assumed_uid} assumed: the tree ran as root and no --uid was given; "
-               "pass --uid for the user who will restore it)")
+        who = (
+            f"unprivileged (uid {report.assumed_uid} assumed: the tree ran as root and no --uid was given; "
+            "pass --uid for the user who will restore it)"
+        )
     elif t.container_root:
         who = "unprivileged (uid 0: a container's root, with the default container capabilities)"
     else:
         who = f"unprivileged (uid {t.uid if t.uid is not None else 'as dumped'})"
-    opts = [name for name, on in (("--shell-job", t.shell_job), ("--file-locks", t.file_locks),
-                                  ("--tcp-established", t.tcp_established), ("--tcp-close", t.tcp_close),
-                                  ("--ext-unix-sk", t.ext_unix_sk),
-                                  ("--allow-uprobes", getattr(t, "allow_uprobes", False))) if on]  # fmt: skip
+    opts = [
+        name
+        for name, on in (
+            ("--shell-job", t.shell_job),
+            ("--file-locks", t.file_locks),
+            ("--tcp-established", t.tcp_established),
+            ("--tcp-close", t.tcp_close),
+            ("--ext-unix-sk", t.ext_unix_sk),
+            ("--allow-uprobes", getattr(t, "allow_uprobes", False)),
+        )
+        if on
+    ]
     if t.manage_cgroups:
         opts.append(f"--manage-cgroups={t.manage_cgroups}")
     opts += [f"--inherit-fd {spec}" for spec in t.inherit_fds]
@@ -87,8 +97,9 @@ def group_lines(group: list[Finding]) -> list[str]:
     pids = list(dict.fromkeys(f.pid for f in group if f.pid is not None))
     shown = ", ".join(files[:6]) + (", ..." if len(files) > 6 else "")
     lines = [f"{first.severity:<6} {first.code}  {first.title}"]
-    lines += _wrap(f"{len(group)} findings: {counted(len(files), 'file')} under {where}, "
-                   f"{counted(len(pids), 'process')}")
+    lines += _wrap(
+        f"{len(group)} findings: {counted(len(files), 'file')} under {where}, {counted(len(pids), 'process')}"
+    )
     lines += _wrap(first.message)
     lines += _wrap(f"... the same for {shown} (pids {', '.join(map(str, pids[:8]))}{', ...' if len(pids) > 8 else ''})")
     if first.criu_error:
@@ -136,9 +147,9 @@ def render(report: CheckReport, stream) -> None:
         f"{len(report.rules)} rules; verdict {report.verdict}"
     )
     text = "\n".join(out) + "\n"
-    from .textout import use_rich
-
     import os
+
+    from .textout import use_rich
 
     if not use_rich(stream) or os.environ.get("NO_COLOR"):
         stream.write(text)
@@ -146,8 +157,14 @@ def render(report: CheckReport, stream) -> None:
     _write_colored(text, stream)
 
 
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "blocked": "bold red", "restorable": "bold green",
-          "unknown": "bold red"}
+_STYLE = {
+    "error": "bold red",
+    "warning": "yellow",
+    "info": "cyan",
+    "blocked": "bold red",
+    "restorable": "bold green",
+    "unknown": "bold red",
+}
 
 
 def _write_colored(text: str, stream) -> None:
@@ -160,7 +177,7 @@ def _write_colored(text: str, stream) -> None:
         word = line.split(" ", 1)[0]
         last = line.rsplit(" ", 1)[-1]
         if word in _STYLE and len(line) > len(word) and line[len(word)] == " ":
-            console.print(f"[{_STYLE[word]}]{escape(word)}[/]{escape(line[len(word):])}")
+            console.print(f"[{_STYLE[word]}]{escape(word)}[/]{escape(line[len(word) :])}")
         elif last in _STYLE and (line.endswith(": " + last) or line.endswith("verdict " + last)):
             console.print(f"{escape(line[: -len(last)])}[{_STYLE[last]}]{last}[/]")
         else:

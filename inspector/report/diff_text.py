@@ -8,8 +8,8 @@ renders the same as a fresh one. Markers: ``+`` only in B, ``-`` only in A,
 from __future__ import annotations
 
 from ..diff.result import ADDED, REMOVED, SAME, Change, DiffResult, Hunk, Item, ProcessDiff, VmaDiff, summary_line
-from .textout import Heading, emit
 from ..textfmt import printable
+from .textout import Heading, emit
 
 MARK = {ADDED: "+", REMOVED: "-", "changed": "~", SAME: "="}
 
@@ -119,7 +119,9 @@ def _vma(out: list[str], v: VmaDiff) -> None:
     head = f"    {MARK[v.status]} 0x{v.start:x}-0x{v.end:x} {v.desc}"
     facts = []
     if v.pages_differ:
-        facts.append(f"{v.pages_differ} {'page differs' if v.pages_differ == 1 else 'pages differ'} ({v.bytes_differ} bytes)")
+        facts.append(
+            f"{v.pages_differ} {'page differs' if v.pages_differ == 1 else 'pages differ'} ({v.bytes_differ} bytes)"
+        )
     if v.pages_added:
         facts.append(f"{v.pages_added} {'page' if v.pages_added == 1 else 'pages'} only in B")
     if v.pages_removed:

@@ -14,7 +14,6 @@ import xml.etree.ElementTree as ET
 
 from ..checks.base import SEVERITY_RANK, CheckReport, Finding
 
-
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -65,7 +64,9 @@ def junit_tree(report: CheckReport) -> ET.ElementTree:
     for code in codes:
         found = by_code.get(code, [])
         title, category = titles.get(code) or (found[0].title, found[0].category)
-        case = ET.SubElement(suite, "testcase", classname=f"criu-inspect.{category}", name=_clean(f"{code} {title}"), time="0")
+        case = ET.SubElement(
+            suite, "testcase", classname=f"criu-inspect.{category}", name=_clean(f"{code} {title}"), time="0"
+        )
         tests += 1
         failing = [f for f in found if SEVERITY_RANK.get(f.severity, 0) >= threshold]
         for f in failing:
@@ -78,7 +79,9 @@ def junit_tree(report: CheckReport) -> ET.ElementTree:
         if notes:
             ET.SubElement(case, "system-out").text = _clean("\n\n".join(notes))
     if report.problems:
-        case = ET.SubElement(suite, "testcase", classname="criu-inspect.images", name="checkpoint images readable", time="0")
+        case = ET.SubElement(
+            suite, "testcase", classname="criu-inspect.images", name="checkpoint images readable", time="0"
+        )
         for p in report.problems:
             ET.SubElement(case, "error", message=_clean(p), type="InspectError").text = _clean(p)
         tests += 1

@@ -84,11 +84,17 @@ def delta_blocks(delta, target) -> list[Block]:
     blocks: list[Block] = [Heading(f"check ({who}): {delta.before_verdict} -> {after}")]
     if delta.note:
         blocks.append(f"note: {delta.note}")
-    for title, items in (("removed by the repair", delta.removed),
-                         ("no longer reported, but no fix addresses them (the checker infers them from what "
-                          "the repair changed, e.g. file owners from the task's uid): verify on the restoring "
-                          "host (check --host)", delta.unaddressed),
-                         ("remaining", delta.remaining), ("new after the repair", delta.added)):  # fmt: skip
+    for title, items in (
+        ("removed by the repair", delta.removed),
+        (
+            "no longer reported, but no fix addresses them (the checker infers them from what "
+            "the repair changed, e.g. file owners from the task's uid): verify on the restoring "
+            "host (check --host)",
+            delta.unaddressed,
+        ),
+        ("remaining", delta.remaining),
+        ("new after the repair", delta.added),
+    ):
         if not items and title.startswith("no longer"):
             continue
         t = Table(["severity", "code", "pid", "fd", "finding"], title=f"{title} ({len(items)})")

@@ -20,11 +20,15 @@ from ..checks.base import CheckReport, Finding, Rule
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 TOOL_NAME = "criu-inspect"
+
+
 # Where the project and its rule pages are published, if anywhere: set by the
 # deployment (no made-up default). Without it the rule pages travel inline as
 # help.markdown and no helpUri/informationUri is emitted.
 def project_url() -> str | None:
     return os.environ.get("CRIU_INSPECT_PROJECT_URL") or None
+
+
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 BASE_ID = "CHECKPOINT"
 
@@ -104,8 +108,14 @@ def _location(f: Finding) -> dict:
     if f.pid is not None:
         logical.append({"name": f"pid {f.pid}", "fullyQualifiedName": f"pid {f.pid}", "kind": "object"})
         if f.fd is not None:
-            logical.append({"name": f"fd {f.fd}", "fullyQualifiedName": f"pid {f.pid}/fd {f.fd}", "kind": "resource",
-                            "parentIndex": 0})  # fmt: skip
+            logical.append(
+                {
+                    "name": f"fd {f.fd}",
+                    "fullyQualifiedName": f"pid {f.pid}/fd {f.fd}",
+                    "kind": "resource",
+                    "parentIndex": 0,
+                }
+            )
     if logical:
         loc["logicalLocations"] = logical
     return loc
@@ -136,16 +146,18 @@ def result(f: Finding, rule_index: dict[str, int], reason: str | None = None) ->
         "message": {"text": text},
         "locations": [_location(f)],
         "partialFingerprints": {"criuInspectFinding/v1": _fingerprint(f)},
-        "properties": _jsonable({
-            "category": f.category,
-            "severity": f.severity,
-            "pid": f.pid,
-            "fd": f.fd,
-            "fix": f.fix,
-            **({"criuError": f.criu_error} if f.criu_error else {}),
-            **({"details": f.details} if f.details else {}),
-        }),
-    }  # fmt: skip
+        "properties": _jsonable(
+            {
+                "category": f.category,
+                "severity": f.severity,
+                "pid": f.pid,
+                "fd": f.fd,
+                "fix": f.fix,
+                **({"criuError": f.criu_error} if f.criu_error else {}),
+                **({"details": f.details} if f.details else {}),
+            }
+        ),
+    }
     if f.code in rule_index:
         out["ruleIndex"] = rule_index[f.code]
     if reason is not None:
@@ -184,7 +196,9 @@ def sarif_log(report: CheckReport) -> dict:
                     }
                 },
                 "originalUriBaseIds": {BASE_ID: {"uri": base_uri, "description": {"text": "the checkpoint directory"}}},
-                "invocations": [{"executionSuccessful": not report.problems, "toolExecutionNotifications": notifications}],
+                "invocations": [
+                    {"executionSuccessful": not report.problems, "toolExecutionNotifications": notifications}
+                ],
                 "results": results,
                 "properties": {
                     "verdict": report.verdict,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from .textout import Block, Heading, Table, emit as emit_blocks
+from .textout import Block, Heading, Table
+from .textout import emit as emit_blocks
 
 MiB = 1 << 20
 
@@ -18,16 +19,27 @@ def blocks(rows: list[dict], targets: list[str], since: dict | None = None) -> l
         mem = "" if r["memory_present"] is None else f"{r['memory_present'] / MiB:.1f}"
         errors = "/".join("" if r["errors"][k] is None else str(r["errors"][k]) for k in targets)
         warnings = "/".join("" if r["warnings"][k] is None else str(r["warnings"][k]) for k in targets)
-        t.add(r["path"], _source(r), *verdicts, errors, warnings, ",".join(r["top_codes"]), r["processes"], mem,
-              {True: "yes", False: "no", None: ""}[r["secrets"]])
+        t.add(
+            r["path"],
+            _source(r),
+            *verdicts,
+            errors,
+            warnings,
+            ",".join(r["top_codes"]),
+            r["processes"],
+            mem,
+            {True: "yes", False: "no", None: ""}[r["secrets"]],
+        )
     out: list[Block] = [t]
     failed = [r for r in rows if r["error"]]
     if failed:
         out.append(Heading("could not read", style="bold red"))
         out += [f"  {r['error']}" for r in failed]
     n_blocked = sum(1 for r in rows if blocked(r))
-    out.append(f"{len(rows)} checkpoint(s); {n_blocked} not restorable for every target "
-               f"({', '.join(targets)}); {len(failed)} unreadable")
+    out.append(
+        f"{len(rows)} checkpoint(s); {n_blocked} not restorable for every target "
+        f"({', '.join(targets)}); {len(failed)} unreadable"
+    )
     if since is not None:
         out.append(Heading("since the earlier scan"))
         out += [f"  new      {p}" for p in since["new"]]

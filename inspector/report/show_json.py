@@ -35,7 +35,9 @@ def fd_dict(fd: Fd) -> dict:
     if fd.path is not None:
         out["path"] = fd.path
     if fd.open_flags is not None:
-        out["flags"] = names.open_flags_string(fd.open_flags) if fd.type in ("REG", "PIPE", "FIFO", "TTY") else fd.open_flags
+        out["flags"] = (
+            names.open_flags_string(fd.open_flags) if fd.type in ("REG", "PIPE", "FIFO", "TTY") else fd.open_flags
+        )
     out["cloexec"] = bool(fd.flags & 1)
     for key in ("pos", "size", "mode", "pipe_id", "peer"):
         value = getattr(fd, key)
@@ -145,10 +147,15 @@ def checkpoint_dict(cp: Checkpoint, show_secrets: bool = False) -> dict:
         "cgroups": [{"set": c.set_id, "controllers": c.controllers} for c in cp.cgroups.values()],
         "mounts": [asdict(m) for m in cp.mounts()],
         "images": [asdict(i) for i in cp.image_infos()],
-        "cpu": None if cp.cpu_state is None else {
-            "xstate_bv": cp.cpu_state.xstate_bv, "features": names.xfeature_names(cp.cpu_state.xstate_bv),
-            "xsave_threads": cp.cpu_state.xsave_threads, "threads": cp.cpu_state.threads,
-            "cpuinfo_xfeatures": cp.cpu_state.cpuinfo_xfeatures, "cpuinfo_model": cp.cpu_state.cpuinfo_model,
+        "cpu": None
+        if cp.cpu_state is None
+        else {
+            "xstate_bv": cp.cpu_state.xstate_bv,
+            "features": names.xfeature_names(cp.cpu_state.xstate_bv),
+            "xsave_threads": cp.cpu_state.xsave_threads,
+            "threads": cp.cpu_state.threads,
+            "cpuinfo_xfeatures": cp.cpu_state.cpuinfo_xfeatures,
+            "cpuinfo_model": cp.cpu_state.cpuinfo_model,
         },
         "unreferenced_images": cp.unreferenced_images,
         "problems": [p.one_line() for p in cp.problems],

@@ -15,14 +15,37 @@ _SIZES = ("size", "private", "shared", "file_backed", "anonymous")
 
 def mem_blocks(cp, pids=None) -> list[Block]:
     rows, total = memory_sizes(cp, pids)
-    t = Table(["pid", "comm", "VMAs", "size", "private", "shared", "file", "anon",
-               "present", "in parent", "lazy", "shmem", "not dumped"], title="memory (VMA sizes; pages by where they are)")  # fmt: skip
+    t = Table(
+        [
+            "pid",
+            "comm",
+            "VMAs",
+            "size",
+            "private",
+            "shared",
+            "file",
+            "anon",
+            "present",
+            "in parent",
+            "lazy",
+            "shmem",
+            "not dumped",
+        ],
+        title="memory (VMA sizes; pages by where they are)",
+    )
     for r in [*rows, *([total] if len(rows) > 1 else [])]:
         p = r.pages
-        t.add("total" if r.pid is None else r.pid, r.comm, r.vmas, *(human_bytes(getattr(r, k)) for k in _SIZES),
-              *(human_bytes(n * PAGE_SIZE) for n in (p.present, p.in_parent, p.lazy, p.shmem, p.not_dumped)))  # fmt: skip
-    legend = ("  present: in this checkpoint's pages files; in parent: in the pre-dump chain; lazy: only a lazy-pages"
-              " server has them; shmem: in a shared memory object's dump; not dumped: CRIU skipped them")
+        t.add(
+            "total" if r.pid is None else r.pid,
+            r.comm,
+            r.vmas,
+            *(human_bytes(getattr(r, k)) for k in _SIZES),
+            *(human_bytes(n * PAGE_SIZE) for n in (p.present, p.in_parent, p.lazy, p.shmem, p.not_dumped)),
+        )
+    legend = (
+        "  present: in this checkpoint's pages files; in parent: in the pre-dump chain; lazy: only a lazy-pages"
+        " server has them; shmem: in a shared memory object's dump; not dumped: CRIU skipped them"
+    )
     return [t, legend]
 
 

@@ -25,7 +25,9 @@ def fd_target(fd: Fd) -> str:
     if fd.deleted:
         text += " (deleted)"
     if fd.tty:
-        text += f" (tty {fd.tty['type'].lower()} {fd.tty['index'] if fd.tty['index'] is not None else ''})".replace(" )", ")")
+        text += f" (tty {fd.tty['type'].lower()} {fd.tty['index'] if fd.tty['index'] is not None else ''})".replace(
+            " )", ")"
+        )
     if fd.locks:
         text += " [locks: " + ", ".join(f"{lk.kind} {lk.type}" for lk in fd.locks) + "]"
     return text
@@ -41,21 +43,34 @@ def header_blocks(cp: Checkpoint) -> list[Block]:
     lines += source_lines(cp)
     lines += [
         f"  {version}",
-        "  " + ", ".join(counted(n, what) for n, what in (
-            (len(procs), "process"), (sum(len(p.threads) for p in procs), "thread"),
-            (sum(len(p.fds) for p in procs), "fd"), (sum(len(p.vmas) for p in procs), "VMA"))),
+        "  "
+        + ", ".join(
+            counted(n, what)
+            for n, what in (
+                (len(procs), "process"),
+                (sum(len(p.threads) for p in procs), "thread"),
+                (sum(len(p.fds) for p in procs), "fd"),
+                (sum(len(p.vmas) for p in procs), "VMA"),
+            )
+        ),
         f"  pages: {totals.present} present ({human_bytes(totals.present * names.PAGE_SIZE)}), "
         f"{totals.lazy} marked lazy, {totals.in_parent} in parent",
     ]
     cpu = cp.cpu_state
     if cpu is not None:
         used = ", ".join(names.xfeature_names(cpu.xstate_bv)) or "x87 only"
-        cap = (f"; cpuinfo.img (--cpu-cap): {cpu.cpuinfo_model or 'x86'}, xfeatures {cpu.cpuinfo_xfeatures:#x}"
-               if cpu.cpuinfo_xfeatures is not None else "")
+        cap = (
+            f"; cpuinfo.img (--cpu-cap): {cpu.cpuinfo_model or 'x86'}, xfeatures {cpu.cpuinfo_xfeatures:#x}"
+            if cpu.cpuinfo_xfeatures is not None
+            else ""
+        )
         lines.append(f"  CPU state in use: {used} (xstate_bv {cpu.xstate_bv:#x}){cap}")
     if cp.unreferenced_images:
-        lines.append("  not referred to by any task: " + ", ".join(cp.unreferenced_images)
-                     + " (another dump's, in a reused directory: CRI030)")
+        lines.append(
+            "  not referred to by any task: "
+            + ", ".join(cp.unreferenced_images)
+            + " (another dump's, in a reused directory: CRI030)"
+        )
     chain = cp.parent_chain()
     if chain:
         shown = [cp.source.shown(p) for p in chain] if cp.source is not None else chain
@@ -74,15 +89,25 @@ def source_lines(cp: Checkpoint) -> list[Block]:
         facts = []
         name = meta.get("name")
         if name or meta.get("id"):
-            facts.append(f"container {name or ''}{' (' + meta['id'][:12] + ')' if meta.get('id') else ''}".replace("  ", " "))
-        for key, label in (("pod", "pod"), ("namespace", "namespace"), ("image", "image"), ("runtime", "runtime"),
-                           ("engine", "engine")):  # fmt: skip
+            facts.append(
+                f"container {name or ''}{' (' + meta['id'][:12] + ')' if meta.get('id') else ''}".replace("  ", " ")
+            )
+        for key, label in (
+            ("pod", "pod"),
+            ("namespace", "namespace"),
+            ("image", "image"),
+            ("runtime", "runtime"),
+            ("engine", "engine"),
+        ):
             if meta.get(key):
                 facts.append(f"{label} {meta[key]}")
         if facts:
             out.append("  " + ", ".join(facts))
-        times = [f"{label} {meta[key]}" for key, label in (("created", "created"), ("checkpointed", "checkpointed"))
-                 if meta.get(key)]  # fmt: skip
+        times = [
+            f"{label} {meta[key]}"
+            for key, label in (("created", "created"), ("checkpointed", "checkpointed"))
+            if meta.get(key)
+        ]
         if meta.get("rootfs_diff_bytes") is not None:
             times.append(f"rootfs diff {human_bytes(meta['rootfs_diff_bytes'])}")
         if times:
@@ -104,7 +129,7 @@ def tree_prefixes(cp: Checkpoint):
         later.append(depth)
     depth_last: list[bool] = []  # for each ancestor level: was that ancestor the last of its siblings?
     for (depth, p), last in zip(entries, is_last):
-        del depth_last[max(depth - 1, 0):]
+        del depth_last[max(depth - 1, 0) :]
         if depth == 0:
             yield "", p
             continue
@@ -133,8 +158,11 @@ def fds_blocks(cp: Checkpoint, pids=None) -> list[Block]:
             continue
         t = Table(["fd", "type", "target", "flags", "pos"], title=f"fds of {p.pid} ({p.comm})")
         for fd in p.fds:
-            flags = names.open_flags_string(fd.open_flags) if fd.open_flags is not None and fd.type in (
-                "REG", "PIPE", "FIFO", "TTY") else ""  # fmt: skip
+            flags = (
+                names.open_flags_string(fd.open_flags)
+                if fd.open_flags is not None and fd.type in ("REG", "PIPE", "FIFO", "TTY")
+                else ""
+            )
             t.add(fd.fd, fd.type, fd_target(fd), flags, fd.pos if fd.pos is not None else "")
         out.append(t)
         if p.cwd or p.root or p.exe:
@@ -156,11 +184,22 @@ def mems_blocks(cp: Checkpoint, pids=None) -> list[Block]:
     for p in cp.processes:
         if pids and p.pid not in pids:
             continue
-        t = Table(["start", "end", "prot", "status", "present", "lazy", "parent", "file"], title=f"memory of {p.pid} ({p.comm})")
+        t = Table(
+            ["start", "end", "prot", "status", "present", "lazy", "parent", "file"],
+            title=f"memory of {p.pid} ({p.comm})",
+        )
         for v in p.vmas:
             status = ",".join(s for s in names.flag_names(v.status, names.VMA_STATUS) if s != "REGULAR")
-            t.add(f"{v.start:x}", f"{v.end:x}", names.prot_string(v.prot), status, v.pages_present, v.pages_lazy,
-                  v.pages_in_parent, v.path or "")  # fmt: skip
+            t.add(
+                f"{v.start:x}",
+                f"{v.end:x}",
+                names.prot_string(v.prot),
+                status,
+                v.pages_present,
+                v.pages_lazy,
+                v.pages_in_parent,
+                v.path or "",
+            )
         out.append(t)
         out.append(f"  pages: {p.pages.present} present, {p.pages.lazy} marked lazy, {p.pages.in_parent} in parent")
     return out

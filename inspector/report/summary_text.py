@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..textfmt import human_bytes
-from .textout import Block, Heading, Table, emit as emit_blocks
+from .textout import Block, Heading, Table
+from .textout import emit as emit_blocks
 
 
 def blocks(rows: list[dict]) -> list[Block]:

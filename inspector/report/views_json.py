@@ -31,8 +31,9 @@ def mounts_dict(view) -> dict:
     return {
         "container": view.container,
         "spec": {"found": view.spec_file, "mounts": [asdict(m) for m in view.spec_mounts]},
-        "namespaces": [{"id": ns, "mounts": [_mount(m) for m in view.dumped if m.ns_id == ns]}
-                       for ns in view.namespaces],
+        "namespaces": [
+            {"id": ns, "mounts": [_mount(m) for m in view.dumped if m.ns_id == ns]} for ns in view.namespaces
+        ],
     }
 
 

@@ -36,10 +36,18 @@ def emit_view(cp, view: str, fmt: str = "text", pids=None) -> None:
 
     data = view_data(cp, view)
     if fmt == "json":
-        body = {"net": views_json.net_dict, "mounts": views_json.mounts_dict, "stats": views_json.stats_dict,
-                "sockets": lambda rows: views_json.sockets_list(rows, pids)}[view](data)  # fmt: skip
+        body = {
+            "net": views_json.net_dict,
+            "mounts": views_json.mounts_dict,
+            "stats": views_json.stats_dict,
+            "sockets": lambda rows: views_json.sockets_list(rows, pids),
+        }[view](data)
         sys.stdout.write(json.dumps(views_json.view_document(cp, view, body), indent=1) + "\n")
         return
-    blocks = {"net": views_text.net_blocks, "mounts": views_text.mounts_blocks, "stats": views_text.stats_blocks,
-              "sockets": lambda rows: views_text.sockets_blocks(rows, pids)}[view](data)  # fmt: skip
+    blocks = {
+        "net": views_text.net_blocks,
+        "mounts": views_text.mounts_blocks,
+        "stats": views_text.stats_blocks,
+        "sockets": lambda rows: views_text.sockets_blocks(rows, pids),
+    }[view](data)
     emit(blocks + problems_blocks(cp))

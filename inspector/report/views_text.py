@@ -9,8 +9,14 @@ from .textout import Block, Heading, Table
 def net_blocks(view) -> list[Block]:
     out: list[Block] = [Heading("container networks (network.status)")]
     if view.status_file is None:
-        out.append("  none: " + ("the container directory has no network.status" if view.container
-                                 else "not a container checkpoint (network.status is Podman's, beside checkpoint/)"))
+        out.append(
+            "  none: "
+            + (
+                "the container directory has no network.status"
+                if view.container
+                else "not a container checkpoint (network.status is Podman's, beside checkpoint/)"
+            )
+        )
     else:
         fmt = {"podman": "Podman >= 4 format", "cni": "CNI results, Podman < 4"}.get(view.status_format, "unreadable")
         out.append(f"  {view.status_file} ({fmt})")
@@ -30,8 +36,10 @@ def net_blocks(view) -> list[Block]:
             for i, net in enumerate(view.networks):
                 if net.dns_servers or net.dns_search:
                     name = net.name if net.name is not None else f"#{i}"
-                    out.append(f"  dns of {name}: {', '.join(net.dns_servers) or '-'}"
-                               + (f"; search {', '.join(net.dns_search)}" if net.dns_search else ""))
+                    out.append(
+                        f"  dns of {name}: {', '.join(net.dns_servers) or '-'}"
+                        + (f"; search {', '.join(net.dns_search)}" if net.dns_search else "")
+                    )
     if view.pod_ips:
         out.append(Heading("pod IPs (CRI-O: spec.dump annotations io.kubernetes.cri-o.IP.N)"))
         out.append("  " + ", ".join(view.pod_ips))
@@ -42,13 +50,19 @@ def net_blocks(view) -> list[Block]:
         else:
             t = Table(["host address", "host port", "container port", "protocol"])
             for p in view.ports:
-                t.add(p.host_ip or "0.0.0.0", _port_span(p.host_port, p.range), _port_span(p.container_port, p.range),
-                      p.protocol)
+                t.add(
+                    p.host_ip or "0.0.0.0",
+                    _port_span(p.host_port, p.range),
+                    _port_span(p.container_port, p.range),
+                    p.protocol,
+                )
             out.append(t)
     out.append(Heading("network namespaces dumped by CRIU"))
     if not view.namespaces:
-        out.append("  none: no netdev-*.img; the tasks ran in the network namespace criu ran in, and a restore puts "
-                   "them in the restoring criu's")
+        out.append(
+            "  none: no netdev-*.img; the tasks ran in the network namespace criu ran in, and a restore puts "
+            "them in the restoring criu's"
+        )
     for ns in view.namespaces:
         pids = ", ".join(map(str, ns.pids)) or "none of the tree's"
         ext = f", external (key {ns.ext_key}): restored into an existing namespace" if ns.ext_key else ""
@@ -68,8 +82,10 @@ def net_blocks(view) -> list[Block]:
         if raw:
             out.append("  raw dumps (ip/iptables/nft output, restored by running those tools): " + ", ".join(raw))
     if view.namespaces and view.host_netns_pids:
-        out.append(f"  in criu's own network namespace (nothing dumped for it): pids "
-                   f"{', '.join(map(str, view.host_netns_pids))}")
+        out.append(
+            f"  in criu's own network namespace (nothing dumped for it): pids "
+            f"{', '.join(map(str, view.host_netns_pids))}"
+        )
     return out
 
 
@@ -83,8 +99,14 @@ def _port_span(first: int | None, count: int) -> str:
 def mounts_blocks(view) -> list[Block]:
     out: list[Block] = [Heading("container mounts (spec.dump)")]
     if not view.spec_file:
-        out.append("  none: " + ("the container directory has no readable spec.dump" if view.container
-                                 else "not a container checkpoint (spec.dump is the engine's, beside checkpoint/)"))
+        out.append(
+            "  none: "
+            + (
+                "the container directory has no readable spec.dump"
+                if view.container
+                else "not a container checkpoint (spec.dump is the engine's, beside checkpoint/)"
+            )
+        )
     elif not view.spec_mounts:
         out.append("  none: spec.dump lists no mounts")
     else:
@@ -97,13 +119,28 @@ def mounts_blocks(view) -> list[Block]:
         out.append("  none: no mount namespace of its own (the tasks shared criu's)")
     for ns in view.namespaces:
         mounts = [m for m in view.dumped if m.ns_id == ns]
-        t = Table(["id", "parent", "mountpoint", "fstype", "source", "root", "flags", "options", "external"],
-                  title=f"  namespace {ns}: {counted(len(mounts), 'mount')}")  # fmt: skip
+        t = Table(
+            ["id", "parent", "mountpoint", "fstype", "source", "root", "flags", "options", "external"],
+            title=f"  namespace {ns}: {counted(len(mounts), 'mount')}",
+        )
         for m in mounts:
-            flags = ",".join(m.flags) + (f",shared:{m.shared_id}" if m.shared_id else "") + (
-                f",master:{m.master_id}" if m.master_id else "") + (",deleted" if m.deleted else "")
-            t.add(m.mnt_id, m.parent_mnt_id, m.mountpoint, m.fstype, m.source or "", m.root, flags, m.options or "",
-                  m.external or "")  # fmt: skip
+            flags = (
+                ",".join(m.flags)
+                + (f",shared:{m.shared_id}" if m.shared_id else "")
+                + (f",master:{m.master_id}" if m.master_id else "")
+                + (",deleted" if m.deleted else "")
+            )
+            t.add(
+                m.mnt_id,
+                m.parent_mnt_id,
+                m.mountpoint,
+                m.fstype,
+                m.source or "",
+                m.root,
+                flags,
+                m.options or "",
+                m.external or "",
+            )
         out.append(t)
     return out
 
@@ -139,12 +176,40 @@ def sockets_blocks(rows, pids=None) -> list[Block]:
     rows = [r for r in rows if not pids or r.pid in pids]
     if not rows:
         return ["no sockets" + (" in these processes" if pids else "")]
-    t = Table(["pid", "fd", "family", "type", "state", "local", "peer", "inode", "peer inode", "peer held by",
-               "netns", "recv-q", "send-q"])  # fmt: skip
+    t = Table(
+        [
+            "pid",
+            "fd",
+            "family",
+            "type",
+            "state",
+            "local",
+            "peer",
+            "inode",
+            "peer inode",
+            "peer held by",
+            "netns",
+            "recv-q",
+            "send-q",
+        ]
+    )
     for r in rows:
         kind = r.proto or r.type if r.family != "UNIX" else r.type
-        t.add(r.pid, r.fd, r.family, kind, r.state, r.local or "", r.peer or "", r.ino, r.peer_ino or "",
-              r.peer_owner or "", r.netns, _opt(r.recv_queue), _opt(r.send_queue))  # fmt: skip
+        t.add(
+            r.pid,
+            r.fd,
+            r.family,
+            kind,
+            r.state,
+            r.local or "",
+            r.peer or "",
+            r.ino,
+            r.peer_ino or "",
+            r.peer_owner or "",
+            r.netns,
+            _opt(r.recv_queue),
+            _opt(r.send_queue),
+        )
     return [t]
 
 

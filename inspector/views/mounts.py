@@ -24,9 +24,20 @@ MOUNT_IMAGE = re.compile(r"^mountpoints-(\d+)\.img$")
 
 MS_RDONLY = 0x1
 # linux/mount.h MS_* as mountinfo prints them (per-mount flags), after "ro" or "rw"
-MS_FLAGS = [(0x2, "nosuid"), (0x4, "nodev"), (0x8, "noexec"), (0x10, "sync"), (0x40, "mand"),
-            (0x80, "dirsync"), (0x100, "nosymfollow"), (0x400, "noatime"), (0x800, "nodiratime"),
-            (0x200000, "relatime"), (0x1000000, "strictatime"), (0x2000000, "lazytime")]  # fmt: skip
+MS_FLAGS = [
+    (0x2, "nosuid"),
+    (0x4, "nodev"),
+    (0x8, "noexec"),
+    (0x10, "sync"),
+    (0x40, "mand"),
+    (0x80, "dirsync"),
+    (0x100, "nosymfollow"),
+    (0x400, "noatime"),
+    (0x800, "nodiratime"),
+    (0x200000, "relatime"),
+    (0x1000000, "strictatime"),
+    (0x2000000, "lazytime"),
+]
 
 
 @dataclass
@@ -88,8 +99,14 @@ def spec_mounts(spec: dict) -> list[SpecMount]:
         if not isinstance(m, dict) or not isinstance(m.get("destination"), str):
             continue
         options = m.get("options")
-        out.append(SpecMount(m["destination"], _text(m.get("type")), _text(m.get("source")),
-                             [o for o in options if isinstance(o, str)] if isinstance(options, list) else []))
+        out.append(
+            SpecMount(
+                m["destination"],
+                _text(m.get("type")),
+                _text(m.get("source")),
+                [o for o in options if isinstance(o, str)] if isinstance(options, list) else [],
+            )
+        )
     return out
 
 
@@ -116,11 +133,21 @@ def _dumped(cp, name: str, ns_id: int) -> list[DumpedMount]:
             external = as_text(m.ext_key) or "(external)"
         elif m.HasField("ext_mount") and m.ext_mount:
             external = "(external)"
-        out.append(DumpedMount(
-            ns_id, m.mnt_id, m.parent_mnt_id, as_text(m.mountpoint), as_text(m.root), fstype,
-            as_text(m.source) or None, as_text(m.options) or None, mount_flags(m.flags),
-            m.shared_id if m.HasField("shared_id") and m.shared_id else None,
-            m.master_id if m.HasField("master_id") and m.master_id else None,
-            external, bool(m.HasField("deleted") and m.deleted),
-        ))  # fmt: skip
+        out.append(
+            DumpedMount(
+                ns_id,
+                m.mnt_id,
+                m.parent_mnt_id,
+                as_text(m.mountpoint),
+                as_text(m.root),
+                fstype,
+                as_text(m.source) or None,
+                as_text(m.options) or None,
+                mount_flags(m.flags),
+                m.shared_id if m.HasField("shared_id") and m.shared_id else None,
+                m.master_id if m.HasField("master_id") and m.master_id else None,
+                external,
+                bool(m.HasField("deleted") and m.deleted),
+            )
+        )
     return sorted(out, key=lambda d: d.mnt_id)

@@ -48,11 +48,27 @@ NETNS_IMAGE = re.compile(r"^(netdev|netns|ifaddr|route6?|rule|ip6?tables|nftable
 MAX_IFADDR_BYTES = 16 << 20  # `ip addr save` of a namespace: a few hundred bytes per address
 
 # linux/if.h net_device_flags
-IFF_FLAGS = [(0x1, "UP"), (0x2, "BROADCAST"), (0x4, "DEBUG"), (0x8, "LOOPBACK"), (0x10, "POINTOPOINT"),
-             (0x20, "NOTRAILERS"), (0x40, "RUNNING"), (0x80, "NOARP"), (0x100, "PROMISC"), (0x200, "ALLMULTI"),
-             (0x400, "MASTER"), (0x800, "SLAVE"), (0x1000, "MULTICAST"), (0x2000, "PORTSEL"),
-             (0x4000, "AUTOMEDIA"), (0x8000, "DYNAMIC"), (0x10000, "LOWER_UP"), (0x20000, "DORMANT"),
-             (0x40000, "ECHO")]  # fmt: skip
+IFF_FLAGS = [
+    (0x1, "UP"),
+    (0x2, "BROADCAST"),
+    (0x4, "DEBUG"),
+    (0x8, "LOOPBACK"),
+    (0x10, "POINTOPOINT"),
+    (0x20, "NOTRAILERS"),
+    (0x40, "RUNNING"),
+    (0x80, "NOARP"),
+    (0x100, "PROMISC"),
+    (0x200, "ALLMULTI"),
+    (0x400, "MASTER"),
+    (0x800, "SLAVE"),
+    (0x1000, "MULTICAST"),
+    (0x2000, "PORTSEL"),
+    (0x4000, "AUTOMEDIA"),
+    (0x8000, "DYNAMIC"),
+    (0x10000, "LOWER_UP"),
+    (0x20000, "DORMANT"),
+    (0x40000, "ECHO"),
+]
 
 
 @dataclass
@@ -176,8 +192,11 @@ def _fill_status(view: NetView, status) -> None:
         view.status_format = "cni"
         view.networks = [_cni_network(result, view.status_file, i) for i, result in enumerate(status)]
     else:
-        raise InspectError(view.status_file, f"neither a map of networks (Podman >= 4) nor a list of CNI results "
-                                             f"(Podman < 4): a JSON {type(status).__name__}")
+        raise InspectError(
+            view.status_file,
+            f"neither a map of networks (Podman >= 4) nor a list of CNI results "
+            f"(Podman < 4): a JSON {type(status).__name__}",
+        )
 
 
 def _expect(value, kind, where: str, what: str):
@@ -214,22 +233,31 @@ def _podman_network(name: str, block, where: str) -> Network:
     net = Network(name)
     for if_name, value in sorted(_expect(block.get("interfaces"), dict, where, f"{name}.interfaces").items()):
         iface = _expect(value, dict, where, f"{name}.interfaces.{if_name}")
-        subnets = [_subnet(s.get("ipnet"), s.get("gateway")) for s in
-                   _expect(iface.get("subnets"), list, where, f"{name}.interfaces.{if_name}.subnets")
-                   if isinstance(s, dict)]  # fmt: skip
+        subnets = [
+            _subnet(s.get("ipnet"), s.get("gateway"))
+            for s in _expect(iface.get("subnets"), list, where, f"{name}.interfaces.{if_name}.subnets")
+            if isinstance(s, dict)
+        ]
         net.interfaces.append(Interface(if_name, _text(iface.get("mac_address")), subnets))
-    net.dns_servers = [s for s in _expect(block.get("dns_server_ips"), list, where, f"{name}.dns_server_ips")
-                       if isinstance(s, str)]  # fmt: skip
-    net.dns_search = [s for s in _expect(block.get("dns_search_domains"), list, where, f"{name}.dns_search_domains")
-                      if isinstance(s, str)]  # fmt: skip
+    net.dns_servers = [
+        s for s in _expect(block.get("dns_server_ips"), list, where, f"{name}.dns_server_ips") if isinstance(s, str)
+    ]
+    net.dns_search = [
+        s
+        for s in _expect(block.get("dns_search_domains"), list, where, f"{name}.dns_search_domains")
+        if isinstance(s, str)
+    ]
     return net
 
 
 def _cni_network(result, where: str, index: int) -> Network:
     result = _expect(result, dict, where, f"CNI result {index}")
     net = Network(None)
-    ifaces = [i for i in _expect(result.get("interfaces"), list, where, f"CNI result {index} interfaces")
-              if isinstance(i, dict)]  # fmt: skip
+    ifaces = [
+        i
+        for i in _expect(result.get("interfaces"), list, where, f"CNI result {index} interfaces")
+        if isinstance(i, dict)
+    ]
     for i in ifaces:
         name = _text(i.get("name")) or "?"
         net.interfaces.append(Interface(name, _text(i.get("mac")), sandbox=_text(i.get("sandbox"))))
@@ -253,13 +281,27 @@ def port_mappings(config: dict) -> list[PortMapping]:
     out = []
     for m in _list(config.get("newPortMappings")):
         if isinstance(m, dict):
-            out.append(PortMapping(_text(m.get("host_ip")), _int(m.get("host_port")), _int(m.get("container_port")),
-                                   _int(m.get("range")) or 1, _text(m.get("protocol")) or "tcp"))  # fmt: skip
+            out.append(
+                PortMapping(
+                    _text(m.get("host_ip")),
+                    _int(m.get("host_port")),
+                    _int(m.get("container_port")),
+                    _int(m.get("range")) or 1,
+                    _text(m.get("protocol")) or "tcp",
+                )
+            )
     if not out:
         for m in _list(config.get("portMappings")):
             if isinstance(m, dict):
-                out.append(PortMapping(_text(m.get("hostIP")), _int(m.get("hostPort")), _int(m.get("containerPort")),
-                                       1, _text(m.get("protocol")) or "tcp"))  # fmt: skip
+                out.append(
+                    PortMapping(
+                        _text(m.get("hostIP")),
+                        _int(m.get("hostPort")),
+                        _int(m.get("containerPort")),
+                        1,
+                        _text(m.get("protocol")) or "tcp",
+                    )
+                )
     return out
 
 
@@ -319,11 +361,19 @@ def _devices(cp, ns_id: int) -> list[NetDevice]:
     out = []
     for d in cp.entries(f"netdev-{ns_id}.img"):
         mac = ":".join(f"{b:02x}" for b in d.address) if d.HasField("address") and d.address else None
-        out.append(NetDevice(
-            d.name, types.get(d.type, str(d.type)), d.ifindex, d.mtu, flag_names(d.flags, IFF_FLAGS), mac,
-            d.peer_ifindex if d.HasField("peer_ifindex") else None, d.peer_nsid if d.HasField("peer_nsid") else None,
-            d.master if d.HasField("master") else None,
-        ))  # fmt: skip
+        out.append(
+            NetDevice(
+                d.name,
+                types.get(d.type, str(d.type)),
+                d.ifindex,
+                d.mtu,
+                flag_names(d.flags, IFF_FLAGS),
+                mac,
+                d.peer_ifindex if d.HasField("peer_ifindex") else None,
+                d.peer_nsid if d.HasField("peer_nsid") else None,
+                d.master if d.HasField("master") else None,
+            )
+        )
     return sorted(out, key=lambda d: d.ifindex)
 
 
@@ -369,7 +419,7 @@ def _ifaddr(data: bytes, start: int, end: int) -> IfAddress | None:
         rlen, rtype = RTA.unpack_from(data, off)
         if rlen < RTA.size or off + rlen > end:
             break
-        attrs.setdefault(rtype, data[off + RTA.size: off + rlen])
+        attrs.setdefault(rtype, data[off + RTA.size : off + rlen])
         off += (rlen + 3) & ~3
     raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
     if family == AF_INET and raw is not None and len(raw) == 4:

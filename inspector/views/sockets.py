@@ -55,12 +55,23 @@ def sockets_view(cp) -> list[SocketRow]:
             sk = _socket_entry(entry)
             opts = sk.opts if sk is not None and sk.HasField("opts") else None
             row = SocketRow(
-                pid=p.pid, fd=fd.fd, family=s.family, type=s.type, proto=s.proto, state=s.state, local=s.src or None,
-                peer=s.dst, ino=s.ino, peer_ino=s.peer_ino, peer_owner=None,
+                pid=p.pid,
+                fd=fd.fd,
+                family=s.family,
+                type=s.type,
+                proto=s.proto,
+                state=s.state,
+                local=s.src or None,
+                peer=s.dst,
+                ino=s.ino,
+                peer_ino=s.peer_ino,
+                peer_owner=None,
                 netns=sk.ns_id if sk is not None and sk.HasField("ns_id") else None,
-                rcvbuf=opts.so_rcvbuf if opts is not None else None, sndbuf=opts.so_sndbuf if opts is not None else None,
-                recv_queue=None, send_queue=None,
-            )  # fmt: skip
+                rcvbuf=opts.so_rcvbuf if opts is not None else None,
+                sndbuf=opts.so_sndbuf if opts is not None else None,
+                recv_queue=None,
+                send_queue=None,
+            )
             if s.family == "UNIX":
                 _unix_peer(row, s, holders, unix_names)
             else:
@@ -80,20 +91,43 @@ def _other_socket_row(pid: int, fd: int, entry) -> SocketRow | None:
     if entry.HasField("nlsk"):
         n = entry.nlsk
         return SocketRow(
-            pid=pid, fd=fd, family="NETLINK", type="RAW", proto=f"protocol {n.protocol}",
-            state=names.TCP_STATE.get(n.state, str(n.state)), local=f"portid {n.portid}",
-            peer=f"portid {n.dst_portid}" if n.dst_portid else None, ino=n.ino, peer_ino=None, peer_owner=None,
-            netns=n.ns_id if n.HasField("ns_id") else None, rcvbuf=n.opts.so_rcvbuf, sndbuf=n.opts.so_sndbuf,
-            recv_queue=None, send_queue=None,
-        )  # fmt: skip
+            pid=pid,
+            fd=fd,
+            family="NETLINK",
+            type="RAW",
+            proto=f"protocol {n.protocol}",
+            state=names.TCP_STATE.get(n.state, str(n.state)),
+            local=f"portid {n.portid}",
+            peer=f"portid {n.dst_portid}" if n.dst_portid else None,
+            ino=n.ino,
+            peer_ino=None,
+            peer_owner=None,
+            netns=n.ns_id if n.HasField("ns_id") else None,
+            rcvbuf=n.opts.so_rcvbuf,
+            sndbuf=n.opts.so_sndbuf,
+            recv_queue=None,
+            send_queue=None,
+        )
     if entry.HasField("psk"):
         k = entry.psk
         return SocketRow(
-            pid=pid, fd=fd, family="PACKET", type=names.SOCK_TYPE.get(k.type, str(k.type)),
-            proto=f"ethertype 0x{k.protocol:04x}", state="", local=f"ifindex {k.ifindex}" if k.ifindex else None,
-            peer=None, ino=None, peer_ino=None, peer_owner=None, netns=k.ns_id if k.HasField("ns_id") else None,
-            rcvbuf=k.opts.so_rcvbuf, sndbuf=k.opts.so_sndbuf, recv_queue=None, send_queue=None,
-        )  # fmt: skip
+            pid=pid,
+            fd=fd,
+            family="PACKET",
+            type=names.SOCK_TYPE.get(k.type, str(k.type)),
+            proto=f"ethertype 0x{k.protocol:04x}",
+            state="",
+            local=f"ifindex {k.ifindex}" if k.ifindex else None,
+            peer=None,
+            ino=None,
+            peer_ino=None,
+            peer_owner=None,
+            netns=k.ns_id if k.HasField("ns_id") else None,
+            rcvbuf=k.opts.so_rcvbuf,
+            sndbuf=k.opts.so_sndbuf,
+            recv_queue=None,
+            send_queue=None,
+        )
     return None
 
 

@@ -83,8 +83,10 @@ class StatsView:
 
 
 def stats_view(cp) -> StatsView:
-    return StatsView(cp._soft(_read, cp, "stats-dump", "dump", DUMP_FIELDS),
-                     cp._soft(_read, cp, "stats-restore", "restore", RESTORE_FIELDS))
+    return StatsView(
+        cp._soft(_read, cp, "stats-dump", "dump", DUMP_FIELDS),
+        cp._soft(_read, cp, "stats-restore", "restore", RESTORE_FIELDS),
+    )
 
 
 def _path(cp, name: str) -> str | None:

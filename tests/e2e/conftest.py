@@ -64,8 +64,15 @@ def bindir(e2e_base) -> Path:
 def lab(criu, e2e_base, bindir, request):
     def record(outcome, user, **row):
         who = "root" if user is None else "test user" if user == criu.user else "another user"
-        _RECORDS.append({"test": request.node.nodeid, "restorer": who, **row, "restored": outcome.restored,
-                         "outcome": outcome.describe()})
+        _RECORDS.append(
+            {
+                "test": request.node.nodeid,
+                "restorer": who,
+                **row,
+                "restored": outcome.restored,
+                "outcome": outcome.describe(),
+            }
+        )
 
     the_lab = Lab(criu, e2e_base, request.node.name, bindir, record)
     yield the_lab

@@ -243,16 +243,27 @@ class Lab:
     # ---- programs ----------------------------------------------------------------------------------------
 
     def start(
-        self, argv: list[str], *, user: User | None = None, nnp: bool = False, out: Path | None = None,
-        cwd: Path | None = None, env: dict | None = None,
+        self,
+        argv: list[str],
+        *,
+        user: User | None = None,
+        nnp: bool = False,
+        out: Path | None = None,
+        cwd: Path | None = None,
+        env: dict | None = None,
     ) -> int:
         """Start a program detached (its own session, stdin /dev/null, no inherited fds) as root or ``user``."""
         prefix = user.setpriv(nnp=nnp) if user else (["setpriv", "--no-new-privs"] if nnp else [])
         stdout = open(out, "ab") if out else subprocess.DEVNULL
         try:
             p = subprocess.Popen(
-                [*prefix, *argv], stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, cwd=cwd or self.dir,
+                [*prefix, *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                cwd=cwd or self.dir,
                 env={**PROGRAM_ENV, "HOME": str(self.home), **(env or {})},
             )
         finally:
@@ -300,6 +311,7 @@ class Lab:
 
     def wait_gone(self, pids, timeout: float = 15.0) -> None:
         """Wait until none of pids exists (a dumped tree must be gone before it can be restored)."""
+
         def gone():
             self.reap()
             return not any(os.path.exists(f"/proc/{p}") for p in pids)
@@ -324,10 +336,20 @@ class Lab:
         """
         exes = self.adopt(pid)
         images = self.mkdir(f"dumps/{name}", owner=user)
-        argv = [*self._criu_argv(user), "dump", *(["--unprivileged"] if user else []), "-t", str(pid),
-                "-D", str(images), "-v4", "-o", "dump.log", *flags]
-        r = subprocess.run(argv, cwd=images, env=self._criu_env(), capture_output=True, text=True,
-                           timeout=120)
+        argv = [
+            *self._criu_argv(user),
+            "dump",
+            *(["--unprivileged"] if user else []),
+            "-t",
+            str(pid),
+            "-D",
+            str(images),
+            "-v4",
+            "-o",
+            "dump.log",
+            *flags,
+        ]
+        r = subprocess.run(argv, cwd=images, env=self._criu_env(), capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             self.kill(exes)
             why = decisive_error(images / "dump.log")
@@ -338,7 +360,13 @@ class Lab:
         return Dump(images=images, pid=pid, exes=exes, sizes=sizes)
 
     def restore(
-        self, dump: Dump, *, user: User | None = None, flags=(), terminal: bool = False, images: Path | None = None,
+        self,
+        dump: Dump,
+        *,
+        user: User | None = None,
+        flags=(),
+        terminal: bool = False,
+        images: Path | None = None,
         timeout: float = RESTORE_TIMEOUT,
     ) -> tuple[int | None, Path, Terminal | None]:
         """A real criu restore -d of a copy of the images (as root, or ``--unprivileged`` as ``user``)."""
@@ -353,15 +381,35 @@ class Lab:
             chown_tree(copy, user)
         for path, size in dump.sizes.items():  # criu checks the size of every file it reopens
             os.truncate(path, size)
-        argv = [*self._criu_argv(user), "restore", *(["--unprivileged"] if user else []), "-d", "-D", str(copy),
-                "-v4", "-o", "restore.log", *flags]
+        argv = [
+            *self._criu_argv(user),
+            "restore",
+            *(["--unprivileged"] if user else []),
+            "-d",
+            "-D",
+            str(copy),
+            "-v4",
+            "-o",
+            "restore.log",
+            *flags,
+        ]
         term = Terminal(user) if terminal else None
-        io = dict(stdin=term.slave, stdout=term.slave, stderr=term.slave) if term else \
-            dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        io = (
+            dict(stdin=term.slave, stdout=term.slave, stderr=term.slave)
+            if term
+            else dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
         if term:
             self._terminals.append(term)
-        p = subprocess.Popen(argv, cwd=copy, env=self._criu_env(), start_new_session=True, close_fds=True,
-                             preexec_fn=Terminal.make_controlling if term else None, **io)
+        p = subprocess.Popen(
+            argv,
+            cwd=copy,
+            env=self._criu_env(),
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=Terminal.make_controlling if term else None,
+            **io,
+        )
         self._popens.append(p)
         if term:
             term.close_slave()
@@ -403,8 +451,13 @@ class Lab:
     def inspect(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         env.pop("CRIU_INSPECT_DEBUG", None)
-        return subprocess.run([sys.executable, "-m", "inspector", *map(str, args)], capture_output=True, text=True,
-                              env=env, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "inspector", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
 
     def check(self, images: Path, *args: str) -> dict:
         r = self.inspect("check", images, *args, "--format", "json")
@@ -423,8 +476,17 @@ class Lab:
     # ---- the judgement -----------------------------------------------------------------------------------
 
     def judge(
-        self, dump: Dump, probe, *, user: User | None = None, flags=(), terminal: bool = False,
-        images: Path | None = None, check_args=(), timeout: float = RESTORE_TIMEOUT, known_limit: str = "",
+        self,
+        dump: Dump,
+        probe,
+        *,
+        user: User | None = None,
+        flags=(),
+        terminal: bool = False,
+        images: Path | None = None,
+        check_args=(),
+        timeout: float = RESTORE_TIMEOUT,
+        known_limit: str = "",
     ) -> tuple[dict, Outcome]:
         """check's verdict, and a real restore under the very same conditions: the same user with the
         capped criu's capabilities (or root), the same criu flags, a terminal or none.
@@ -433,11 +495,19 @@ class Lab:
         """
         args = target_args(user) + [f for f in flags if f in CHECK_FLAGS] + (["--terminal"] if terminal else [])
         report = self.check(images or dump.images, *args, *check_args)
-        outcome = self.restore_and_probe(dump, probe, user=user, flags=flags, terminal=terminal, images=images,
-                                         timeout=timeout)
-        self._record(images=str((images or dump.images).name), check_args=[*args, *check_args],
-                     verdict=report["verdict"], outcome=outcome, user=user, flags=list(flags), terminal=terminal,
-                     known_limit=known_limit)
+        outcome = self.restore_and_probe(
+            dump, probe, user=user, flags=flags, terminal=terminal, images=images, timeout=timeout
+        )
+        self._record(
+            images=str((images or dump.images).name),
+            check_args=[*args, *check_args],
+            verdict=report["verdict"],
+            outcome=outcome,
+            user=user,
+            flags=list(flags),
+            terminal=terminal,
+            known_limit=known_limit,
+        )
         return report, outcome
 
     def leftovers(self) -> dict[int, str]:
@@ -471,7 +541,7 @@ class Lab:
             self.kill(list(left))
             raise AssertionError(f"left running after the test: {left}")
         for group in self._cgroups:  # empty once its tasks are gone (a zombie leaves it when reaped)
-            assert wait_until(lambda: _rmdir(group), 15), f"cgroup {group} is still busy"
+            assert wait_until(lambda group=group: _rmdir(group), 15), f"cgroup {group} is still busy"
 
 
 def _rmdir(path: Path) -> bool:
@@ -485,8 +555,14 @@ def _rmdir(path: Path) -> bool:
 
 
 # criu restore flags that check takes as they are
-CHECK_FLAGS = ("--shell-job", "--file-locks", "--tcp-established", "--tcp-close", "--ext-unix-sk",
-               "--skip-file-rwx-check")
+CHECK_FLAGS = (
+    "--shell-job",
+    "--file-locks",
+    "--tcp-established",
+    "--tcp-close",
+    "--ext-unix-sk",
+    "--skip-file-rwx-check",
+)
 
 
 def target_args(user: User | None) -> list[str]:
@@ -504,8 +580,10 @@ def assert_agrees(report: dict, outcome: Outcome) -> None:
     """check's verdict must be the real outcome; a false "restorable" quotes criu's decisive line."""
     real = "restorable" if outcome.restored else "blocked"
     if report["verdict"] == "restorable" and real == "blocked":
-        raise AssertionError(f"FALSE RESTORABLE: check said restorable, the real restore failed: "
-                             f"{outcome.describe()} (log {outcome.log})")
+        raise AssertionError(
+            f"FALSE RESTORABLE: check said restorable, the real restore failed: "
+            f"{outcome.describe()} (log {outcome.log})"
+        )
     assert report["verdict"] == real, (
         f"check said {report['verdict']} but the real restore {outcome.describe()}; findings: {findings_text(report)}"
     )

@@ -40,36 +40,81 @@ def _user(lab, scenario):
 
 
 SCENARIOS = {
-    "plain": Scenario("the ticker (a C loop printing a line a second) as root, its output in root's file",
-                      lambda lab, u: programs.ticker(lab, u), "root"),
-    "unpriv-plain": Scenario("the ticker as the test user, without no_new_privs",
-                             lambda lab, u: programs.ticker(lab, u), "user"),
-    "unpriv-plain-nnp": Scenario("the ticker as the test user, with no_new_privs",
-                                 lambda lab, u: programs.ticker(lab, u, nnp=True), "user"),
-    "tty": Scenario("the ticker on a pty whose master is outside the tree (ptyrun.py), as root",
-                    lambda lab, u: programs.on_pty(lab, u, nnp=False), "root", ("--shell-job",), terminal=True),
-    "unpriv-tty": Scenario("the ticker on a pty whose master is outside the tree, as the test user (nnp)",
-                           lambda lab, u: programs.on_pty(lab, u), "user", ("--shell-job",), terminal=True),
-    "http-root": Scenario("python3 -m http.server on 127.0.0.1 as root, its log in root's file",
-                          lambda lab, u: programs.http_server(lab, u), "root"),
-    "http-user": Scenario("python3 -m http.server as the test user (nnp)",
-                          lambda lab, u: programs.http_server(lab, u, nnp=True), "user"),
-    "jvm-http": Scenario("a JVM serving HTTP (Hello.java, com.sun.net.httpserver) as the test user (nnp)",
-                         lambda lab, u: programs.jvm_http(lab, u, nnp=True), "user"),
-    "tmux": Scenario("a tmux server (master of its pane's pty) with a pane running a shell loop, as the test user",
-                     lambda lab, u: programs.tmux_pane(lab, u), "user"),
-    "plain-devnull": Scenario("the ticker as root with stdio on /dev/null: only its uid-0 creds stand in the way",
-                              lambda lab, u: programs.devnull_ticker(lab), "root"),
-    "unpriv-tree": Scenario("4 processes, 7 threads, own session and group children, as the test user (nnp)",
-                            lambda lab, u: programs.process_tree(lab, u, nnp=True), "user"),
-    "unpriv-flock": Scenario("flock() in a parent and a POSIX lock in its child, as the test user (nnp)",
-                             lambda lab, u: programs.locker(lab, u, nnp=True), "user", ("--file-locks",)),
-    "ghost": Scenario("a deleted file kept open and mappings of a regular file, as root",
-                      lambda lab, u: programs.ghost(lab, u), "root"),
-    "tail-inotify": Scenario("tail -F on a log as root: blocked in poll() on its inotify fd (inotify dumps need root)",
-                             lambda lab, u: programs.tail_follow(lab, u), "root"),
-    "sqlite-lock": Scenario("sqlite3 in an exclusive transaction (POSIX locks), as the test user (nnp)",
-                            lambda lab, u: programs.sqlite_lock(lab, u), "user", ("--file-locks",)),
+    "plain": Scenario(
+        "the ticker (a C loop printing a line a second) as root, its output in root's file",
+        lambda lab, u: programs.ticker(lab, u),
+        "root",
+    ),
+    "unpriv-plain": Scenario(
+        "the ticker as the test user, without no_new_privs", lambda lab, u: programs.ticker(lab, u), "user"
+    ),
+    "unpriv-plain-nnp": Scenario(
+        "the ticker as the test user, with no_new_privs", lambda lab, u: programs.ticker(lab, u, nnp=True), "user"
+    ),
+    "tty": Scenario(
+        "the ticker on a pty whose master is outside the tree (ptyrun.py), as root",
+        lambda lab, u: programs.on_pty(lab, u, nnp=False),
+        "root",
+        ("--shell-job",),
+        terminal=True,
+    ),
+    "unpriv-tty": Scenario(
+        "the ticker on a pty whose master is outside the tree, as the test user (nnp)",
+        lambda lab, u: programs.on_pty(lab, u),
+        "user",
+        ("--shell-job",),
+        terminal=True,
+    ),
+    "http-root": Scenario(
+        "python3 -m http.server on 127.0.0.1 as root, its log in root's file",
+        lambda lab, u: programs.http_server(lab, u),
+        "root",
+    ),
+    "http-user": Scenario(
+        "python3 -m http.server as the test user (nnp)", lambda lab, u: programs.http_server(lab, u, nnp=True), "user"
+    ),
+    "jvm-http": Scenario(
+        "a JVM serving HTTP (Hello.java, com.sun.net.httpserver) as the test user (nnp)",
+        lambda lab, u: programs.jvm_http(lab, u, nnp=True),
+        "user",
+    ),
+    "tmux": Scenario(
+        "a tmux server (master of its pane's pty) with a pane running a shell loop, as the test user",
+        lambda lab, u: programs.tmux_pane(lab, u),
+        "user",
+    ),
+    "plain-devnull": Scenario(
+        "the ticker as root with stdio on /dev/null: only its uid-0 creds stand in the way",
+        lambda lab, u: programs.devnull_ticker(lab),
+        "root",
+    ),
+    "unpriv-tree": Scenario(
+        "4 processes, 7 threads, own session and group children, as the test user (nnp)",
+        lambda lab, u: programs.process_tree(lab, u, nnp=True),
+        "user",
+    ),
+    "unpriv-flock": Scenario(
+        "flock() in a parent and a POSIX lock in its child, as the test user (nnp)",
+        lambda lab, u: programs.locker(lab, u, nnp=True),
+        "user",
+        ("--file-locks",),
+    ),
+    "ghost": Scenario(
+        "a deleted file kept open and mappings of a regular file, as root",
+        lambda lab, u: programs.ghost(lab, u),
+        "root",
+    ),
+    "tail-inotify": Scenario(
+        "tail -F on a log as root: blocked in poll() on its inotify fd (inotify dumps need root)",
+        lambda lab, u: programs.tail_follow(lab, u),
+        "root",
+    ),
+    "sqlite-lock": Scenario(
+        "sqlite3 in an exclusive transaction (POSIX locks), as the test user (nnp)",
+        lambda lab, u: programs.sqlite_lock(lab, u),
+        "user",
+        ("--file-locks",),
+    ),
 }
 
 
@@ -77,24 +122,37 @@ def make_one(lab: Lab, name: str, scenario: Scenario, out: Path) -> dict:
     user = _user(lab, scenario)
     running = scenario.start(lab, user)
     dump = lab.dump(running.pid, name, user=user, flags=scenario.flags, data=[running.data])
-    dump_cmd = f"criu dump {'--unprivileged ' if user else ''}-t {dump.pid} -D {name} -v4 -o dump.log " \
-               f"{' '.join(scenario.flags)}".strip() + (" (as the test user)" if user else "")
+    dump_cmd = (
+        f"criu dump {'--unprivileged ' if user else ''}-t {dump.pid} -D {name} -v4 -o dump.log "
+        f"{' '.join(scenario.flags)}".strip()
+        + (" (as the test user)" if user else "")
+    )
     logs = out / "_restore-logs"
-    entry = {"what": scenario.what, "dumped_by": "root" if user is None else f"uid {user.uid}",
-             "dump_cmd": dump_cmd, "processes": len(dump.exes)}
+    entry = {
+        "what": scenario.what,
+        "dumped_by": "root" if user is None else f"uid {user.uid}",
+        "dump_cmd": dump_cmd,
+        "processes": len(dump.exes),
+    }
     for mode, restorer in (("root", None), ("unpriv", lab.criu.user)):
-        outcome = lab.restore_and_probe(dump, running.probe, user=restorer, flags=scenario.flags,
-                                        terminal=scenario.terminal)
-        cmd = f"criu restore {'--unprivileged ' if restorer else ''}-d -D {name} -v4 -o restore.log " \
-              f"{' '.join(scenario.flags)}".strip()
+        outcome = lab.restore_and_probe(
+            dump, running.probe, user=restorer, flags=scenario.flags, terminal=scenario.terminal
+        )
+        cmd = (
+            f"criu restore {'--unprivileged ' if restorer else ''}-d -D {name} -v4 -o restore.log "
+            f"{' '.join(scenario.flags)}".strip()
+        )
         cmd += " (as the test user)" if restorer else ""
         cmd += " (criu on a pty)" if scenario.terminal else ""
         shutil.copy(outcome.log, logs / f"{name}-{mode}.restore.log")
         (logs / f"{name}-{mode}.rc").write_text(f"{outcome.rc}\n")
         (logs / f"{name}-{mode}.cmd").write_text(cmd + "\n")
-        entry[f"restore_{mode}"] = {"rc": str(outcome.rc), "restored": outcome.restored,
-                                    "outcome": outcome.describe(),
-                                    "decisive_error": "" if outcome.restored else outcome.why}
+        entry[f"restore_{mode}"] = {
+            "rc": str(outcome.rc),
+            "restored": outcome.restored,
+            "outcome": outcome.describe(),
+            "decisive_error": "" if outcome.restored else outcome.why,
+        }
     subprocess.run(["cp", "-a", str(dump.images), str(out / name)], check=True)
     entry["files"] = {f.name: f.stat().st_size for f in sorted((out / name).iterdir()) if f.is_file()}
     return entry
@@ -102,20 +160,24 @@ def make_one(lab: Lab, name: str, scenario: Scenario, out: Path) -> dict:
 
 def manifest(criu: realcriu.RealCriu, entries: dict) -> str:
     lines = [
-        "# Corpus made by scripts/make-corpus", "",
+        "# Corpus made by scripts/make-corpus",
+        "",
         f"- CRIU {criu.version_text} ({criu.binary}); kernel {platform.release()}; "
         f"unprivileged side: uid {criu.user.uid} ({criu.user.name}) with a copy of criu holding "
         f"{realcriu.FILE_CAPS}.",
         "- Programs from sample-images/_scenario-src and the distribution (tests/e2e/programs.py), started "
         "detached with a clean environment; each restore from a copy, judged as the e2e suite does: rc 0 and "
-        "the program still answers 2 s later.", "",
+        "the program still answers 2 s later.",
+        "",
         "| scenario | dumped by | dump flags | root restore | unprivileged restore |",
         "|---|---|---|---|---|",
     ]
     for name, e in entries.items():
         flags = e["dump_cmd"].split("-o dump.log")[1].replace("(as the test user)", "").strip() or "—"
-        lines.append(f"| {name} | {e['dumped_by']} | `{flags}` | {e['restore_root']['outcome']} | "
-                     f"{e['restore_unpriv']['outcome']} |")
+        lines.append(
+            f"| {name} | {e['dumped_by']} | `{flags}` | {e['restore_root']['outcome']} | "
+            f"{e['restore_unpriv']['outcome']} |"
+        )
     for name, e in entries.items():
         lines += ["", f"## {name}", "", f"- **What**: {e['what']}", f"- **Dump**: `{e['dump_cmd']}`"]
         for mode in ("root", "unpriv"):
@@ -156,11 +218,14 @@ def main(argv=None) -> int:
             finally:
                 lab.close()
             r = entries[name]
-            print(f"make-corpus: {name}: root {r['restore_root']['outcome']}; "
-                  f"unprivileged {r['restore_unpriv']['outcome']}")
+            print(
+                f"make-corpus: {name}: root {r['restore_root']['outcome']}; "
+                f"unprivileged {r['restore_unpriv']['outcome']}"
+            )
         (tmp / "MANIFEST.md").write_text(manifest(criu, entries))
-        (tmp / "ground_truth.json").write_text(json.dumps({"criu": criu.version_text, "scenarios": entries},
-                                                          indent=1) + "\n")
+        (tmp / "ground_truth.json").write_text(
+            json.dumps({"criu": criu.version_text, "scenarios": entries}, indent=1) + "\n"
+        )
         os.replace(tmp, out)
         print(f"make-corpus: wrote {out}")
         return 0

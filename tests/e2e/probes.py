@@ -56,8 +56,11 @@ def shared_counter_goes_on(path: Path, seconds: float = 3.0):
         if problem:
             return problem
         after = last_tick(path)
-        return "" if before is not None and after is not None and after > before else \
-            f"the shared counter did not go on ({before} -> {after})"
+        return (
+            ""
+            if before is not None and after is not None and after > before
+            else f"the shared counter did not go on ({before} -> {after})"
+        )
 
     return probe
 

@@ -65,8 +65,9 @@ def http_server(lab, user: User | None = None, nnp: bool = False) -> Running:
     port = lab.free_port()
     data = _data(lab, "http", user)
     log = lab.file(data / "server.log", owner=user)
-    pid = lab.start(["python3", "-m", "http.server", "-b", "127.0.0.1", str(port)], user=user, nnp=nnp, out=log,
-                    cwd=data)
+    pid = lab.start(
+        ["python3", "-m", "http.server", "-b", "127.0.0.1", str(port)], user=user, nnp=nnp, out=log, cwd=data
+    )
     lab.wait_for(lambda: _http_ok(port), what=f"http.server on port {port}")
     return Running(pid, data, probes.http_answers(port), {"log": log})
 
@@ -77,8 +78,9 @@ def jvm_http(lab, user: User | None = None, nnp: bool = False) -> Running:
     data = _data(lab, "jvm", user)
     log = lab.file(data / "hello.log", owner=user)
     classes = lab.program("Hello.java")
-    pid = lab.start(["java", *JAVA_FLAGS, "-cp", str(classes), "Hello", str(port), str(log)], user=user, nnp=nnp,
-                    cwd=data)
+    pid = lab.start(
+        ["java", *JAVA_FLAGS, "-cp", str(classes), "Hello", str(port), str(log)], user=user, nnp=nnp, cwd=data
+    )
     lab.wait_for(lambda: b"listening" in log.read_bytes(), timeout=60, what="the JVM's HTTP server")
     return Running(pid, data, probes.http_answers(port, expect=b"hello"), {"log": log})
 
@@ -90,17 +92,33 @@ def tmux_pane(lab, user: User, nnp: bool = True) -> Running:
     sock = data / "tmux.sock"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(lab.home), "TERM": "xterm", "SHELL": "/bin/sh"}
     loop = f"while :; do date >> {out}; echo tick; sleep 1; done"
-    subprocess.run([*user.setpriv(nnp=nnp), "tmux", "-S", str(sock), "new-session", "-d", "-x", "80", "-y", "24",
-                    loop], env=env, cwd=data, check=True, timeout=30, capture_output=True)
-    shown = subprocess.run([*user.setpriv(), "tmux", "-S", str(sock), "display", "-p", "#{pid}"], env=env,
-                           capture_output=True, text=True, timeout=30)
+    subprocess.run(
+        [*user.setpriv(nnp=nnp), "tmux", "-S", str(sock), "new-session", "-d", "-x", "80", "-y", "24", loop],
+        env=env,
+        cwd=data,
+        check=True,
+        timeout=30,
+        capture_output=True,
+    )
+    shown = subprocess.run(
+        [*user.setpriv(), "tmux", "-S", str(sock), "display", "-p", "#{pid}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     pid = int(shown.stdout)
     lab.adopt(pid)  # the tmux server daemonized itself: it is ours all the same
     lab.wait_for(lambda: out.stat().st_size > 0, what="the tmux pane's first line")
 
     def pane_answers(term) -> str:
-        r = subprocess.run([*user.setpriv(), "tmux", "-S", str(sock), "capture-pane", "-p"], env=env,
-                           capture_output=True, text=True, timeout=10)
+        r = subprocess.run(
+            [*user.setpriv(), "tmux", "-S", str(sock), "capture-pane", "-p"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if r.returncode != 0 or "tick" not in r.stdout:
             return f"tmux capture-pane: rc {r.returncode} {r.stderr.strip()!r}"
         return ""
@@ -115,9 +133,21 @@ def sqlite_lock(lab, user: User, nnp: bool = True) -> Running:
     subprocess.run(["sqlite3", str(db), "CREATE TABLE t(x); INSERT INTO t VALUES (1);"], check=True, timeout=30)
     os.chown(db, user.uid, user.gid)
     out = lab.file(data / "out", owner=user)
-    pid = lab.start(["sqlite3", "-cmd", "BEGIN EXCLUSIVE;", "-cmd", "INSERT INTO t VALUES (2);",
-                     "-cmd", f".shell while :; do echo tick >> {out}; sleep 1; done", str(db)],
-                    user=user, nnp=nnp, cwd=data)
+    pid = lab.start(
+        [
+            "sqlite3",
+            "-cmd",
+            "BEGIN EXCLUSIVE;",
+            "-cmd",
+            "INSERT INTO t VALUES (2);",
+            "-cmd",
+            f".shell while :; do echo tick >> {out}; sleep 1; done",
+            str(db),
+        ],
+        user=user,
+        nnp=nnp,
+        cwd=data,
+    )
     lab.wait_for(lambda: out.stat().st_size > 0, what="sqlite3's .shell loop")
     assert not probes.sqlite_locked(db)(None), "sqlite3 does not hold its lock before the dump"
     return Running(pid, data, probes.all_of(probes.sqlite_locked(db), probes.output_grows(out)), {"db": db})
@@ -127,8 +157,9 @@ def on_pty(lab, user: User | None, nnp: bool = True) -> Running:
     """The ticker on a pty whose master stays outside the tree (_scenario-src/ptyrun.py): a shell job."""
     data = _data(lab, "pty", user)
     log = lab.file(data / "pty.log", owner=user)
-    lab.start([str(lab.program("ptyrun.py")), str(log), "3", str(lab.program("ticker.c"))], user=user, nnp=nnp,
-              cwd=data)
+    lab.start(
+        [str(lab.program("ptyrun.py")), str(log), "3", str(lab.program("ticker.c"))], user=user, nnp=nnp, cwd=data
+    )
     found = lab.wait_for(lambda: re.search(rb"child pid (\d+)", log.read_bytes()), what="ptyrun's child")
     lab.wait_for(lambda: b"tick 1" in log.read_bytes(), what="the ticker on its pty")
     return Running(int(found.group(1)), data, probes.terminal_output_grows(), {"log": log})
@@ -165,8 +196,9 @@ def locker(lab, user: User | None = None, nnp: bool = False) -> Running:
     out = lab.file(data / "out", owner=user)
     pid = lab.start([str(lab.program("locker.c")), str(data)], user=user, nnp=nnp, out=out, cwd=data)
     lab.wait_for(lambda: b"holds posix lock" in out.read_bytes(), what="both locks")
-    return Running(pid, data, probes.all_of(probes.flock_held(data / "flock.txt"), probes.output_grows(out)),
-                   {"out": out})
+    return Running(
+        pid, data, probes.all_of(probes.flock_held(data / "flock.txt"), probes.output_grows(out)), {"out": out}
+    )
 
 
 def tail_follow(lab, user: User | None = None) -> Running:

@@ -26,8 +26,9 @@ def _build(lab):
     if shutil.which("gdb") is None:
         pytest.skip("e2e: gdb is not installed (scripts/setup installs it)")
     exe = lab.mkdir("bin") / "threads"
-    subprocess.run(["cc", "-g", "-O0", "-pthread", "-o", str(exe), str(SCENARIO_SRC / "threads.c")], check=True,
-                   timeout=120)  # fmt: skip
+    subprocess.run(
+        ["cc", "-g", "-O0", "-pthread", "-o", str(exe), str(SCENARIO_SRC / "threads.c")], check=True, timeout=120
+    )
     exe.chmod(0o755)
     return exe
 
@@ -66,9 +67,26 @@ def test_gdb_shows_every_thread_and_its_function(lab):
     assert r.returncode == 0, r.stderr
     assert f"pid {pid} (threads), 4 thread(s)" in r.stdout
     env = {**os.environ, "DEBUGINFOD_URLS": ""}  # no network lookups
-    gdb = subprocess.run(["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex", "info threads",
-                          "-ex", "thread apply all bt", str(exe), str(core)],
-                         capture_output=True, text=True, timeout=180, env=env, cwd=lab.dir)  # fmt: skip
+    gdb = subprocess.run(
+        [
+            "gdb",
+            "-nx",
+            "-batch",
+            "-iex",
+            "set debuginfod enabled off",
+            "-ex",
+            "info threads",
+            "-ex",
+            "thread apply all bt",
+            str(exe),
+            str(core),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=lab.dir,
+    )
     assert gdb.returncode == 0, gdb.stderr
     listed = {int(t) for t in re.findall(r"LWP (\d+)\)? ", gdb.stdout.split("\nThread ")[0])}
     assert listed == set(names), gdb.stdout
@@ -113,9 +131,25 @@ def test_shared_anonymous_memory_is_in_the_core(lab):
     counter = struct.unpack_from("<Q", data, 0)[0]
     assert counter in (tick + 1, tick + 2)  # (+2: frozen between the increment and the next line)
     assert data[4096 + 101 : 4096 + 141] == b"SHM_DB_PASSWORD=hunter2-in-shared-memory"
-    gdb = subprocess.run(["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off", "-ex",
-                          f"x/s 0x{vma.start + 4096 + 101:x}", "-ex", f"x/gd 0x{vma.start:x}", "-c", str(core_path)],
-                         capture_output=True, text=True, timeout=120, env={**os.environ, "DEBUGINFOD_URLS": ""})  # fmt: skip
+    gdb = subprocess.run(
+        [
+            "gdb",
+            "-nx",
+            "-batch",
+            "-iex",
+            "set debuginfod enabled off",
+            "-ex",
+            f"x/s 0x{vma.start + 4096 + 101:x}",
+            "-ex",
+            f"x/gd 0x{vma.start:x}",
+            "-c",
+            str(core_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DEBUGINFOD_URLS": ""},
+    )
     assert gdb.returncode == 0, gdb.stderr
     assert '"SHM_DB_PASSWORD=hunter2-in-shared-memory"' in gdb.stdout, gdb.stdout
     assert re.search(rf":\s+{counter}\s*$", gdb.stdout, re.M), gdb.stdout

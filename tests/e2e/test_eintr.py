@@ -34,8 +34,9 @@ def test_tcp_close_client_exits_after_a_successful_restore(lab):
     pid = lab.start([str(lab.program("tcp.c")), "client", str(port)], out=out, cwd=data)
     lab.wait_for(lambda: b"got pong" in out.read_bytes(), what="the client's first pong")
     dump = lab.dump(pid, "tcp-close", flags=["--tcp-established"], data=[data])
-    report, outcome = lab.judge(dump, output_grows(out), flags=["--tcp-close"],
-                                known_limit="connection restored closed (--tcp-close, CRI012)")
+    report, outcome = lab.judge(
+        dump, output_grows(out), flags=["--tcp-close"], known_limit="connection restored closed (--tcp-close, CRI012)"
+    )
     [warning] = warnings(report, "CRI012")
     assert warning["fd"] == 3 and "restored closed" in warning["message"] and report["verdict"] == "restorable"
     assert outcome.rc == 0 and not outcome.restored, outcome.describe()

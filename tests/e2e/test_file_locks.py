@@ -22,8 +22,9 @@ def test_locks_need_file_locks_at_restore(lab, name):
     job = start(lab, user, nnp=True)
     dump = lab.dump(job.pid, name, user=user, flags=["--file-locks"], data=[job.data])
     for restorer in restorers:
-        report, outcome = lab.judge(dump, job.probe, user=user if restorer == "test user" else None,
-                                    flags=["--file-locks"])
+        report, outcome = lab.judge(
+            dump, job.probe, user=user if restorer == "test user" else None, flags=["--file-locks"]
+        )
         assert_agrees(report, outcome)
         assert outcome.restored, outcome.describe()
     report, outcome = lab.judge(dump, job.probe, user=user)

@@ -20,8 +20,9 @@ def test_memdump_reads_shared_memory_from_its_object(lab):
     lab.wait_for(lambda: (last_tick(job.files["out"]) or 0) >= 2, what="two ticks")
     dump = lab.dump(job.pid, "shm-memdump", data=[job.data])
     cp = Checkpoint(dump.images)
-    vma = next(v for v in cp.process(dump.pid).vmas
-               if v.flags & 1 and v.size == 65536 and (v.path or "").startswith("memfd:"))  # fmt: skip
+    vma = next(
+        v for v in cp.process(dump.pid).vmas if v.flags & 1 and v.size == 65536 and (v.path or "").startswith("memfd:")
+    )
 
     # the object's pages, independently: its pagemap's entries decoded one by one, its pages file sliced in order
     (shmem_pagemap,) = dump.images.glob("pagemap-shmem-*.img")
@@ -38,8 +39,18 @@ def test_memdump_reads_shared_memory_from_its_object(lab):
             present += n
     assert present and b"SHM_DB_PASSWORD=hunter2-in-shared-memory" in want
 
-    raw = lab.inspect("memdump", str(dump.images), "--pid", str(dump.pid), "--vma", f"{vma.start:x}", "--format", "raw",
-                      "-o", str(lab.dir / "shm.bin"))  # fmt: skip
+    raw = lab.inspect(
+        "memdump",
+        str(dump.images),
+        "--pid",
+        str(dump.pid),
+        "--vma",
+        f"{vma.start:x}",
+        "--format",
+        "raw",
+        "-o",
+        str(lab.dir / "shm.bin"),
+    )
     assert raw.returncode == 0, raw.stderr
     assert (lab.dir / "shm.bin").read_bytes() == bytes(want)
     assert (lab.dir / "shm.bin").read_bytes()[4096 + 101 :].startswith(b"SHM_DB_PASSWORD=hunter2")

@@ -26,9 +26,10 @@ def test_established_tcp_connection(lab):
     for user in (None, lab.criu.user):
         data = lab.mkdir(f"tcp-{'root' if user is None else 'user'}", owner=user)
         out = lab.file(data / "out", owner=user)
-        pid = lab.start([str(lab.program("tcp.c")), "client", str(port)], user=user, nnp=user is not None,
-                        out=out, cwd=data)
-        lab.wait_for(lambda: b"got pong" in out.read_bytes(), what="the client's first pong")
+        pid = lab.start(
+            [str(lab.program("tcp.c")), "client", str(port)], user=user, nnp=user is not None, out=out, cwd=data
+        )
+        lab.wait_for(lambda out=out: b"got pong" in out.read_bytes(), what="the client's first pong")
         # criu locks the network while it dumps: iptables as root, nftables unprivileged
         lock = [] if user is None else ["--network-lock", "nftables"]
         dump = lab.dump(pid, data.name, user=user, flags=["--tcp-established", *lock], data=[data])
@@ -61,7 +62,8 @@ def test_unix_datagram_peer_outside_the_tree(lab):
     # the peer is bound: without --host check cannot know it (blocked, it says so); with --host it looks
     blind = lab.check(dump.images, "--uid", str(user.uid), "--cap", "NET_ADMIN", "--cap", "SYS_PTRACE")
     assert blind["verdict"] == "blocked" and [f["code"] for f in blind["findings"] if f["severity"] == "error"] == [
-        "CRI016"]
+        "CRI016"
+    ]
     for flags in (["--ext-unix-sk"], []):
         report, outcome = lab.judge(dump, probe, user=user, flags=flags, check_args=host)
         assert_agrees(report, outcome)

@@ -3,7 +3,6 @@ threads; and files: a deleted file kept open (a ghost) and a shared file mapping
 
 from __future__ import annotations
 
-
 from .lab import assert_agrees
 from .probes import output_grows
 from .programs import ghost, process_tree
@@ -27,10 +26,17 @@ def test_session_leader_outside_the_tree_needs_shell_job(lab):
     data = lab.mkdir("sj", owner=user)
     out = lab.file(data / "out", owner=user)
     ticker = lab.program("ticker.c")
-    leader = lab.start(["sh", "-c", f"{ticker} >>{out} 2>&1 </dev/null & echo $! > {data}/pid; exec sleep 600"],
-                       user=user, nnp=True, cwd=data)
-    pid = int(lab.wait_for(lambda: (data / "pid").read_text().strip() if (data / "pid").exists() else "",
-                           what="the ticker's pid"))
+    leader = lab.start(
+        ["sh", "-c", f"{ticker} >>{out} 2>&1 </dev/null & echo $! > {data}/pid; exec sleep 600"],
+        user=user,
+        nnp=True,
+        cwd=data,
+    )
+    pid = int(
+        lab.wait_for(
+            lambda: (data / "pid").read_text().strip() if (data / "pid").exists() else "", what="the ticker's pid"
+        )
+    )
     lab.wait_for(lambda: out.stat().st_size > 0, what="the ticker's first line")
     lab.adopt(leader)
     dump = lab.dump(pid, "shelljob-foreign-sid", user=user, flags=["--shell-job"], data=[data], then_kill=[leader])

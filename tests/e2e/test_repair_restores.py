@@ -41,8 +41,9 @@ def test_uid_alone_leaves_root_files_and_relocate_restores(lab):
     assert "Permission denied" in outcome.why and verdict_codes(report) == {"CRI008"}
 
     copy = user_copy(lab, dump, server.data, user)
-    out = lab.repair(dump, "uid-relocate", f"uid={user.uid}:{user.gid}", "bounding-set",
-                     f"relocate={server.data}:{copy}")
+    out = lab.repair(
+        dump, "uid-relocate", f"uid={user.uid}:{user.gid}", "bounding-set", f"relocate={server.data}:{copy}"
+    )
     report, outcome = lab.judge(dump, all_of(server.probe, runs_as(dump.pid, user.uid)), user=user, images=out)
     assert_agrees(report, outcome)
     assert outcome.restored, outcome.describe()
@@ -66,14 +67,16 @@ def test_detach_tty_restores_a_shell_job_with_no_terminal(lab):
     for who in ("user", "root"):
         user = lab.criu.user
         job = on_pty(lab, user if who == "user" else None, nnp=who == "user")
-        dump = lab.dump(job.pid, f"tty-{who}", user=user if who == "user" else None, flags=["--shell-job"],
-                        data=[job.data])
+        dump = lab.dump(
+            job.pid, f"tty-{who}", user=user if who == "user" else None, flags=["--shell-job"], data=[job.data]
+        )
         sink = lab.file(lab.mkdir(f"detached-{who}", owner=user) / "out", owner=user)
         dump.sizes[sink] = 0
         fixes = [f"detach-tty={sink}"] + ([] if who == "user" else [f"uid={user.uid}", "bounding-set"])
         out = lab.repair(dump, f"detach-{who}", *fixes)
-        report, outcome = lab.judge(dump, all_of(output_grows(sink), runs_as(dump.pid, user.uid)), user=user,
-                                    images=out)
+        report, outcome = lab.judge(
+            dump, all_of(output_grows(sink), runs_as(dump.pid, user.uid)), user=user, images=out
+        )
         assert_agrees(report, outcome)
         assert outcome.restored, outcome.describe()
 
@@ -108,10 +111,12 @@ def test_cgroup_root_lets_an_unprivileged_restore_skip_the_cgroups(lab):
     assert "cgyard" in outcome.why and "CRI004" in verdict_codes(report)
 
     copy = user_copy(lab, dump, job.data, user)
-    out = lab.repair(dump, "cgroup-root", "cgroup-root", f"uid={user.uid}", "bounding-set",
-                     f"relocate={job.data}:{copy}")
-    report, outcome = lab.judge(dump, all_of(output_grows(copy / "out"), runs_as(job.pid, user.uid)), user=user,
-                                images=out)
+    out = lab.repair(
+        dump, "cgroup-root", "cgroup-root", f"uid={user.uid}", "bounding-set", f"relocate={job.data}:{copy}"
+    )
+    report, outcome = lab.judge(
+        dump, all_of(output_grows(copy / "out"), runs_as(job.pid, user.uid)), user=user, images=out
+    )
     assert_agrees(report, outcome)
     assert outcome.restored, outcome.describe()
 

@@ -18,7 +18,7 @@ from .lab import exe_of
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # the program dumped: sleep with no descriptors at all (an fd opened before unshare would sit on a mount that
 # the new mount namespace does not have: "Can't lookup mount=N for fd")
-BARE_SLEEP = "exec python3 -c 'import os; os.closerange(0, 65536); os.execvp(\"sleep\", [\"sleep\", \"600\"])'"
+BARE_SLEEP = 'exec python3 -c \'import os; os.closerange(0, 65536); os.execvp("sleep", ["sleep", "600"])\''
 
 
 def _need(*tools: str) -> None:
@@ -45,22 +45,32 @@ def _show(lab, images, view: str) -> tuple[dict, str]:
 
 
 def _ip(pid: int, *args: str):
-    r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-j", *args], capture_output=True, text=True,
-                       check=False,
-                       timeout=30, env={"PATH": SBIN_PATH})  # fmt: skip
+    r = subprocess.run(
+        ["nsenter", "-t", str(pid), "-n", "ip", "-j", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+        env={"PATH": SBIN_PATH},
+    )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
 
 def test_show_net_of_a_dumped_network_namespace(lab):
     _need("unshare", "nsenter", "ip")
-    setup = ("ip link set lo up && ip link add veth0 type veth peer name veth1 && "
-             "ip addr add 10.77.0.2/24 dev veth0 && ip link set veth0 up && ")  # fmt: skip
+    setup = (
+        "ip link set lo up && ip link add veth0 type veth peer name veth1 && "
+        "ip addr add 10.77.0.2/24 dev veth0 && ip link set veth0 up && "
+    )
     pid = _start_sleeping(lab, ["unshare", "--net", "sh", "-c", setup + BARE_SLEEP])
     links = {link["ifname"]: link for link in _ip(pid, "link", "show")}
-    inet = {(a["ifindex"], a["addr_info"][i]["local"], a["addr_info"][i]["prefixlen"])
-            for a in _ip(pid, "addr", "show") for i in range(len(a["addr_info"]))
-            if a["addr_info"][i]["family"] == "inet"}  # fmt: skip
+    inet = {
+        (a["ifindex"], a["addr_info"][i]["local"], a["addr_info"][i]["prefixlen"])
+        for a in _ip(pid, "addr", "show")
+        for i in range(len(a["addr_info"]))
+        if a["addr_info"][i]["family"] == "inet"
+    }
     dump = lab.dump(pid, "netns")
     net, text = _show(lab, dump.images, "net")
     [ns] = net["namespaces"]
@@ -88,8 +98,14 @@ def _mountinfo(pid: int) -> dict[int, dict]:
         for line in fh:
             head, tail = line.split(" - ", 1)
             f, (fstype, source, *_rest) = head.split(), tail.split()
-            out[int(f[0])] = {"parent": int(f[1]), "root": f[3], "mountpoint": f[4], "opts": f[5].split(","),
-                              "fstype": fstype, "source": source}  # fmt: skip
+            out[int(f[0])] = {
+                "parent": int(f[1]),
+                "root": f[3],
+                "mountpoint": f[4],
+                "opts": f[5].split(","),
+                "fstype": fstype,
+                "source": source,
+            }
     return out
 
 
@@ -174,11 +190,13 @@ def test_show_sockets_names_the_peers_the_tree_holds(lab):
         assert row(me)["peer_ino"] == info[other]["ino"] and row(me)["peer_owner"] == f"{pid}/{info[other]['fd']}"
     host, port = info["listener"]["local"]
     assert (row("listener")["state"], row("listener")["local"], row("listener")["ino"]) == (
-        "LISTEN", f"{host}:{port}", info["listener"]["ino"])
+        "LISTEN",
+        f"{host}:{port}",
+        info["listener"]["ino"],
+    )
     for me, other in (("client", "server"), ("server", "client")):
         r = row(me)
         assert (r["proto"], r["state"], r["ino"]) == ("TCP", "ESTABLISHED", info[me]["ino"])
         assert r["local"] == "%s:%d" % tuple(info[me]["local"]) and r["peer"] == "%s:%d" % tuple(info[other]["local"])
         assert r["peer_owner"] == f"{pid}/{info[other]['fd']}" and r["recv_queue"] == 0
-    assert re.search(rf"^{pid}\s+{info['a']['fd']}\s+UNIX\s+STREAM\s.*\s{pid}/{info['b']['fd']}\s", text,
-                     re.MULTILINE)
+    assert re.search(rf"^{pid}\s+{info['a']['fd']}\s+UNIX\s+STREAM\s.*\s{pid}/{info['b']['fd']}\s", text, re.MULTILINE)

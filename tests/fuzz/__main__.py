@@ -10,7 +10,9 @@ from . import campaign
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(prog="scripts/fuzz", description="mutate real checkpoints and run every command on them")
+    p = argparse.ArgumentParser(
+        prog="scripts/fuzz", description="mutate real checkpoints and run every command on them"
+    )
     p.add_argument("--cases", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start", type=int, default=0, help="first case index")
@@ -34,8 +36,9 @@ def main() -> int:
             last[0] = time.monotonic()
             sys.stderr.write(f"  {s.cases}/{len(indices)} cases, {len(s.signatures)} defect signatures\n")
 
-    summary = campaign.run(indices, args.seed, args.workers, args.timeout, args.findings,
-                           args.as_limit_mib << 20, progress)
+    summary = campaign.run(
+        indices, args.seed, args.workers, args.timeout, args.findings, args.as_limit_mib << 20, progress
+    )
     print(summary.text())
     if summary.signatures:
         print(f"reproducers: {args.findings}/")

@@ -50,7 +50,9 @@ class Summary:
                 continue
             if run.signature not in self.signatures:
                 new.append(run)
-                self.examples[run.signature] = f"case {result.index}: {result.base}, {result.what}; {run.stderr.strip()[:300]}"
+                self.examples[run.signature] = (
+                    f"case {result.index}: {result.base}, {result.what}; {run.stderr.strip()[:300]}"
+                )
             self.signatures[run.signature] = self.signatures.get(run.signature, 0) + 1
         return new
 
@@ -93,8 +95,9 @@ class _Slot:
         self.work = base / f"w{n}"
         self.work.mkdir(parents=True, exist_ok=True)
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, self.conn, seed, str(self.work), timeout, as_limit),
-                                daemon=True)
+        self.proc = ctx.Process(
+            target=_worker, args=(child, self.conn, seed, str(self.work), timeout, as_limit), daemon=True
+        )
         self.proc.start()
         child.close()
         self.index: int | None = None
@@ -109,8 +112,15 @@ class _Slot:
         self.conn.close()
 
 
-def run(indices: list[int], seed: int, workers: int = 2, timeout: float = 10.0, findings: Path | None = None,
-        as_limit: int | None = 1 << 30, progress=None) -> Summary:
+def run(
+    indices: list[int],
+    seed: int,
+    workers: int = 2,
+    timeout: float = 10.0,
+    findings: Path | None = None,
+    as_limit: int | None = 1 << 30,
+    progress=None,
+) -> Summary:
     """Run the cases ``indices`` of campaign ``seed``; save a reproducer per new signature into ``findings``."""
     summary = Summary(seed)
     start = time.monotonic()
@@ -166,7 +176,9 @@ def run(indices: list[int], seed: int, workers: int = 2, timeout: float = 10.0, 
                     cls = "hang" if now > s.deadline else "crash"
                     cmd = s.command[:1] or ["?"]
                     result = CaseResult(s.index, *s.case)
-                    result.runs.append(Run(s.command, None, cls, signature=f"{cls} | {cmd[0]} | {s.case[1]} (worker killed)"))
+                    result.runs.append(
+                        Run(s.command, None, cls, signature=f"{cls} | {cmd[0]} | {s.case[1]} (worker killed)")
+                    )
                     s.kill()
                     record(result, s.work)
                     slots[i] = _Slot(ctx, i + 100 * summary.cases + 2, seed, base, timeout, as_limit)

@@ -191,8 +191,19 @@ def commands(rng: random.Random, case: Path, base: Path, mutated_file: str | Non
         ["diff", str(base), str(case), "--pages"],
         repair,
         ["tui-screens", str(case)] + ([str(base)] if rng.random() < 0.3 else []),
-        ["show", str(case), rng.choice(["mem", "net", "mounts", "stats", "sockets"]), *rng.choice([[], ["--format", "json"]])],
-        ["memdump", str(case), "--pid", str(_first_pid(base)), *rng.choice([[], ["--prot", "rw"], ["--format", "raw", "-o", f"{out}.raw"]])],
+        [
+            "show",
+            str(case),
+            rng.choice(["mem", "net", "mounts", "stats", "sockets"]),
+            *rng.choice([[], ["--format", "json"]]),
+        ],
+        [
+            "memdump",
+            str(case),
+            "--pid",
+            str(_first_pid(base)),
+            *rng.choice([[], ["--prot", "rw"], ["--format", "raw", "-o", f"{out}.raw"]]),
+        ],
         ["coredump", str(case), "--pid", str(_first_pid(base)), "-o", f"{out}.core"],
     ]
     if mutated_file and (case / mutated_file).exists():
@@ -200,7 +211,7 @@ def commands(rng: random.Random, case: Path, base: Path, mutated_file: str | Non
     return cmds
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _first_pid(base: Path) -> int:
     """The first process of the unmutated copy: memdump and coredump need a pid to ask for."""
     from inspector.model.checkpoint import Checkpoint
@@ -279,8 +290,10 @@ def keep_reproducer(result: CaseResult, run: Run, work: Path, findings: Path, se
     src = work / f"case-{result.index}" / result.base
     if src.exists():
         subprocess_safe_copy(src, dest / result.base)
-    argv = [a.replace(str(src), "$DIR/" + result.base).replace(str(work / f"case-{result.index}" / "orig"),
-                                                                  "$ORIG") for a in run.command]
+    argv = [
+        a.replace(str(src), "$DIR/" + result.base).replace(str(work / f"case-{result.index}" / "orig"), "$ORIG")
+        for a in run.command
+    ]
     (dest / "README.txt").write_text(
         f"signature: {run.signature}\nseed {seed} case {result.index}: {result.base}, {result.mutator}: {result.what}\n"
         f"exit: {run.rc}\nstderr:\n{run.stderr}\n"

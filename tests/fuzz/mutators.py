@@ -224,10 +224,20 @@ def _type_name(fd) -> str:
     from google.protobuf.descriptor import FieldDescriptor as F
 
     return {
-        F.TYPE_UINT32: "uint32", F.TYPE_FIXED32: "uint32", F.TYPE_UINT64: "uint64", F.TYPE_FIXED64: "uint64",
-        F.TYPE_INT32: "int32", F.TYPE_SFIXED32: "int32", F.TYPE_ENUM: "int32", F.TYPE_INT64: "int64",
-        F.TYPE_SFIXED64: "int64", F.TYPE_SINT32: "sint32", F.TYPE_SINT64: "sint64", F.TYPE_BOOL: "bool",
-        F.TYPE_STRING: "string", F.TYPE_BYTES: "bytes",
+        F.TYPE_UINT32: "uint32",
+        F.TYPE_FIXED32: "uint32",
+        F.TYPE_UINT64: "uint64",
+        F.TYPE_FIXED64: "uint64",
+        F.TYPE_INT32: "int32",
+        F.TYPE_SFIXED32: "int32",
+        F.TYPE_ENUM: "int32",
+        F.TYPE_INT64: "int64",
+        F.TYPE_SFIXED64: "int64",
+        F.TYPE_SINT32: "sint32",
+        F.TYPE_SINT64: "sint64",
+        F.TYPE_BOOL: "bool",
+        F.TYPE_STRING: "string",
+        F.TYPE_BYTES: "bytes",
     }.get(fd.type, "")
 
 
@@ -506,9 +516,26 @@ def _pack(d: Path, rng, extra) -> Path:
 
 
 def archive_shapes(rng, d):
-    how = rng.choice(["traversal", "absolute", "symlink-out", "symlink-dir-out", "hardlink-out", "hardlink-missing",
-                      "device", "fifo", "deep", "many", "dir-over-file", "lying-size", "truncated", "corrupt",
-                      "parent-loop", "two-checkpoints"])
+    how = rng.choice(
+        [
+            "traversal",
+            "absolute",
+            "symlink-out",
+            "symlink-dir-out",
+            "hardlink-out",
+            "hardlink-missing",
+            "device",
+            "fifo",
+            "deep",
+            "many",
+            "dir-over-file",
+            "lying-size",
+            "truncated",
+            "corrupt",
+            "parent-loop",
+            "two-checkpoints",
+        ]
+    )
     name = d.name
 
     def add_file(t, io, tarfile, member: str, data: bytes = b"x", **kw):

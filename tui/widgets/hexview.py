@@ -65,8 +65,7 @@ class HexView(ScrollView, can_focus=True):
             segments = [Segment(text[:14], ADDR)]
             differs = set(line.differs)
             styles = [
-                MATCH if self._matched(line.addr + i) else DIFF if i in differs else base
-                for i in range(len(line.data))
+                MATCH if self._matched(line.addr + i) else DIFF if i in differs else base for i in range(len(line.data))
             ]
             for byte, style in zip(line.data, styles):
                 segments.append(Segment(f"{byte:02x}", style))

@@ -53,10 +53,13 @@ def check(cp, target):
                 RULE,
                 f"{task_label(proc, tid)}: bounding set lacks {text}; PR_CAPBSET_DROP will fail without CAP_SETPCAP, "
                 "but the task has no_new_privs, so criu only warns",
-                severity="info", pid=proc.pid, image=f"core-{tid}.img",
+                severity="info",
+                pid=proc.pid,
+                image=f"core-{tid}.img",
                 criu_error=f"Unable to drop capability {first} from bset: -1 (but NO_NEW_PRIVS will drop it)",
-                fix="nothing to do", details={"dropped": caps, "no_new_privs": True},
-            )  # fmt: skip
+                fix="nothing to do",
+                details={"dropped": caps, "no_new_privs": True},
+            )
         else:
             if hint is None:
                 hint = fix_hint([c for _, _, c in tasks], restorer_bounding_set(target))
@@ -65,9 +68,12 @@ def check(cp, target):
                 f"{task_label(proc, tid)}: bounding set lacks {text} and "
                 + ("no_new_privs is not set" if not c.no_new_privs else "the task holds it in its permitted set")
                 + ": the restorer drops each missing bit with PR_CAPBSET_DROP, which needs CAP_SETPCAP",
-                pid=proc.pid, image=f"core-{tid}.img", fix=hint,
-                criu_error=f"Unable to drop capability {first}: -1", details={"dropped": caps, "no_new_privs": False},
-            )  # fmt: skip
+                pid=proc.pid,
+                image=f"core-{tid}.img",
+                fix=hint,
+                criu_error=f"Unable to drop capability {first}: -1",
+                details={"dropped": caps, "no_new_privs": False},
+            )
 
 
 RULE = Rule(

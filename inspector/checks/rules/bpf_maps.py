@@ -22,10 +22,12 @@ def check(cp, target):
             + f"BPF map {name} (type {m.map_type}, {m.max_entries} entries); criu re-creates it with "
             "bpf(BPF_MAP_CREATE), which needs CAP_BPF (or CAP_SYS_ADMIN) unless "
             "kernel.unprivileged_bpf_disabled is 0",
-            pid=proc.pid if proc else None, fd=fds[0] if fds else None, image="files.img",
+            pid=proc.pid if proc else None,
+            fd=fds[0] if fds else None,
+            image="files.img",
             criu_error=f"Can't create bpfmap {m.id:#08x}: Operation not permitted",
             details={"map_name": m.map_name, "map_type": m.map_type},
-        )  # fmt: skip
+        )
 
 
 RULE = Rule(

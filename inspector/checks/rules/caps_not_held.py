@@ -23,9 +23,11 @@ def check(cp, target):
                 RULE,
                 f"{task_label(proc, tid)} held {', '.join('CAP_' + n for n in caps)} (permitted/ambient); "
                 "capset() cannot grant a capability the restorer does not hold",
-                pid=proc.pid, image=f"core-{tid}.img", details={"missing": caps, "tid": tid},
+                pid=proc.pid,
+                image=f"core-{tid}.img",
+                details={"missing": caps, "tid": tid},
                 fix="give the restorer these capabilities (--cap " + " --cap ".join(caps) + ") or restore as root",
-            )  # fmt: skip
+            )
         # the new inheritable set must lie in the restorer's inheritable | permitted, unless it has CAP_SETPCAP;
         # the restorer's own inheritable set is not known here (a container runtime may have filled it)
         inh_only = c.cap_inh & ~c.cap_prm & ~have & full
@@ -36,11 +38,13 @@ def check(cp, target):
                 f"{task_label(proc, tid)} had {', '.join('CAP_' + n for n in caps)} in its inheritable set only; "
                 "capset() accepts them only if the restorer has them in its own inheritable or permitted set, "
                 "or holds CAP_SETPCAP",
-                severity="warning", pid=proc.pid, image=f"core-{tid}.img",
+                severity="warning",
+                pid=proc.pid,
+                image=f"core-{tid}.img",
                 details={"missing": caps, "tid": tid, "inheritable_only": True},
                 fix="grant the restorer CAP_SETPCAP (--cap SETPCAP), run criu with the same inheritable set, "
                 "or restore as root",
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

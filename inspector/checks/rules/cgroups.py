@@ -26,18 +26,23 @@ def check(cp, target):
             RULE,
             f"cgroup.img records {shown}; with --manage-cgroups=ignore the tree stays in criu's own cgroups "
             "and their limits (e.g. pids.max, memory.max) are not restored",
-            severity="warning", image="cgroup.img", criu_error="", details={"cgroups": paths},
+            severity="warning",
+            image="cgroup.img",
+            criu_error="",
+            details={"cgroups": paths},
             fix="accept the loss, or restore as root to get the cgroups back",
-        )  # fmt: skip
+        )
         return
     if target.privileged or has_cap(target, "SYS_ADMIN"):
         yield make(
             RULE,
-            f"cgroup.img records {shown}: criu restore will create (or join) these cgroups and move the tree "
-            "into them",
-            severity="info", image="cgroup.img", criu_error="", details={"cgroups": paths},
+            f"cgroup.img records {shown}: criu restore will create (or join) these cgroups and move the tree into them",
+            severity="info",
+            image="cgroup.img",
+            criu_error="",
+            details={"cgroups": paths},
             fix="nothing to do; --manage-cgroups=ignore keeps the tree in criu's cgroups instead",
-        )  # fmt: skip
+        )
         return
     if target.cgroup_yard:
         yield make(
@@ -46,17 +51,21 @@ def check(cp, target):
             "own, but it still mounts any controller missing there and writes the tasks into each cgroup's "
             "cgroup.procs, so every controller must be mounted in the yard and the cgroups delegated to the "
             "restoring user",
-            severity="warning", image="cgroup.img", criu_error="", details={"cgroups": paths},
+            severity="warning",
+            image="cgroup.img",
+            criu_error="",
+            details={"cgroups": paths},
             fix="mount every controller in the yard and delegate the cgroups (chown) to the restoring user, or "
             "restore with --manage-cgroups=ignore",
-        )  # fmt: skip
+        )
         return
     yield make(
         RULE,
         f"cgroup.img records {shown}: to restore them criu mounts a tmpfs 'cgroup yard' and the cgroup "
         "controllers, which an unprivileged user cannot do",
-        image="cgroup.img", details={"cgroups": paths},
-    )  # fmt: skip
+        image="cgroup.img",
+        details={"cgroups": paths},
+    )
 
 
 RULE = Rule(

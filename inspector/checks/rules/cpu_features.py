@@ -26,12 +26,17 @@ def check(cp, target):
         flags, where = current_host().cpu_flags, "this host's CPU"
     if flags is None:
         return  # no CPU to compare with: `show` says what the tasks used
-    details = {"xstate_bv": f"{state.xstate_bv:#x}", "features": names.xfeature_names(state.xstate_bv),
-               "xsave_threads": state.xsave_threads}
+    details = {
+        "xstate_bv": f"{state.xstate_bv:#x}",
+        "features": names.xfeature_names(state.xstate_bv),
+        "xsave_threads": state.xsave_threads,
+    }
     if state.xsave_threads and "xsave" not in flags:
         yield make(
-            RULE, f"{state.xsave_threads} thread(s) were saved with an XSAVE area and {where} has no xsave: criu "
-                  "refuses to restore them", criu_error="FPU xsave area present, but host cpu doesn't support it",
+            RULE,
+            f"{state.xsave_threads} thread(s) were saved with an XSAVE area and {where} has no xsave: criu "
+            "refuses to restore them",
+            criu_error="FPU xsave area present, but host cpu doesn't support it",
             details=details,
         )
     if state.cpuinfo_xfeatures is not None and (missing := lacking(state.cpuinfo_xfeatures, flags)):
@@ -39,7 +44,8 @@ def check(cp, target):
             RULE,
             f"cpuinfo.img (dumped with --cpu-cap, on {state.cpuinfo_model or 'the dumping CPU'}) records xsave "
             f"features {', '.join(names.xfeature_names(missing))} that {where} lacks: a restore with --cpu-cap refuses",
-            criu_error=f"CPU xfeatures has unsupported bits ({missing:#x})", image="cpuinfo.img",
+            criu_error=f"CPU xfeatures has unsupported bits ({missing:#x})",
+            image="cpuinfo.img",
             fix="restore on a CPU with those features, or without --cpu-cap (then see the warning for the threads)",
             details={**details, "cpuinfo_xfeatures": f"{state.cpuinfo_xfeatures:#x}", "missing": f"{missing:#x}"},
         )
@@ -49,9 +55,10 @@ def check(cp, target):
             f"the threads were using {', '.join(names.xfeature_names(missing))} state, which {where} lacks: criu "
             "restores without it (silently), and code that chose those instructions at startup, as glibc's "
             "string functions pick AVX-512 or AVX2 versions once, dies of SIGILL on its next call",
-            severity="warning", criu_error="",
+            severity="warning",
+            criu_error="",
             fix="restore on a CPU with the same features (or newer), or start the program on the target CPU "
-                "before checkpointing it (OpenJ9 and similar runtimes can be told to use portable code)",
+            "before checkpointing it (OpenJ9 and similar runtimes can be told to use portable code)",
             details={**details, "missing": names.xfeature_names(missing)},
         )
 
@@ -64,8 +71,8 @@ RULE = Rule(
     rationale=(
         "core-TID.img keeps every thread's FPU state with the XSAVE components in use (xstate_bv: AVX, "
         "AVX-512, PKRU ...). criu restores on a CPU without XSAVE only if the images have no XSAVE area "
-        "(\"FPU xsave area present, but host cpu doesn't support it\"); with --cpu-cap it also validates "
-        "cpuinfo.img (\"CPU xfeatures has unsupported bits\"); otherwise it drops the components the CPU "
+        '("FPU xsave area present, but host cpu doesn\'t support it"); with --cpu-cap it also validates '
+        'cpuinfo.img ("CPU xfeatures has unsupported bits"); otherwise it drops the components the CPU '
         "lacks without a word, and programs that picked instructions at startup (glibc's ifuncs) fault "
         "later. Checkpoints built on a CI runner and restored on production hosts meet this first."
     ),

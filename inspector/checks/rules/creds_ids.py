@@ -19,34 +19,49 @@ def check(cp, target):
             only_fs = set(bad_u) == {"fsuid"}
             yield make(
                 RULE,
-                f"{task_label(proc, tid)} ran as " + " ".join(f"{k}={v}" for k, v in uids.items())
+                f"{task_label(proc, tid)} ran as "
+                + " ".join(f"{k}={v}" for k, v in uids.items())
                 + f"; restoring user {uid} cannot setresuid() to that without CAP_SETUID",
-                pid=proc.pid, image=f"core-{tid}.img", details={"ids": c.ids, "restoring_uid": uid},
+                pid=proc.pid,
+                image=f"core-{tid}.img",
+                details={"ids": c.ids, "restoring_uid": uid},
                 criu_error="Unable to set fsuid" if only_fs else None,
-            )  # fmt: skip
+            )
         elif bad_g and not has_cap(target, "SETGID"):
             yield make(
                 RULE,
-                f"{task_label(proc, tid)} ran as " + " ".join(f"{k}={v}" for k, v in gids.items())
+                f"{task_label(proc, tid)} ran as "
+                + " ".join(f"{k}={v}" for k, v in gids.items())
                 + f"; restoring group {gid} cannot setresgid() to that without CAP_SETGID",
-                pid=proc.pid, image=f"core-{tid}.img", details={"ids": c.ids, "restoring_gid": gid},
-                criu_error="Unable to set fsgid" if set(bad_g) == {"fsgid"} else "Unable to set real, effective and saved group ID: -1",
+                pid=proc.pid,
+                image=f"core-{tid}.img",
+                details={"ids": c.ids, "restoring_gid": gid},
+                criu_error="Unable to set fsgid"
+                if set(bad_g) == {"fsgid"}
+                else "Unable to set real, effective and saved group ID: -1",
                 fix="restore as that group (--gid), grant CAP_SETGID, or criu-inspect repair --fix uid=UID:GID",
-            )  # fmt: skip
+            )
         groups = [g for g in c.groups]
         # restore_creds() calls setgroups() only when the restorer's groups differ from the task's: the same
         # user restoring usually has the same groups; another user (switching ids with CAP_SETUID) does not
-        if groups and sorted(groups) != [gid] and c.uid != uid and has_cap(target, "SETUID") \
-                and not has_cap(target, "SETGID"):
+        if (
+            groups
+            and sorted(groups) != [gid]
+            and c.uid != uid
+            and has_cap(target, "SETUID")
+            and not has_cap(target, "SETGID")
+        ):
             yield make(
                 RULE,
                 f"{task_label(proc, tid)} had supplementary groups {groups}; criu calls setgroups() unless the "
                 "restorer already has exactly these groups, which needs CAP_SETGID",
-                severity="warning", pid=proc.pid, image=f"core-{tid}.img",
+                severity="warning",
+                pid=proc.pid,
+                image=f"core-{tid}.img",
                 criu_error=f"Can't setgroups([{len(groups)} gids]): -1",
                 fix="restore as a user with the same supplementary groups, or grant CAP_SETGID",
                 details={"groups": groups},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

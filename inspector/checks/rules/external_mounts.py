@@ -44,10 +44,12 @@ def check(cp, target):
                 RULE,
                 f"mount {me.mnt_id} at {mountpoint} was found external by criu dump (--external mnt[]); restore "
                 "needs --ext-mount-map auto to mount it from its recorded source again",
-                severity="warning", fix="restore with --ext-mount-map auto (container runtimes pass it)",
+                severity="warning",
+                fix="restore with --ext-mount-map auto (container runtimes pass it)",
                 criu_error=f"Mount {me.mnt_id}:{mountpoint} is autodetected external mount. "
-                'Try "--ext-mount-map auto" to allow them.', **where,
-            )  # fmt: skip
+                'Try "--ext-mount-map auto" to allow them.',
+                **where,
+            )
             continue
         if key and key in keys:
             continue
@@ -56,11 +58,15 @@ def check(cp, target):
             RULE,
             f"mount {me.mnt_id} at {mountpoint} is external (key {key or '(legacy ext_mount)'}): its contents are "
             f"not in the checkpoint and criu restore mounts whatever --external mnt[{key}]:PATH names"
-            + (", which the restore options do not give" if given else
-               "; a container runtime (podman, CRI-O, runc) passes these, a plain criu restore must"),
+            + (
+                ", which the restore options do not give"
+                if given
+                else "; a container runtime (podman, CRI-O, runc) passes these, a plain criu restore must"
+            ),
             severity=None if given else "warning",
-            criu_error=f"mnt: No mapping for {me.mnt_id}:{mountpoint} mountpoint", **where,
-        )  # fmt: skip
+            criu_error=f"mnt: No mapping for {me.mnt_id}:{mountpoint} mountpoint",
+            **where,
+        )
 
 
 RULE = Rule(

@@ -40,10 +40,14 @@ def check(cp, target):
                     RULE,
                     f"{proc_label(proc)} fd {fd.fd}: an external file ({fd.path or resource}) that criu did not "
                     "dump; it must be handed in at restore",
-                    severity="error", pid=proc.pid, fd=fd.fd, image="files.img", criu_error="",
+                    severity="error",
+                    pid=proc.pid,
+                    fd=fd.fd,
+                    image="files.img",
+                    criu_error="",
                     fix=f"restore with --inherit-fd fd[N]:{key or 'RESOURCE'} for it (or a plugin that restores it)",
                     details={"resource": key} if key else {},
-                )  # fmt: skip
+                )
     for pipe_id, users in sorted(ends.items()):
         modes = {fd_accmode(fd.open_flags) for _, fd in users}
         if "rw" in modes or {"r", "w"} <= modes:
@@ -59,9 +63,12 @@ def check(cp, target):
             f"{proc_label(proc)} fd {fd.fd} -> {resource}: the {missing} end of this pipe is held by a process "
             f"outside the checkpoint (pid:fd in the tree: {fds}); criu restores a fresh pipe, so the program "
             f"sees {'end-of-file' if missing == 'write' else 'EPIPE/SIGPIPE'} instead of its peer",
-            pid=proc.pid, fd=fd.fd, image="files.img", details={"pipe": resource, "missing_end": missing},
+            pid=proc.pid,
+            fd=fd.fd,
+            image="files.img",
+            details={"pipe": resource, "missing_end": missing},
             fix=f"restore with --inherit-fd fd[{fd.fd}]:{resource} to hand in the real pipe end, or accept it",
-        )  # fmt: skip
+        )
 
 
 RULE = Rule(

@@ -78,10 +78,12 @@ def check(cp, target):
             f"{owner_text}{' (a repair rewrote its creds, not the file)' if repaired else ''}, so the file is "
             f"most likely {owner_text}'s; uid {uid} is not allowed to open it "
             f"for {verb} (criu reopens every file by path before the task's credentials are restored)",
-            pid=proc.pid, fd=fd.fd if fd is not None else None, image="files.img",
+            pid=proc.pid,
+            fd=fd.fd if fd is not None else None,
+            image="files.img",
             criu_error=f"Can't open file {path} on restore: Permission denied",
             details={"path": path, "access": access, "mode": f"{stat.S_IMODE(mode):04o}", "assumed_owner": owner},
-        )  # fmt: skip
+        )
 
 
 RULE = Rule(

@@ -22,9 +22,11 @@ def check(cp, target):
             RULE,
             f"{proc_label(proc) if proc else f'pid {lock.pid}'} fd {lock.fd} -> {path}: {lock.kind} {lock.type} "
             f"lock{span}; without --file-locks criu restore does not take it again and does not say so",
-            pid=lock.pid, fd=lock.fd, image="filelocks.img",
+            pid=lock.pid,
+            fd=lock.fd,
+            image="filelocks.img",
             details={"kind": lock.kind, "type": lock.type, "path": path},
-        )  # fmt: skip
+        )
 
 
 RULE = Rule(

@@ -28,11 +28,14 @@ def check(cp, target):
                 RULE,
                 (f"{proc_label(proc)} fd {','.join(map(str, fds))}: " if proc else f"inotify {file_id:#x}: ")
                 + f"{len(blind)} inotify watch(es) recorded by file handle only (inode "
-                + ", ".join(f"{wd.s_dev:#x}:{wd.i_ino}" for wd in blind[:3]) + (" ..." if len(blind) > 3 else "")
+                + ", ".join(f"{wd.s_dev:#x}:{wd.i_ino}" for wd in blind[:3])
+                + (" ..." if len(blind) > 3 else "")
                 + "); criu reopens the watched file with open_by_handle_at(), which needs CAP_DAC_READ_SEARCH",
-                pid=proc.pid if proc else None, fd=fds[0] if fds else None, image="files.img",
+                pid=proc.pid if proc else None,
+                fd=fds[0] if fds else None,
+                image="files.img",
                 details={"kind": "inotify", "watches_by_handle": len(blind)},
-            )  # fmt: skip
+            )
         elif fe.HasField("ffy") and not fanotify_ok:
             proc, fds = _users(cp, file_id)
             yield make(
@@ -40,11 +43,13 @@ def check(cp, target):
                 (f"{proc_label(proc)} fd {','.join(map(str, fds))}: " if proc else f"fanotify {file_id:#x}: ")
                 + f"fanotify group with {len(fe.ffy.mark)} mark(s); criu re-creates it with fanotify_init(), "
                 "which needs CAP_SYS_ADMIN",
-                pid=proc.pid if proc else None, fd=fds[0] if fds else None, image="files.img",
+                pid=proc.pid if proc else None,
+                fd=fds[0] if fds else None,
+                image="files.img",
                 criu_error="Can't init fanotify mark (-1): Operation not permitted",
                 fix="restore as root or grant the restorer CAP_SYS_ADMIN",
                 details={"kind": "fanotify", "marks": len(fe.ffy.mark)},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

@@ -56,18 +56,24 @@ def check(cp, target):
                 f"{who}{where} -> {path} (deleted, owner uid {owner}): restore re-creates it as {ghost_path} in "
                 f"{os.path.dirname(path) or '/'} and chowns it to uid {owner}; uid {uid} can do neither in a "
                 "directory it does not own",
-                pid=proc.pid if proc else None, fd=fds[0] if fds else None, image=image,
+                pid=proc.pid if proc else None,
+                fd=fds[0] if fds else None,
+                image=image,
                 details={"path": path, "ghost_path": ghost_path, "owner": owner},
-            )  # fmt: skip
+            )
         else:
             yield make(
                 RULE,
                 f"{who}{where} -> {path} (deleted): restore re-creates it from {image} as {ghost_path}; "
                 f"{os.path.dirname(path) or '/'} must exist and be writable by the restoring user",
-                severity="info", pid=proc.pid if proc else None, fd=fds[0] if fds else None, image=image,
-                criu_error="", fix="make sure the directory exists on the target",
+                severity="info",
+                pid=proc.pid if proc else None,
+                fd=fds[0] if fds else None,
+                image=image,
+                criu_error="",
+                fix="make sure the directory exists on the target",
                 details={"path": path, "ghost_path": ghost_path, "owner": owner},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

@@ -16,15 +16,24 @@ def check(cp, target, host=None):
     host = host or current_host()
     if target.privileged or target.manage_cgroups in ("ignore", "none") or not cp.cgroups:
         return
-    paths = sorted({c["path"] for cg in cp.cgroups.values() for c in cg.controllers
-                    if c["name"] in V2_NAMES and c["path"] not in ("", "/")})  # fmt: skip
+    paths = sorted(
+        {
+            c["path"]
+            for cg in cp.cgroups.values()
+            for c in cg.controllers
+            if c["name"] in V2_NAMES and c["path"] not in ("", "/")
+        }
+    )
     if not paths:
         return
     uid = restoring_uid(cp, target)
     mount = host.cgroup2_mount
     if mount is None:
-        yield make(RULE, f"the checkpoint puts tasks into cgroup v2 {', '.join(paths)} but this host has no cgroup2 "
-                         "mount", details={"paths": paths})  # fmt: skip
+        yield make(
+            RULE,
+            f"the checkpoint puts tasks into cgroup v2 {', '.join(paths)} but this host has no cgroup2 mount",
+            details={"paths": paths},
+        )
         return
     for path in paths:
         full = os.path.join(mount, path.lstrip("/"))
@@ -44,7 +53,7 @@ def check(cp, target, host=None):
                 f"{'uid ' + str(owner) if owner is not None else 'nobody readable'}); criu cannot move the restored "
                 "tasks there",
                 details={"path": path, "host_path": full, "owner": owner, "uid": uid},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

@@ -60,7 +60,14 @@ def _uses(cp):
             fe = cp.file_entry(vma.shmid)
             flags = fe.reg.flags if fe is not None and fe.HasField("reg") else 0
             ghost = fe is not None and fe.HasField("reg") and fe.reg.id in cp.remaps
-            yield proc.pid, None, vma.path, "rw" if shared_w else fd_accmode(flags), f"mapping at 0x{vma.start:x}", ghost
+            yield (
+                proc.pid,
+                None,
+                vma.path,
+                "rw" if shared_w else fd_accmode(flags),
+                f"mapping at 0x{vma.start:x}",
+                ghost,
+            )
         for what, path in (("cwd", proc.cwd), ("root", proc.root)):
             if path:
                 yield proc.pid, None, path, "r", what, False
@@ -96,11 +103,14 @@ def check(cp, target, host=None):
             reported.add(key)
             details.update(denied=d, owner=st.st_uid, mode=f"0{stat.S_IMODE(st.st_mode):o}")
             yield make(
-                RULE, f"{path} (pid {pid}: {what}): uid {uid} cannot search directory {d} here "
-                      f"(owner uid {st.st_uid}, mode 0{stat.S_IMODE(st.st_mode):o})",
-                pid=pid, fd=fd, details=details,
+                RULE,
+                f"{path} (pid {pid}: {what}): uid {uid} cannot search directory {d} here "
+                f"(owner uid {st.st_uid}, mode 0{stat.S_IMODE(st.st_mode):o})",
+                pid=pid,
+                fd=fd,
+                details=details,
                 criu_error=f"Can't open file {path} on restore: Permission denied",
-            )  # fmt: skip
+            )
             continue
         if ghost:
             parent = os.path.dirname(full.rstrip("/")) or "/"
@@ -109,11 +119,15 @@ def check(cp, target, host=None):
                 reported.add(key)
                 details.update(denied=parent, owner=st.st_uid, mode=f"0{stat.S_IMODE(st.st_mode):o}")
                 yield make(
-                    RULE, f"{path} (pid {pid}: {what}) is a deleted file criu re-creates in {parent}, which uid {uid} "
-                          f"cannot write here (owner uid {st.st_uid}, mode 0{stat.S_IMODE(st.st_mode):o})",
-                    pid=pid, fd=fd, details=details, criu_error="Can't create ghost regfile: Permission denied",
+                    RULE,
+                    f"{path} (pid {pid}: {what}) is a deleted file criu re-creates in {parent}, which uid {uid} "
+                    f"cannot write here (owner uid {st.st_uid}, mode 0{stat.S_IMODE(st.st_mode):o})",
+                    pid=pid,
+                    fd=fd,
+                    details=details,
+                    criu_error="Can't create ghost regfile: Permission denied",
                     fix=f"Let uid {uid} write to {parent} on the target (or restore as root).",
-                )  # fmt: skip
+                )
             continue
         st = host.stat(path, target.root)
         if st is None:
@@ -129,11 +143,14 @@ def check(cp, target, host=None):
             details.update(owner=st.st_uid, group=st.st_gid, mode=f"0{stat.S_IMODE(st.st_mode):o}")
             verb = {"r": "reading", "w": "writing", "rw": "reading and writing"}[access]
             yield make(
-                RULE, f"{path} (pid {pid}: {what}) is owned by uid {st.st_uid} gid {st.st_gid} with mode "
-                      f"0{stat.S_IMODE(st.st_mode):o} here: uid {uid} cannot open it for {verb}",
-                pid=pid, fd=fd, details=details,
+                RULE,
+                f"{path} (pid {pid}: {what}) is owned by uid {st.st_uid} gid {st.st_gid} with mode "
+                f"0{stat.S_IMODE(st.st_mode):o} here: uid {uid} cannot open it for {verb}",
+                pid=pid,
+                fd=fd,
+                details=details,
                 criu_error=f"Can't open file {path} on restore: Permission denied",
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

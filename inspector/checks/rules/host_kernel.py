@@ -18,8 +18,9 @@ def check(cp, target, host=None):
         yield make(
             RULE,
             f"kernel {release} has no CAP_CHECKPOINT_RESTORE (added in 5.9): criu restore --unprivileged cannot work",
-            details=details, fix="Restore as root, or on a kernel >= 5.9.",
-        )  # fmt: skip
+            details=details,
+            fix="Restore as root, or on a kernel >= 5.9.",
+        )
     if not has_cap(target, "SYS_ADMIN") and version < (6, 8, 0):
         locked = _ttys_with_locked_termios(cp)
         if locked:
@@ -29,18 +30,23 @@ def check(cp, target, host=None):
                 f"pid {proc.pid} fd {fd.fd} is a terminal whose locked termios criu sets again "
                 f"(TIOCSLCKTRMIOS); kernel {release} allows that only with CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE "
                 "is enough from Linux 6.8 on",
-                pid=proc.pid, fd=fd.fd, image="tty-info.img", details={**details, "ttys": len(locked)},
+                pid=proc.pid,
+                fd=fd.fd,
+                image="tty-info.img",
+                details={**details, "ttys": len(locked)},
                 criu_error=f"tty: Can't set tty params on {fd.file_id}: Operation not permitted",
                 fix="Restore on a kernel >= 6.8, grant the restorer CAP_SYS_ADMIN, restore as root, or "
                 "criu-inspect repair --fix detach-tty.",
-            )  # fmt: skip
+            )
     if any(name.startswith("timens-") for name in cp.files) and not host.has_time_ns:
         yield make(
             RULE,
             f"the checkpoint carries clock offsets (timens-0.img) but kernel {release} has no time namespaces "
             "(5.6+, CONFIG_TIME_NS): CLOCK_MONOTONIC and CLOCK_BOOTTIME will jump for the restored tasks",
-            severity="warning", details=details, fix="Restore on a kernel >= 5.6 built with CONFIG_TIME_NS.",
-        )  # fmt: skip
+            severity="warning",
+            details=details,
+            fix="Restore on a kernel >= 5.6 built with CONFIG_TIME_NS.",
+        )
 
 
 def _ttys_with_locked_termios(cp):

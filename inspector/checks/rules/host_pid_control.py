@@ -24,7 +24,7 @@ def check(cp, target, host=None):
             f"{why}, and writing {host.ns_last_pid} needs CAP_SYS_ADMIN before kernel 5.9 "
             f"(this one is {host.kernel_release}); an unprivileged restorer cannot set pids",
             details={"clone3": host.clone3, "ns_last_pid": True, "kernel": host.kernel_release},
-        )  # fmt: skip
+        )
         return
     yield make(
         RULE,

@@ -38,19 +38,21 @@ def check(cp, target, host=None):
                 RULE,
                 f"{proc_label(proc)}: {role} {tid} is already in use here (by {held!r}); "
                 f"criu cannot create the {'task' if tid == proc.pid else 'thread'} with that id",
-                pid=proc.pid, criu_error=f"Can't fork for {proc.pid}: File exists" if tid == proc.pid else "",
+                pid=proc.pid,
+                criu_error=f"Can't fork for {proc.pid}: File exists" if tid == proc.pid else "",
                 details={"id": tid, "thread": tid != proc.pid, "held_by": held},
-            )  # fmt: skip
+            )
         if too_big:
             yield make(
                 RULE,
                 f"{proc_label(proc)}: id(s) {', '.join(map(str, too_big))} are not below pid_max ({pid_max}) of "
                 "the pid namespace criu restores into here: clone3() refuses a set_tid at or above it with EINVAL "
                 "(kernel/pid.c, alloc_pid())",
-                pid=proc.pid, criu_error=f"Can't fork for {proc.pid}: Invalid argument" if proc.pid in too_big else "",
+                pid=proc.pid,
+                criu_error=f"Can't fork for {proc.pid}: Invalid argument" if proc.pid in too_big else "",
                 fix=f"Raise kernel.pid_max above {max(too_big)} where the tree is restored (sysctl kernel.pid_max; "
-                    "since Linux 6.14 pid_max belongs to each pid namespace and a new one starts with its "
-                    "parent's value, so raise it in the namespace criu restores into).",
+                "since Linux 6.14 pid_max belongs to each pid namespace and a new one starts with its "
+                "parent's value, so raise it in the namespace criu restores into).",
                 details={"ids": too_big, "pid_max": pid_max},
             )
 

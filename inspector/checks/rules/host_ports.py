@@ -46,8 +46,11 @@ def check(cp, target, host=None, sockets=None):
                 continue
             addr = _addr(s.src)
             if s.proto == "TCP" and s.state == "LISTEN":
-                users = [h for h in here if h.proto == "TCP" and h.port == s.src_port and h.state == "LISTEN"
-                         and _clash(addr, h.addr)]  # fmt: skip
+                users = [
+                    h
+                    for h in here
+                    if h.proto == "TCP" and h.port == s.src_port and h.state == "LISTEN" and _clash(addr, h.addr)
+                ]
                 how = "listens on"
             elif s.proto == "UDP":
                 users = [h for h in here if h.proto == "UDP" and h.port == s.src_port and _clash(addr, h.addr)]
@@ -64,11 +67,16 @@ def check(cp, target, host=None, sockets=None):
                 RULE,
                 f"{proc_label(proc)} fd {fd.fd} {how} {s.src} ({s.proto}), but this host already has a "
                 f"{h.proto} socket on {h.addr}:{h.port} ({h.state}, inode {h.inode})",
-                pid=proc.pid, fd=fd.fd, image="files.img",
-                criu_error=("Can't bind inet socket back: Address already in use" if how == "is connected from"
-                            else f"Can't bind inet socket (id {fd.file_id}): Address already in use"),
+                pid=proc.pid,
+                fd=fd.fd,
+                image="files.img",
+                criu_error=(
+                    "Can't bind inet socket back: Address already in use"
+                    if how == "is connected from"
+                    else f"Can't bind inet socket (id {fd.file_id}): Address already in use"
+                ),
                 details={"port": s.src_port, "addr": addr, "host_addr": h.addr, "host_state": h.state},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

@@ -10,8 +10,18 @@ from ..facts import make, proc_label
 # calls that wait on fds: whether a program survives EINTR there is its own business (a warning). Sleeps
 # and futex waits are not reported: libc's sleep() returns early and pthread waits retry, which programs
 # expect (every ticker, JVM and shell loop of the e2e suite went on).
-FD_WAITS = {"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2", "read", "accept",
-            "accept4"}
+FD_WAITS = {
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "read",
+    "accept",
+    "accept4",
+}
 MAX_POLLFDS = 64
 
 
@@ -48,7 +58,9 @@ def check(cp, target):
                 "A program that treats EINTR as fatal exits right after a restore criu reports as a success "
                 "(tail -F: 'error waiting for inotify and output events: Interrupted system call'); one that "
                 "retries goes on (tmux's server, in poll() too, did)",
-                pid=proc.pid, image=f"core-{call.tid}.img", details={"tid": call.tid, "syscall": call.name, "fds": fds},
+                pid=proc.pid,
+                image=f"core-{call.tid}.img",
+                details={"tid": call.tid, "syscall": call.name, "fds": fds},
             )
 
 
@@ -60,7 +72,7 @@ RULE = Rule(
     rationale=(
         "A task dumped while the kernel would restart its system call through a restart block (poll, "
         "nanosleep, futex waits with a timeout) is saved with -EINTR as the call's result (compel: \"Will "
-        "restore PID with interrupted system call\"), so the restored task sees the call fail with EINTR. "
+        'restore PID with interrupted system call"), so the restored task sees the call fail with EINTR. '
         "criu restore returns 0 either way; whether the program survives is its own code: tail -F exits, "
         "tmux's server and sleep loops go on (end-to-end tests). A wait on fds is a warning that names the fds."
     ),

@@ -28,8 +28,11 @@ def check(cp, target):
             f"{lock.type} lease taken by a task that was dumped running as uid {owner}; criu switches its fsuid "
             f"to the file's owner and calls fcntl(F_SETLEASE), and uid {uid} can neither take that fsuid "
             "(no CAP_SETUID) nor lease a file it does not own (no CAP_LEASE)",
-            pid=lock.pid, fd=lock.fd, image="filelocks.img", details={"assumed_owner": owner},
-        )  # fmt: skip
+            pid=lock.pid,
+            fd=lock.fd,
+            image="filelocks.img",
+            details={"assumed_owner": owner},
+        )
 
 
 RULE = Rule(

@@ -35,16 +35,22 @@ def check(cp, target):
         parts = [f"fd {fd.fd} -> {fd.path}" for fd in fds] + [f"mapping at {v.start:#x} -> {v.path}" for v in maps[:3]]
         ids = {i for i in [_inode_id(cp, fd=fd) for fd in fds] + [_inode_id(cp, vma=v) for v in maps] if i is not None}
         missing = sorted(i for i in ids if i not in inodes)
-        where = dict(pid=proc.pid, fd=fds[0].fd if fds else None, vma_start=maps[0].start if maps and not fds else None,
-                     image=MEMFD_INODE_IMAGE)  # fmt: skip
+        where = dict(
+            pid=proc.pid,
+            fd=fds[0].fd if fds else None,
+            vma_start=maps[0].start if maps and not fds else None,
+            image=MEMFD_INODE_IMAGE,
+        )
         if missing:
             yield make(
                 RULE,
                 f"{proc_label(proc)}: memfd {'; '.join(parts)}; criu re-creates it with memfd_create() and refills "
                 f"it from {MEMFD_INODE_IMAGE}, but {MEMFD_INODE_IMAGE} has no inode {', '.join(map(str, missing))}: "
                 "its contents are missing from the checkpoint",
-                severity="error", details={"missing_inodes": missing}, **where,
-            )  # fmt: skip
+                severity="error",
+                details={"missing_inodes": missing},
+                **where,
+            )
             continue
         blocked = False
         for inode_id in sorted(ids):
@@ -58,17 +64,21 @@ def check(cp, target):
                 RULE,
                 f"{proc_label(proc)}: memfd:{name} (inode {inode_id}) belonged to uid {mie.uid} gid {mie.gid}; criu "
                 f"creates it as the restoring user and fchown()s it back, which uid {uid} cannot do without CAP_CHOWN",
-                severity="error", details={"inode": inode_id, "uid": mie.uid, "gid": mie.gid, "restoring_uid": uid},
+                severity="error",
+                details={"inode": inode_id, "uid": mie.uid, "gid": mie.gid, "restoring_uid": uid},
                 criu_error=f"Can't change uid {mie.uid} gid {mie.gid} of memfd:{name}: Operation not permitted",
-                fix="restore as that user (--uid), grant the restorer CAP_CHOWN, or restore as root", **where,
-            )  # fmt: skip
+                fix="restore as that user (--uid), grant the restorer CAP_CHOWN, or restore as root",
+                **where,
+            )
         if not blocked:
             yield make(
                 RULE,
                 f"{proc_label(proc)}: memfd {'; '.join(parts)}; criu re-creates it with memfd_create() and refills it "
                 f"from {MEMFD_INODE_IMAGE}",
-                severity="info", criu_error="", **where,
-            )  # fmt: skip
+                severity="info",
+                criu_error="",
+                **where,
+            )
 
 
 RULE = Rule(

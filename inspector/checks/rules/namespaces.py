@@ -49,8 +49,11 @@ def created_namespaces(cp) -> list[tuple[object, list[str]]]:
         base = parent.ids if parent is not None else root_ids
         if not base or not proc.ids:
             continue
-        differ = [ns for ns in CLONED if f"{ns}_ns_id" in proc.ids and f"{ns}_ns_id" in base
-                  and proc.ids[f"{ns}_ns_id"] != base[f"{ns}_ns_id"]]  # fmt: skip
+        differ = [
+            ns
+            for ns in CLONED
+            if f"{ns}_ns_id" in proc.ids and f"{ns}_ns_id" in base and proc.ids[f"{ns}_ns_id"] != base[f"{ns}_ns_id"]
+        ]
         if differ:
             out.append((proc, differ))
     return out
@@ -72,16 +75,26 @@ def check(cp, target):
         ok = _allowed(target, differ)
         forked = [ns for ns in differ if ns in IN_CLONE_FLAGS]
         error = f"Can't fork for {proc.pid}: Operation not permitted" if forked else ""
-        where = ("was dumped in its own {} namespace(s), not criu's" if proc is cp.root
-                 else "lives in other {} namespace(s) than its parent").format(", ".join(differ))  # fmt: skip
-        need = "" if ok else ", which needs CAP_SYS_ADMIN" + (
-            " (and CAP_SETUID/CAP_SETGID to map the user namespace)" if "user" in differ else "")
+        where = (
+            "was dumped in its own {} namespace(s), not criu's"
+            if proc is cp.root
+            else "lives in other {} namespace(s) than its parent"
+        ).format(", ".join(differ))
+        need = (
+            ""
+            if ok
+            else ", which needs CAP_SYS_ADMIN"
+            + (" (and CAP_SETUID/CAP_SETGID to map the user namespace)" if "user" in differ else "")
+        )
         yield make(
             RULE,
             f"{proc_label(proc)} {where}; criu restore creates them with clone()/unshare(){need}",
-            severity="info" if ok else None, pid=proc.pid, image=f"ids-{proc.pid}.img",
-            criu_error="" if ok else error, details={"namespaces": differ},
-        )  # fmt: skip
+            severity="info" if ok else None,
+            pid=proc.pid,
+            image=f"ids-{proc.pid}.img",
+            criu_error="" if ok else error,
+            details={"namespaces": differ},
+        )
     if root_ids is None:  # images older than inventory.root_ids: the namespace images tell
         images = dumped_namespaces(cp)
         if images:
@@ -91,10 +104,11 @@ def check(cp, target):
                 RULE,
                 f"the checkpoint carries its own {', '.join(kinds)} namespace(s) "
                 f"({', '.join(sum(images.values(), []))}): criu restore creates them with clone(CLONE_NEW*)",
-                severity="info" if ok else None, image=sorted(sum(images.values(), []))[0],
+                severity="info" if ok else None,
+                image=sorted(sum(images.values(), []))[0],
                 criu_error="" if ok else f"Can't fork for {cp.root.pid}: Operation not permitted",
                 details={"namespaces": kinds},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

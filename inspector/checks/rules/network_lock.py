@@ -15,8 +15,11 @@ def check(cp, target):
     conns = connections(cp)
     if not conns:
         return
-    method = names.NETWORK_LOCK_METHOD.get(inv.network_lock_method, str(inv.network_lock_method)) \
-        if inv.HasField("network_lock_method") else "iptables"
+    method = (
+        names.NETWORK_LOCK_METHOD.get(inv.network_lock_method, str(inv.network_lock_method))
+        if inv.HasField("network_lock_method")
+        else "iptables"
+    )
     if method == "skip":
         return
     proc, fd = conns[0]
@@ -29,7 +32,7 @@ def check(cp, target):
             "criu's file capabilities, so it cannot change the firewall. criu logs the failure and goes on: "
             "the restore succeeds, but if the dump's DROP rules are on this host the connections stay blocked",
             **where,
-        )  # fmt: skip
+        )
     elif not has_cap(target, "NET_ADMIN"):
         yield make(
             RULE,
@@ -37,7 +40,7 @@ def check(cp, target):
             "CAP_NET_ADMIN. criu logs the failure and goes on: the restore succeeds, but if the lock table "
             "is on this host the connections stay blocked",
             fix="grant the restorer CAP_NET_ADMIN (--cap NET_ADMIN; the image already uses nftables), restore "
-                "with --tcp-close, or restore as root",
+            "with --tcp-close, or restore as root",
             **where,
         )
 

@@ -16,8 +16,10 @@ def check(cp, target):
             RULE,
             f"dumped with criu plugin(s) {', '.join(plugins)}: criu restore fails unless each is installed "
             "in its plugin directory on the target (and its device, e.g. the GPU, is there)",
-            image="inventory.img", criu_error=f"Missing required plugin: {plugins[0]}", details={"plugins": plugins},
-        )  # fmt: skip
+            image="inventory.img",
+            criu_error=f"Missing required plugin: {plugins[0]}",
+            details={"plugins": plugins},
+        )
 
 
 RULE = Rule(

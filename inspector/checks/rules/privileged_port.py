@@ -24,10 +24,14 @@ def check(cp, target):
             RULE,
             f"{proc_label(proc)} fd {fd.fd}: {s.proto or s.type} socket bound to {s.src} ({s.state}); "
             f"binding port {port} needs CAP_NET_BIND_SERVICE",
-            pid=proc.pid, fd=fd.fd, image="files.img", details={"port": port, "state": s.state},
-            criu_error="Can't bind inet socket back: Permission denied" if repaired
+            pid=proc.pid,
+            fd=fd.fd,
+            image="files.img",
+            details={"port": port, "state": s.state},
+            criu_error="Can't bind inet socket back: Permission denied"
+            if repaired
             else f"Can't bind inet socket (id {fd.file_id}): Permission denied",
-        )  # fmt: skip
+        )
 
 
 RULE = Rule(

@@ -14,15 +14,22 @@ def check(cp, target):
             s = fd.socket
             if s is not None and s.family in ("INET", "INET6") and s.type == "RAW":
                 yield make(
-                    RULE, f"{proc_label(proc)} fd {fd.fd}: raw {s.family} socket ({s.proto}); socket(SOCK_RAW) "
-                    "needs CAP_NET_RAW", pid=proc.pid, fd=fd.fd, image="files.img",
+                    RULE,
+                    f"{proc_label(proc)} fd {fd.fd}: raw {s.family} socket ({s.proto}); socket(SOCK_RAW) "
+                    "needs CAP_NET_RAW",
+                    pid=proc.pid,
+                    fd=fd.fd,
+                    image="files.img",
                     criu_error="Can't create inet socket: Operation not permitted",
-                )  # fmt: skip
+                )
             elif fd.type == "PACKETSK":
                 yield make(
-                    RULE, f"{proc_label(proc)} fd {fd.fd}: packet socket (AF_PACKET); creating it needs CAP_NET_RAW",
-                    pid=proc.pid, fd=fd.fd, image="packetsk.img",
-                )  # fmt: skip
+                    RULE,
+                    f"{proc_label(proc)} fd {fd.fd}: packet socket (AF_PACKET); creating it needs CAP_NET_RAW",
+                    pid=proc.pid,
+                    fd=fd.fd,
+                    image="packetsk.img",
+                )
 
 
 RULE = Rule(

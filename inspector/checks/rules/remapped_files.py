@@ -15,20 +15,34 @@ def check(cp, target):
             continue  # CRI009
         fe = cp.file_entry(orig_id)
         path = fe.reg.name if fe is not None and fe.HasField("reg") else f"file id {orig_id}"
-        users = [(p, [fd.fd for fd in p.fds if fd.file_id == orig_id],
-                  [v.start for v in p.vmas if v.shmid == orig_id]) for p in cp.processes]  # fmt: skip
+        users = [
+            (p, [fd.fd for fd in p.fds if fd.file_id == orig_id], [v.start for v in p.vmas if v.shmid == orig_id])
+            for p in cp.processes
+        ]
         users = [u for u in users if u[1] or u[2]]
         proc, fds, maps = users[0] if users else (None, [], [])
         target_fe = cp.file_entry(remap.remap_id)
-        link = target_fe.reg.name if target_fe is not None and target_fe.HasField("reg") else f"file id {remap.remap_id}"
-        where = f"pid {proc.pid} ({proc.comm}) " + (f"fd {fds[0]}" if fds else f"mapping at {maps[0]:#x}") if proc else ""
+        link = (
+            target_fe.reg.name if target_fe is not None and target_fe.HasField("reg") else f"file id {remap.remap_id}"
+        )
+        where = (
+            f"pid {proc.pid} ({proc.comm}) " + (f"fd {fds[0]}" if fds else f"mapping at {maps[0]:#x}") if proc else ""
+        )
         if kind == "LINKED":
-            msg = (f"{where} -> {path} (deleted): criu kept it alive as a hard link {link} on the dumping host; "
-                   "restore opens that link, so it must exist on the target (same filesystem, same path)")
+            msg = (
+                f"{where} -> {path} (deleted): criu kept it alive as a hard link {link} on the dumping host; "
+                "restore opens that link, so it must exist on the target (same filesystem, same path)"
+            )
         else:
             msg = f"{where} -> {path}: reached through /proc ({kind}); restore needs the same /proc entry"
-        yield make(RULE, msg, pid=proc.pid if proc else None, fd=fds[0] if fds else None, image="remap-fpath.img",
-                   details={"path": path, "remap": kind, "link": link})  # fmt: skip
+        yield make(
+            RULE,
+            msg,
+            pid=proc.pid if proc else None,
+            fd=fds[0] if fds else None,
+            image="remap-fpath.img",
+            details={"path": path, "remap": kind, "link": link},
+        )
 
 
 RULE = Rule(

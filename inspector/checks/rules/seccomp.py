@@ -13,8 +13,11 @@ def check(cp, target):
             continue
         creds = creds_of(cp, proc)
         nnp = creds is not None and creds.no_new_privs
-        where = dict(pid=proc.pid, image="seccomp.img",
-                     details={"mode": proc.seccomp_mode, "filters": proc.seccomp_filters, "no_new_privs": nnp})
+        where = dict(
+            pid=proc.pid,
+            image="seccomp.img",
+            details={"mode": proc.seccomp_mode, "filters": proc.seccomp_filters, "no_new_privs": nnp},
+        )
         if proc.seccomp_mode == "filter" and not can_install:
             yield make(
                 RULE,
@@ -22,16 +25,20 @@ def check(cp, target):
                 "installs them while the task still has criu's credentials (before its own credentials and "
                 "no_new_privs come back), and the kernel refuses a filter without no_new_privs or "
                 "CAP_SYS_ADMIN" + (" (the task's own no_new_privs does not help)" if nnp else ""),
-                criu_error=f"seccomp: SECCOMP_SET_MODE_FILTER returned -13 on tid {proc.pid}", **where,
-            )  # fmt: skip
+                criu_error=f"seccomp: SECCOMP_SET_MODE_FILTER returned -13 on tid {proc.pid}",
+                **where,
+            )
         else:
             yield make(
                 RULE,
                 f"{proc_label(proc)}: seccomp mode {proc.seccomp_mode}"
                 + (f" with {proc.seccomp_filters} filter(s)" if proc.seccomp_filters else "")
                 + "; restored as dumped (the filters keep applying after the restore)",
-                severity="info", criu_error="", fix="nothing to do", **where,
-            )  # fmt: skip
+                severity="info",
+                criu_error="",
+                fix="nothing to do",
+                **where,
+            )
 
 
 RULE = Rule(

@@ -36,11 +36,11 @@ def check(cp, target):
         for hit in hits[:MAX_PER_PROCESS]:
             vma = next((v for v in proc.vmas if v.start <= hit.start < v.end), None)
             label = vma_label(proc, vma)
-            where = (
-                f"{label} {vma.start:x}-{vma.end:x} {names.prot_string(vma.prot)}" if vma is not None else label
-            )
-            what = {"env": f"environment variable {hit.name} (named like a secret)",
-                    "pem": f"PEM private key ({hit.name})"}.get(hit.kind, hit.title)  # fmt: skip
+            where = f"{label} {vma.start:x}-{vma.end:x} {names.prot_string(vma.prot)}" if vma is not None else label
+            what = {
+                "env": f"environment variable {hit.name} (named like a secret)",
+                "pem": f"PEM private key ({hit.name})",
+            }.get(hit.kind, hit.title)
             image = _pages_image(cp, pm, proc.pid, hit)
             yield Finding(
                 code=RULE.code,
@@ -70,12 +70,17 @@ def check(cp, target):
             )
         if len(hits) > MAX_PER_PROCESS:
             yield Finding(
-                code=RULE.code, title=RULE.title, category=RULE.category, severity=RULE.severity,
+                code=RULE.code,
+                title=RULE.title,
+                category=RULE.category,
+                severity=RULE.severity,
                 message=f"pid {proc.pid} ({proc.comm}): {len(hits) - MAX_PER_PROCESS} more secrets not listed "
-                        f"({len(hits)} in all; `criu-inspect grep` finds them)",
-                fix=RULE.fix, pid=proc.pid, image=f"pages-{pm.pages_id}.img",
+                f"({len(hits)} in all; `criu-inspect grep` finds them)",
+                fix=RULE.fix,
+                pid=proc.pid,
+                image=f"pages-{pm.pages_id}.img",
                 details={"more": len(hits) - MAX_PER_PROCESS},
-            )  # fmt: skip
+            )
     if unreadable is not None:
         raise unreadable  # the engine records it as a problem: the scan was incomplete
 
@@ -88,8 +93,10 @@ def _file_span(pm, hit) -> dict:
     return {"file_offset": run.file_offset + hit.value_start - run.start, "file_length": hit.value_length}
 
 
-_WHERE_NOTE = {"parent": " (page from the pre-dump parent)",
-               "shared": " (shared memory: every process that maps it reads it)"}  # fmt: skip
+_WHERE_NOTE = {
+    "parent": " (page from the pre-dump parent)",
+    "shared": " (shared memory: every process that maps it reads it)",
+}
 
 
 def _pages_image(cp, pm, pid: int, hit) -> str:
@@ -97,8 +104,10 @@ def _pages_image(cp, pm, pid: int, hit) -> str:
     if hit.where == "present":
         return f"pages-{pm.pages_id}.img"
     if hit.where == "shared":  # the shared object's own pages file, named by its pagemap-shmem-ID.img
-        return next((f"pages-{spm.pages_id}.img" for vma, spm in cp.shared_memory(pid) if vma.start <= hit.start < vma.end),
-                    "pagemap-shmem")  # fmt: skip
+        return next(
+            (f"pages-{spm.pages_id}.img" for vma, spm in cp.shared_memory(pid) if vma.start <= hit.start < vma.end),
+            "pagemap-shmem",
+        )
     return _parent_pages_image(cp, pid)
 
 

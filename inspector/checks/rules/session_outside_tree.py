@@ -20,10 +20,11 @@ def check(cp, target):
                 f"root task {proc_label(root)} is {what} (sid {root.sid}, pgid {root.pgid}, neither dumped): "
                 "without --shell-job criu adds a helper task to recreate that session and the restore hangs "
                 "(its log stops after 'Restoring children in our session')",
-                pid=root.pid, image="pstree.img",
+                pid=root.pid,
+                image="pstree.img",
                 criu_error="",  # no error line: the restore hangs (corpus sj-noflag, killed after 60 s)
                 details={"sid": root.sid, "pgid": root.pgid},
-            )  # fmt: skip
+            )
     for proc in procs[1:]:
         for kind, value, inherited in (("sid", proc.sid, root.sid), ("pgid", proc.pgid, root.pgid)):
             if value in pids or value == inherited:
@@ -34,11 +35,14 @@ def check(cp, target):
                 f"{proc_label(proc)} has {kind} {value}, whose leader is not in the checkpoint and is not "
                 f"the root task's: criu adds a helper task with pid {value} that creates the {what} and exits, "
                 f"so pid {value} must be free on the target",
-                severity="warning", pid=proc.pid, image="pstree.img",
+                severity="warning",
+                pid=proc.pid,
+                image="pstree.img",
                 fix=f"keep pid {value} free where the checkpoint is restored (check --host reports pids in use), "
                 "or dump the tree from the leader (criu dump -t LEADER)",
-                criu_error="", details={kind: value},
-            )  # fmt: skip
+                criu_error="",
+                details={kind: value},
+            )
 
 
 RULE = Rule(

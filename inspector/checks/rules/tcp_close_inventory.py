@@ -11,11 +11,20 @@ def check(cp, target):
     if inv is None or not inv.HasField("tcp_close") or not inv.tcp_close:
         return
     if target.tcp_close:
-        yield make(RULE, "the checkpoint was dumped with --tcp-close: its TCP connections come back closed",
-                   severity="info", image="inventory.img", criu_error="", fix="nothing to do")  # fmt: skip
+        yield make(
+            RULE,
+            "the checkpoint was dumped with --tcp-close: its TCP connections come back closed",
+            severity="info",
+            image="inventory.img",
+            criu_error="",
+            fix="nothing to do",
+        )
         return
-    yield make(RULE, "inventory.img has tcp_close set (dumped with --tcp-close); criu restore refuses it "
-               "without --tcp-close", image="inventory.img")  # fmt: skip
+    yield make(
+        RULE,
+        "inventory.img has tcp_close set (dumped with --tcp-close); criu restore refuses it without --tcp-close",
+        image="inventory.img",
+    )
 
 
 RULE = Rule(

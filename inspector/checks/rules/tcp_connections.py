@@ -14,28 +14,35 @@ def check(cp, target):
         where = dict(pid=proc.pid, fd=fd.fd, image="files.img", details={"src": s.src, "dst": s.dst, "state": s.state})
         if target.tcp_close:
             yield make(
-                RULE, f"{what}: restored closed (--tcp-close): the program's next write fails (EPIPE) and a read "
+                RULE,
+                f"{what}: restored closed (--tcp-close): the program's next write fails (EPIPE) and a read "
                 "sees EOF, while criu reports a success; a client that does not reconnect exits (the e2e tcp client "
                 "did), one that reconnects goes on",
-                severity="warning", criu_error="", fix="reconnect in the program, or restore with --tcp-established",
+                severity="warning",
+                criu_error="",
+                fix="reconnect in the program, or restore with --tcp-established",
                 **where,
-            )  # fmt: skip
+            )
         elif not target.tcp_established:
             yield make(RULE, f"{what}: criu restore refuses connected TCP sockets without --tcp-established", **where)
         elif not has_cap(target, "NET_ADMIN"):
             yield make(
                 RULE,
                 f"{what}: --tcp-established rebuilds the connection with TCP_REPAIR, which needs CAP_NET_ADMIN",
-                criu_error="Can't turn TCP repair mode ON: Operation not permitted", fix="grant the restorer CAP_NET_ADMIN, or restore with --tcp-close",
+                criu_error="Can't turn TCP repair mode ON: Operation not permitted",
+                fix="grant the restorer CAP_NET_ADMIN, or restore with --tcp-close",
                 **where,
-            )  # fmt: skip
+            )
         else:
             yield make(
                 RULE,
                 f"{what}: restored with TCP_REPAIR; the local address must exist on the target and the peer "
                 "must still know the connection",
-                severity="info", criu_error="", fix="nothing to do if the peer is still there", **where,
-            )  # fmt: skip
+                severity="info",
+                criu_error="",
+                fix="nothing to do if the peer is still there",
+                **where,
+            )
 
 
 RULE = Rule(

@@ -44,10 +44,12 @@ def check(cp, target):
                 f"{proc_label(proc)} fd {','.join(str(f.fd) for f in fds)} -> {fd.path or 'tty'}: the tty was owned "
                 f"by uid {t_uid} gid {t_gid}; criu restores that owner with fchown(), which uid {uid} "
                 "cannot do without CAP_CHOWN",
-                pid=proc.pid, fd=fd.fd, image="tty-info.img",
+                pid=proc.pid,
+                fd=fd.fd,
+                image="tty-info.img",
                 criu_error=f"tty: Can't setup uid {t_uid} gid {t_gid} on {fd.file_id:#x}: Operation not permitted",
                 details={"fds": [f.fd for f in fds], "tty_uid": t_uid, "tty_gid": t_gid},
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

@@ -54,19 +54,25 @@ def check(cp, target):
                 RULE,
                 f"{proc_label(proc)} {where}: the pty master is not in the checkpoint, criu restore "
                 "can only give this tree its own terminal (--shell-job)",
-                pid=proc.pid, fd=fds[0].fd, image="tty-info.img", details=details,
+                pid=proc.pid,
+                fd=fds[0].fd,
+                image="tty-info.img",
+                details=details,
                 criu_error="tty: Found slave peer index %d without correspond master peer" % (tty.get("index") or 0),
-            )  # fmt: skip
+            )
         elif not target.terminal:
             yield make(
                 RULE,
                 f"{proc_label(proc)} {where}: with --shell-job criu hands the tree its own terminal, "
                 "but criu will not run on a terminal",
-                pid=proc.pid, fd=fds[0].fd, image="tty-info.img", details=details,
+                pid=proc.pid,
+                fd=fds[0].fd,
+                image="tty-info.img",
+                details=details,
                 criu_error="tty: Don't have tty to inherit session from, aborting",
                 fix="run criu restore --shell-job on a terminal (e.g. under script(1) or a pty), or "
                 "criu-inspect repair --fix detach-tty",
-            )  # fmt: skip
+            )
 
 
 RULE = Rule(

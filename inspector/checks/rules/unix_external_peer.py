@@ -36,26 +36,46 @@ def check(cp, target):
             if s is None or s.family != "UNIX" or not s.external_peer:
                 continue
             peer = _peer_name(cp, s.peer_ino) if s.peer_ino else None
-            what = (f"{proc_label(proc)} fd {fd.fd}: unix {s.type.lower()} socket connected to "
-                    f"{peer or f'socket:[{s.peer_ino}]'}, which is not in the checkpoint")
-            where = dict(pid=proc.pid, fd=fd.fd, image="files.img",
-                         details={"peer": peer, "peer_ino": s.peer_ino, "type": s.type})
+            what = (
+                f"{proc_label(proc)} fd {fd.fd}: unix {s.type.lower()} socket connected to "
+                f"{peer or f'socket:[{s.peer_ino}]'}, which is not in the checkpoint"
+            )
+            where = dict(
+                pid=proc.pid,
+                fd=fd.fd,
+                image="files.img",
+                details={"peer": peer, "peer_ino": s.peer_ino, "type": s.type},
+            )
             refused = f"unix: Can't connect {s.ino} socket: Connection refused"
             if s.type != "DGRAM":
                 yield make(RULE, what + ": criu cannot restore one half of a stream connection", **where)
             elif target.on_this_host and peer and peer_bound(peer, target.root):
-                yield make(RULE, what + f"; {peer} is bound on this host, and criu reconnects the socket to it "
-                           "by name (keep the peer running until the restore is done)", severity="info",
-                           criu_error="", fix="start the peer before restoring", **where)
+                yield make(
+                    RULE,
+                    what + f"; {peer} is bound on this host, and criu reconnects the socket to it "
+                    "by name (keep the peer running until the restore is done)",
+                    severity="info",
+                    criu_error="",
+                    fix="start the peer before restoring",
+                    **where,
+                )
             elif target.on_this_host:
-                yield make(RULE, what + f"; nothing is bound at {peer or 'its address'} on this host, so criu "
-                           "cannot reconnect it and the restore fails (with or without --ext-unix-sk)",
-                           criu_error=refused, **where)
+                yield make(
+                    RULE,
+                    what + f"; nothing is bound at {peer or 'its address'} on this host, so criu "
+                    "cannot reconnect it and the restore fails (with or without --ext-unix-sk)",
+                    criu_error=refused,
+                    **where,
+                )
             else:
-                yield make(RULE, what + "; criu reconnects it by name at restore and fails unless "
-                           f"{peer or 'the peer'} is bound then, with or without --ext-unix-sk (check --host "
-                           "looks on this machine)",
-                           criu_error=refused, **where)
+                yield make(
+                    RULE,
+                    what + "; criu reconnects it by name at restore and fails unless "
+                    f"{peer or 'the peer'} is bound then, with or without --ext-unix-sk (check --host "
+                    "looks on this machine)",
+                    criu_error=refused,
+                    **where,
+                )
 
 
 RULE = Rule(
@@ -72,7 +92,7 @@ RULE = Rule(
         "is a blocker. A stream connection cannot be split: its other half would be lost."
     ),
     fix="start the peer (bound at its recorded address) before restoring and confirm with check --host, "
-        "or dump the peer in the same tree",
+    "or dump the peer in the same tree",
     criu_error="unix: Can't connect INO socket: Connection refused",
     check=check,
 )

@@ -14,7 +14,8 @@ def check(cp, target):
             f"{len(stale)} image(s) belong to no task of this tree ({', '.join(stale[:8])}"
             f"{', ...' if len(stale) > 8 else ''}): another dump wrote them into the same directory. criu "
             "restore ignores them, but they ship with the checkpoint, their memory and secrets included",
-            image=stale[0], details={"images": stale},
+            image=stale[0],
+            details={"images": stale},
         )
 
 

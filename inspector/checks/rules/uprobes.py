@@ -11,11 +11,21 @@ def check(cp, target):
     if inv is None or not inv.HasField("allow_uprobes") or not inv.allow_uprobes:
         return
     if getattr(target, "allow_uprobes", False):
-        yield make(RULE, "dumped with --allow-uprobes: the uprobes pages are restored as plain memory",
-                   severity="info", image="inventory.img", criu_error="", fix="nothing to do")  # fmt: skip
+        yield make(
+            RULE,
+            "dumped with --allow-uprobes: the uprobes pages are restored as plain memory",
+            severity="info",
+            image="inventory.img",
+            criu_error="",
+            fix="nothing to do",
+        )
         return
-    yield make(RULE, "inventory.img has allow_uprobes set (dumped with --allow-uprobes): criu restore refuses "
-               "it without --allow-uprobes", image="inventory.img")  # fmt: skip
+    yield make(
+        RULE,
+        "inventory.img has allow_uprobes set (dumped with --allow-uprobes): criu restore refuses "
+        "it without --allow-uprobes",
+        image="inventory.img",
+    )
 
 
 RULE = Rule(

@@ -11,8 +11,16 @@ from ..fields import compare_values, flatten, time_category
 from ..result import ADDED, CHANGED, REMOVED, SAME, Item, ProcessDiff
 
 # core fields compared elsewhere (identity, creds, cgroups) or as registers
-CORE_SKIP = ("thread_info", "tc.comm", "tc.task_state", "tc.cg_set", "thread_core.creds", "thread_core.cg_set",
-             "thread_core.seccomp_mode", "tc.old_seccomp_mode")  # fmt: skip
+CORE_SKIP = (
+    "thread_info",
+    "tc.comm",
+    "tc.task_state",
+    "tc.cg_set",
+    "thread_core.creds",
+    "thread_core.cg_set",
+    "thread_core.seccomp_mode",
+    "tc.old_seccomp_mode",
+)
 MM_SKIP = ("vmas", "exe_file_id")  # VMAs have their own comparator; the exe is compared by path
 FS_SKIP = ("cwd_id", "root_id")  # compared by path
 
@@ -101,8 +109,19 @@ def _image_leftovers(ctx: Context, a: Process, b: Process) -> list:
     return changes
 
 
-_ADDRESS_WORDS = ("addr", "pointer", "futex_rla", "sigaction", "restorer", "mm_start", "mm_end", "mm_arg", "mm_env",
-                  "mm_brk", "ss_sp")  # fmt: skip
+_ADDRESS_WORDS = (
+    "addr",
+    "pointer",
+    "futex_rla",
+    "sigaction",
+    "restorer",
+    "mm_start",
+    "mm_end",
+    "mm_arg",
+    "mm_env",
+    "mm_brk",
+    "ss_sp",
+)
 
 
 def _show_address(name: str, value):

@@ -51,12 +51,13 @@ def compare_file_locks(ctx: Context) -> None:
 def compare_cgroups(ctx: Context) -> None:
     sets_a, sets_b = ctx.a.cp.cgroups, ctx.b.cp.cgroups
     items = _compare_keyed(
-        ctx, "cgroup_set",
+        ctx,
+        "cgroup_set",
         {(k, 0): v for k, v in sets_a.items()},
         {(k, 0): v for k, v in sets_b.items()},
         lambda s: {(c.get("name") or "unified"): c.get("path") for c in s.controllers},
         lambda key: f"cgroup set {key[0]}",
-    )  # fmt: skip
+    )
     ca, cb = ctx.a.one("cgroup.img"), ctx.b.one("cgroup.img")
     ctl_a = _keyed(ca.controllers if ca is not None else [], lambda c: ",".join(c.cnames) or "unified")
     ctl_b = _keyed(cb.controllers if cb is not None else [], lambda c: ",".join(c.cnames) or "unified")

@@ -14,7 +14,11 @@ from ..result import ADDED, CHANGED, REMOVED, SAME, VmaDiff
 
 def describe(v: Vma) -> str:
     share = "s" if v.flags & 0x1 else "p"
-    kinds = [n for n in names.flag_names(v.status, names.VMA_STATUS) if n not in ("REGULAR", "ANON_PRIVATE", "FILE_PRIVATE", "FILE_SHARED")]  # fmt: skip
+    kinds = [
+        n
+        for n in names.flag_names(v.status, names.VMA_STATUS)
+        if n not in ("REGULAR", "ANON_PRIVATE", "FILE_PRIVATE", "FILE_SHARED")
+    ]
     if v.flags & 0x100 and not kinds:  # MAP_GROWSDOWN
         kinds = ["STACK"]
     what = v.path or (f"[{kinds[0].lower()}]" if kinds else "[anon]")
@@ -122,4 +126,3 @@ def _extents(side, proc):
         for x in xs:  # open (and so blame) each pages file under its side
             x.source.view()
         return xs
-

@@ -7,8 +7,8 @@ that, e.g., ``uid`` sees whether ``detach-tty`` already removed the tty.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # fix name -> module, in the order fixes apply
 ORDER: dict[str, str] = {

@@ -79,26 +79,44 @@ def apply(ws: Workspace, arg: str | None) -> None:
             f"the restorer's bounding set ({source}, 0x{restorer:x}) holds {cap_list(extra)}, which thread {tid} "
             f"of pid {pid} lacks{more}: CRIU must drop them (needs CAP_SETPCAP), and adding them to the image would "
             "give the process capabilities it never had. No honest edit exists: restore with CAP_SETPCAP or as "
-            "root" + ("; this task already has no_new_privs, so CRIU only warns" if nnp else
-                      ", or pass --fix no-new-privs (CRIU then only warns, but the process can never again gain "
-                      "privileges through execve)"),
-        )  # fmt: skip
+            "root"
+            + (
+                "; this task already has no_new_privs, so CRIU only warns"
+                if nnp
+                else ", or pass --fix no-new-privs (CRIU then only warns, but the process can never again gain "
+                "privileges through execve)"
+            ),
+        )
     for pid, tid, image, prefix, bnd in plans:
         entry = ws.image(image).entries[0]
         words = list(creds_of(ws, image, prefix).cap_bnd)
         new = bnd | lacks
-        ws.set_field(image, entry, prefix + "cap_bnd", cap_words(new, max(len(words), CAP_WORDS)),
-                     f"#0 tid {tid}" if prefix else f"#0 pid {pid}")  # fmt: skip
+        ws.set_field(
+            image,
+            entry,
+            prefix + "cap_bnd",
+            cap_words(new, max(len(words), CAP_WORDS)),
+            f"#0 tid {tid}" if prefix else f"#0 pid {pid}",
+        )
         lost = bnd & ~restorer
         if lost and tid == pid:
-            ws.note("warning", f"pid {pid}'s bounding set after restore also lacks {cap_list(lost)}, which the "
-                               "restorer's own set lacks (a bounding set can never be widened)")  # fmt: skip
+            ws.note(
+                "warning",
+                f"pid {pid}'s bounding set after restore also lacks {cap_list(lost)}, which the "
+                "restorer's own set lacks (a bounding set can never be widened)",
+            )
     if not any(c.fix == NAME for c in ws.changes):
-        raise FixRefused(NAME, f"nothing to change: every task's bounding set already holds every bit the "
-                               f"restorer's ({source}, 0x{restorer:x}) lacks, so CRIU has nothing to drop")  # fmt: skip
-    ws.note("info", f"restorer's bounding set ({source}): 0x{restorer:x}; bits it lacks were added to every "
-                    f"task's cap_bnd ({cap_list(lacks)}), so CRIU has nothing to drop and the restored process "
-                    "gets the restorer's set")  # fmt: skip
+        raise FixRefused(
+            NAME,
+            f"nothing to change: every task's bounding set already holds every bit the "
+            f"restorer's ({source}, 0x{restorer:x}) lacks, so CRIU has nothing to drop",
+        )
+    ws.note(
+        "info",
+        f"restorer's bounding set ({source}): 0x{restorer:x}; bits it lacks were added to every "
+        f"task's cap_bnd ({cap_list(lacks)}), so CRIU has nothing to drop and the restored process "
+        "gets the restorer's set",
+    )
 
 
 FIX = Fix(

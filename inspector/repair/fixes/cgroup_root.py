@@ -14,8 +14,15 @@ from . import Fix
 
 NAME = "cgroup-root"
 # properties CRIU records that are not limits (bookkeeping or membership)
-NOT_LIMITS = ("cgroup.procs", "tasks", "cgroup.clone_children", "notify_on_release", "cgroup.type",
-              "cgroup.subtree_control", "cgroup.freeze")  # fmt: skip
+NOT_LIMITS = (
+    "cgroup.procs",
+    "tasks",
+    "cgroup.clone_children",
+    "notify_on_release",
+    "cgroup.type",
+    "cgroup.subtree_control",
+    "cgroup.freeze",
+)
 
 
 def apply(ws: Workspace, arg: str | None) -> None:
@@ -26,8 +33,11 @@ def apply(ws: Workspace, arg: str | None) -> None:
     has_image = ws.has("cgroup.img")
     if inv is None or not inv.HasField("root_cg_set"):
         if not has_image:
-            raise FixRefused(NAME, "no cgroup.img and no root_cg_set in the inventory (an unprivileged dump): "
-                                   "the tasks already stay in the restorer's cgroups")  # fmt: skip
+            raise FixRefused(
+                NAME,
+                "no cgroup.img and no root_cg_set in the inventory (an unprivileged dump): "
+                "the tasks already stay in the restorer's cgroups",
+            )
         raise FixRefused(NAME, "the inventory records no root_cg_set, so there is no set to move the tasks to")
     root_set = inv.root_cg_set
 
@@ -51,12 +61,18 @@ def apply(ws: Workspace, arg: str | None) -> None:
     lost = _limits_lost(cp, old_sets - {root_set})
     if has_image:
         ws.delete_image("cgroup.img", "CRIU would mount its cgroup yard to restore these sets")
-    for pid, tid, name, entry, fields in edits:
+    for _pid, tid, name, entry, fields in edits:
         for f in fields:
             ws.set_field(name, entry, f, root_set, f"#0 tid {tid}")
 
-    places = sorted({f"{c['name'] or 'cgroup2'}:{c['path']}" for s in old_sets - {root_set}
-                     for c in (cp.cgroups.get(s).controllers if cp.cgroups.get(s) else []) if c["path"] != "/"})  # fmt: skip
+    places = sorted(
+        {
+            f"{c['name'] or 'cgroup2'}:{c['path']}"
+            for s in old_sets - {root_set}
+            for c in (cp.cgroups.get(s).controllers if cp.cgroups.get(s) else [])
+            if c["path"] != "/"
+        }
+    )
     ws.note(
         "warning",
         "the restored process lands in the restorer's own cgroups and loses the ones it was dumped in"
@@ -88,7 +104,7 @@ def _limits_lost(cp, sets: set[int]) -> list[str]:
     for ctl in img.controllers:
         cname = ",".join(ctl.cnames)
 
-        def walk(d, prefix):
+        def walk(d, prefix, cname=cname):
             path = (prefix.rstrip("/") + "/" + d.dir_name.strip("/")) if d.dir_name != "/" else "/"
             if (cname, path) in wanted and path != "/":
                 for prop in d.properties:

@@ -71,14 +71,22 @@ def apply(ws: Workspace, arg: str | None) -> None:
         if reads_only:
             if input_id is None:
                 input_id = next(free_ids)
-                ws.add_entry("files.img", new_reg_file_entry(input_id, STDIN_PATH, STDIN_FLAGS),
-                             f"new id={input_id} REG", f"{STDIN_PATH} O_RDONLY")  # fmt: skip
+                ws.add_entry(
+                    "files.img",
+                    new_reg_file_entry(input_id, STDIN_PATH, STDIN_FLAGS),
+                    f"new id={input_id} REG",
+                    f"{STDIN_PATH} O_RDONLY",
+                )
             new_id = input_id
         else:
             if output_id is None:
                 output_id = next(free_ids)
-                ws.add_entry("files.img", new_reg_file_entry(output_id, path, OUTPUT_FLAGS),
-                             f"new id={output_id} REG", f"{path} {names.open_flags_string(OUTPUT_FLAGS)}")  # fmt: skip
+                ws.add_entry(
+                    "files.img",
+                    new_reg_file_entry(output_id, path, OUTPUT_FLAGS),
+                    f"new id={output_id} REG",
+                    f"{path} {names.open_flags_string(OUTPUT_FLAGS)}",
+                )
             new_id = output_id
         label = fdinfo_label(entry)
         ws.set_field(name, entry, "id", new_id, label)
@@ -97,8 +105,11 @@ def apply(ws: Workspace, arg: str | None) -> None:
         if not any(x is regf for x in files.entries):
             continue  # two ttys on one REG entry: already gone
         if others:
-            ws.note("info", f"REG entry {t.regf_id} ({regf.message.reg.name}) is kept: also used by "
-                            + ", ".join(u.describe() for u in others))  # fmt: skip
+            ws.note(
+                "info",
+                f"REG entry {t.regf_id} ({regf.message.reg.name}) is kept: also used by "
+                + ", ".join(u.describe() for u in others),
+            )
             continue
         ws.delete_entry("files.img", regf, file_label(regf), f"{regf.message.reg.name} (the tty's own REG entry)")
     for image in TTY_IMAGES:
@@ -139,6 +150,7 @@ def _unused_ids(used: set[int]):
         if candidate not in used:
             yield candidate
         candidate += 1
+
 
 FIX = Fix(
     NAME,

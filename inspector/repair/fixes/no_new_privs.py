@@ -22,14 +22,25 @@ def apply(ws: Workspace, arg: str | None) -> None:
         creds = creds_of(ws, image, prefix)
         if "no_new_privs" not in creds.DESCRIPTOR.fields_by_name:
             raise FixRefused(NAME, "the installed schemas know no no_new_privs field")
-        ws.set_field(image, ws.image(image).entries[0], prefix + "no_new_privs", 1,
-                     f"#0 tid {tid}" if prefix else f"#0 pid {pid}")  # fmt: skip
+        ws.set_field(
+            image,
+            ws.image(image).entries[0],
+            prefix + "no_new_privs",
+            1,
+            f"#0 tid {tid}" if prefix else f"#0 pid {pid}",
+        )
     if not any(c.fix == NAME for c in ws.changes):
         raise FixRefused(NAME, "nothing to change: every task already has no_new_privs")
-    ws.note("warning", "every task now has no_new_privs: it can never again gain privileges through execve "
-                       "(setuid/setgid binaries and file capabilities stop working for it and its children)")  # fmt: skip
-    ws.note("info", "CRIU only warns when it cannot drop a bounding-set capability of a no_new_privs task; "
-                    "the restored process keeps the restorer's bounding set")  # fmt: skip
+    ws.note(
+        "warning",
+        "every task now has no_new_privs: it can never again gain privileges through execve "
+        "(setuid/setgid binaries and file capabilities stop working for it and its children)",
+    )
+    ws.note(
+        "info",
+        "CRIU only warns when it cannot drop a bounding-set capability of a no_new_privs task; "
+        "the restored process keeps the restorer's bounding set",
+    )
 
 
 FIX = Fix(

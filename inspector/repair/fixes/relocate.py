@@ -38,7 +38,7 @@ def moved(path: str | bytes, old: str, new: str) -> str | None:
     if path == old:
         return new
     if path.startswith(old + "/"):
-        return new + path[len(old):]
+        return new + path[len(old) :]
     return None
 
 

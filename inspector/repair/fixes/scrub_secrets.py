@@ -60,9 +60,12 @@ def apply(ws: Workspace, arg: str | None) -> None:
             found += 1
     if not found:
         raise FixRefused(NAME, "no secret found in the memory of the dumped processes: nothing to scrub")
-    ws.note("warning", f"{found} secret value(s) overwritten with zero bytes: the restored process finds them empty "
-                       "(an environment variable with an empty value, a key that no longer parses); give them back "
-                       "at restore time or restart the process")  # fmt: skip
+    ws.note(
+        "warning",
+        f"{found} secret value(s) overwritten with zero bytes: the restored process finds them empty "
+        "(an environment variable with an empty value, a key that no longer parses); give them back "
+        "at restore time or restart the process",
+    )
 
 
 def _file_pieces(pm, start: int, end: int):

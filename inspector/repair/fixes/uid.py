@@ -85,8 +85,11 @@ def apply(ws: Workspace, arg: str | None) -> None:
         raise FixRefused(NAME, str(exc)) from None
     userns = ws.images_of_kind("USERNS")
     if userns:
-        raise FixRefused(NAME, f"the tree has its own user namespace ({', '.join(userns)}): its ids are namespace "
-                               "ids mapped by uid_map/gid_map, which this fix does not rewrite")  # fmt: skip
+        raise FixRefused(
+            NAME,
+            f"the tree has its own user namespace ({', '.join(userns)}): its ids are namespace "
+            "ids mapped by uid_map/gid_map, which this fix does not rewrite",
+        )
     ws.target_hints.update(uid=uid, gid=gid)
     losses: dict[int, list[int]] = {}
     for pid, tid, image, prefix in all_creds(ws, NAME):
@@ -116,8 +119,11 @@ def apply(ws: Workspace, arg: str | None) -> None:
     for lost, pids in losses.items():
         pids = sorted(set(pids))
         who = f"pid {pids[0]}" if len(pids) == 1 else "pids " + ", ".join(map(str, pids))
-        ws.note("warning", f"{who} lose{'s' if len(pids) == 1 else ''} {len(names.cap_names(lost))} capabilities "
-                           f"({cap_list(lost)}): a non-root restorer cannot grant them")  # fmt: skip
+        ws.note(
+            "warning",
+            f"{who} lose{'s' if len(pids) == 1 else ''} {len(names.cap_names(lost))} capabilities "
+            f"({cap_list(lost)}): a non-root restorer cannot grant them",
+        )
 
     tty_kept = ws.has("tty-info.img")
     if tty_kept:
@@ -157,10 +163,15 @@ def _report_files(ws: Workspace, uid: int, gid: int) -> None:
         ok = may_access(path, uid, gid, want)
         how = "writable" if "w" in want else "readable"
         verdict = "" if ok is None else (" (ok here)" if ok else f" (NOT {how} by {uid}:{gid} here)")
-        move = (f"; or give the task a copy {uid}:{gid} owns: --fix relocate={os.path.dirname(path)}:NEWDIR"
-                if ok is not True and "w" in want else "")
-        ws.note("action", f"{path} must be {how} by {uid}:{gid} ({_users_text(users)}); "
-                          f"{host_file_state(path)}{verdict}{move}")
+        move = (
+            f"; or give the task a copy {uid}:{gid} owns: --fix relocate={os.path.dirname(path)}:NEWDIR"
+            if ok is not True and "w" in want
+            else ""
+        )
+        ws.note(
+            "action",
+            f"{path} must be {how} by {uid}:{gid} ({_users_text(users)}); {host_file_state(path)}{verdict}{move}",
+        )
 
 
 def _users_text(users) -> str:
@@ -188,12 +199,18 @@ def _rewrite_ghost_owners(ws: Workspace, uid: int, gid: int) -> None:
         number = re.fullmatch(r"ghost-file-(\d+)\.img", name)
         path = ghost_paths.get(int(number.group(1))) if number else None
         if path is None:
-            ws.note("action", f"{name}: CRIU re-creates the deleted file in its original directory, which must be "
-                              f"writable by {uid}:{gid}")  # fmt: skip
+            ws.note(
+                "action",
+                f"{name}: CRIU re-creates the deleted file in its original directory, which must be "
+                f"writable by {uid}:{gid}",
+            )
             continue
         where = os.path.dirname(path)
-        ws.note("action", f"{name}: CRIU re-creates the deleted file {path} as {os.path.basename(path)}.cr.N.ghost "
-                          f"in {where}, which must be writable by {uid}:{gid}; {host_file_state(where)}")  # fmt: skip
+        ws.note(
+            "action",
+            f"{name}: CRIU re-creates the deleted file {path} as {os.path.basename(path)}.cr.N.ghost "
+            f"in {where}, which must be writable by {uid}:{gid}; {host_file_state(where)}",
+        )
 
 
 def _report_owners(ws: Workspace, uid: int, gid: int) -> None:
@@ -202,8 +219,11 @@ def _report_owners(ws: Workspace, uid: int, gid: int) -> None:
         for f, value in fe.ListFields():
             fown = getattr(value, "fown", None) if f.message_type is not None else None
             if fown is not None and (fown.pid or fown.signum) and fown.euid != uid:
-                ws.note("warning", f"file {fe.id} has an owner for signals (F_SETOWN, euid {fown.euid}): CRIU "
-                                   f"restores it as that euid, which uid {uid} cannot take")  # fmt: skip
+                ws.note(
+                    "warning",
+                    f"file {fe.id} has an owner for signals (F_SETOWN, euid {fown.euid}): CRIU "
+                    f"restores it as that euid, which uid {uid} cannot take",
+                )
 
 
 FIX = Fix(
