@@ -264,9 +264,10 @@ def _is_shared_anon(v: Vma) -> bool:
 
 def where_text(seg: Segment) -> str:
     """Where a data segment's bytes are, for a person: which pages file, in which checkpoint."""
-    name = os.path.basename(seg.pages.path) if seg.pages is not None else "?"
+    path = seg.pages.path if seg.pages is not None else "?"
+    name = os.path.basename(path)
     if seg.where == PARENT:
-        return f"in the parent checkpoint{f' (pre-dump {seg.depth} back)' if seg.depth > 1 else ''}: {seg.pages.path}"
+        return f"in the parent checkpoint{f' (pre-dump {seg.depth} back)' if seg.depth > 1 else ''}: {path}"
     if seg.where == SHARED:
         return f"in the shared memory object's pages ({name})"
     return f"present in this checkpoint ({name})"
@@ -381,8 +382,8 @@ def hex_row(addr: int, row: bytes, first: int = 0) -> str:
     """One hexdump -C line: absolute address, 16 bytes (``first`` blank cells before a row that starts
     mid-line), the ASCII column."""
     if first == 0 and len(row) == 16:  # the common case, in C
-        cells = row.hex(" ")
-        return f"{addr:016x}  {cells[:23]}  {cells[24:]}  |{row.translate(_ASCII).decode('latin-1')}|"
+        hexed = row.hex(" ")
+        return f"{addr:016x}  {hexed[:23]}  {hexed[24:]}  |{row.translate(_ASCII).decode('latin-1')}|"
     cells = ["  "] * first + [f"{b:02x}" for b in row]
     cells += ["  "] * (16 - len(cells))
     text = " " * first + row.translate(_ASCII).decode("latin-1")
@@ -445,6 +446,7 @@ def _hex_group(group: list[Segment]) -> Iterator[str]:
     carry_at = 0
     end = group[-1].end
     for addr, data, _ in chunks(group, 64 << 10):
+        assert data is not None  # a group of segments with bytes (the caller's DATA kinds)
         if carry:
             data, addr, carry = carry + data, carry_at, b""
         pos = 0

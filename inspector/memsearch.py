@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import InspectError
 from .model import names
@@ -25,8 +25,9 @@ WINDOW_PAGES = 64
 # A regex match longer than this that straddles two windows may be missed.
 MAX_REGEX_MATCH = 4096
 
+Payload = TypeVar("Payload")  # what a finder says of each match; windowed_matches hands it back
 # find(buffer, base address, start position) -> [(start address, end address, payload)]
-Finder = Callable[[bytes, int, int], Sequence[tuple[int, int, object]]]
+Finder = Callable[[bytes, int, int], Sequence[tuple[int, int, Payload]]]
 
 
 def _windows(
@@ -61,8 +62,8 @@ def _windows(
 
 
 def windowed_matches(
-    pages: Iterable[tuple[int, bytes, str]], find: Finder, overlap: int, *, window_pages: int = WINDOW_PAGES
-) -> Iterator[tuple[int, int, object, str]]:
+    pages: Iterable[tuple[int, bytes, str]], find: Finder[Payload], overlap: int, *, window_pages: int = WINDOW_PAGES
+) -> Iterator[tuple[int, int, Payload, str]]:
     """Non-overlapping matches over a stream of (address, page, where), in address order.
 
     Adjacent pages form one run. Each window is searched with the last

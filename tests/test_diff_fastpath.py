@@ -381,7 +381,7 @@ def test_same_layout_decoder_agrees_with_the_varint_decoder(cases, tmp_path):
     pages._varint_fields gives, on every chunk it takes: the fragmented pagemaps here, whose
     one-page entries share a layout, and real entries with a 2-byte count or another field order
     mixed in, which it must leave to the varint decoder."""
-    import inspector.pages as pages_mod
+    import inspector.pages.wire as pages_mod
 
     path = cases["changed"] / f"pagemap-{PID}.img"
     img = open_image(path)

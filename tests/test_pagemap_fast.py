@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-import inspector.pages as pages_mod
 from inspector.codec.fromjson import _varint  # the encoder's varint builds wire bytes by hand here
 from inspector.codec.image import open_image
 from inspector.errors import InspectError
 from inspector.model.checkpoint import Checkpoint
 from inspector.model.names import PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT
-from inspector.pages import PageMap, Run
+from inspector.pages import PageMap, Run, numpy_gate, wire
 
 from .conftest import CORPUS, corpus_dir, run_capped
 
@@ -62,16 +61,16 @@ def engine(request, monkeypatch):
     numpy, page sums and the overlap check use it whatever the run count.
     """
     if request.param == "python":
-        monkeypatch.setattr(pages_mod, "_numpy_for", lambda entries: None)
+        monkeypatch.setattr(numpy_gate, "numpy_for", lambda entries: None)
     else:
         pytest.importorskip("numpy")
-        monkeypatch.setattr(pages_mod, "NUMPY_MIN_ENTRIES", 0)
-        monkeypatch.setattr(pages_mod, "_NUMPY_MIN_RUNS", 0)  # page sums and the overlap check in numpy too
+        monkeypatch.setattr(numpy_gate, "NUMPY_MIN_ENTRIES", 0)
+        monkeypatch.setattr(numpy_gate, "NUMPY_MIN_RUNS", 0)  # page sums and the overlap check in numpy too
         import numpy  # noqa: F401  (they use it only once it is loaded)
     if request.param == "numpy-varint":
-        monkeypatch.setattr(pages_mod, "_uniform_fields", lambda *args: None)
+        monkeypatch.setattr(wire, "_uniform_fields", lambda *args: None)
     if request.param != "numpy-one-chunk":
-        monkeypatch.setattr(pages_mod, "_CHUNK", 5)
+        monkeypatch.setattr(wire, "_CHUNK", 5)
     return request.param
 
 
@@ -79,21 +78,21 @@ def engine(request, monkeypatch):
 def protobuf_entries(monkeypatch):
     """Counts the entries the wire decoder handed to protobuf (the head is always one)."""
     made = []
-    real_entry = pages_mod.Entry
+    real_entry = wire.Entry
 
     def counting(*args, **kwargs):
         made.append(args[0])
         return real_entry(*args, **kwargs)
 
-    monkeypatch.setattr(pages_mod, "Entry", counting)
+    monkeypatch.setattr(wire, "Entry", counting)
     return made
 
 
 @pytest.mark.parametrize("path", ALL_PAGEMAPS, ids=lambda p: str(p.relative_to(CORPUS)))
 def test_every_corpus_pagemap_decodes_the_same_both_ways(path, protobuf_entries, engine, monkeypatch):
     entry_by_entry = []
-    real_chunk = pages_mod._decode_chunk
-    monkeypatch.setattr(pages_mod, "_decode_chunk", lambda *a: entry_by_entry.append(a[3]) or real_chunk(*a))
+    real_chunk = wire._decode_chunk
+    monkeypatch.setattr(wire, "_decode_chunk", lambda *a: entry_by_entry.append(a[3]) or real_chunk(*a))
     fast, reference = _both(path)
     if engine != "python":
         assert entry_by_entry == []  # real CRIU output is all the numpy decoder's simple layout
@@ -115,6 +114,19 @@ def test_real_values_of_a_corpus_pagemap():
     offsets = [r.file_offset for r in pm.runs if r.flags & PE_PRESENT]
     assert offsets == sorted(offsets) and offsets[0] == 0
     assert pm.runs[-1] == list(pm.runs)[-1] and pm.runs[1:3] == list(pm.runs)[1:3]
+
+
+def test_arrays_view_holds_the_runs_and_is_read_only():
+    """``PageMap.arrays``, what the diff's whole-array path reads: the runs, column by column, not writable."""
+    np = pytest.importorskip("numpy")
+    pm = PageMap.from_image(open_image(_real_pagemap()))
+    view = pm.arrays
+    assert list(zip(*(column.tolist() for column in view))) == _runs(pm)
+    assert [column.dtype for column in view] == [np.uint64, np.uint64, np.uint32, np.int64]
+    for column in view:
+        with pytest.raises(ValueError):
+            column[0] = 0
+    assert pm.runs[0] == Run(0x56025B884000, 1, PE_PRESENT, 0)  # unchanged
 
 
 def test_old_style_entries_count_in_field_2_and_in_parent(tmp_path):
@@ -373,7 +385,7 @@ def test_runs_in_and_counts_in_match_the_list_based_reference(tmp_path, overlap)
         src.write_bytes(img.encode())
     pm = PageMap.from_image(open_image(src))
     runs = list(pm.runs)
-    assert pm._disjoint is not overlap
+    assert pm.disjoint is not overlap
     assert len({r.flags for r in runs}) > 1
     edges = _edges(runs)
     checked = 0
@@ -436,7 +448,7 @@ def test_corrupt_entry_and_truncated_tail_report_the_framing_first(tmp_path):
 @pytest.mark.parametrize("name", ["jvm", "tree"])
 def test_small_read_windows_give_the_same_runs(monkeypatch, name, window):
     """The file read in windows of a few bytes: entries cut by a window's end (or longer than it) still decode."""
-    monkeypatch.setattr(pages_mod, "_WINDOW", window)
+    monkeypatch.setattr(wire, "_WINDOW", window)
     for path in sorted(corpus_dir(name).glob("pagemap-*.img")):
         fast, reference = _both(path)
         assert fast.pages_id == reference.pages_id
@@ -446,7 +458,7 @@ def test_small_read_windows_give_the_same_runs(monkeypatch, name, window):
 @pytest.mark.parametrize("window", [50, 1 << 24])
 def test_framing_error_after_a_corrupt_entry_wins_across_windows(tmp_path, monkeypatch, window):
     """Entry 2 corrupt, a size larger than the file at the end: the framing error, as the codec reports it."""
-    monkeypatch.setattr(pages_mod, "_WINDOW", window)
+    monkeypatch.setattr(wire, "_WINDOW", window)
     img = open_image(_real_pagemap())
     head, *entries = img.entries
     payloads = [head.payload] + [e.payload for e in entries]

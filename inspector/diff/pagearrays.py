@@ -19,8 +19,14 @@ never reports an error of its own, and never after it has counted anything.
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from ..errors import InspectError
 from ..model.names import PAGE_SIZE, PE_PARENT, PE_PRESENT
+
+if TYPE_CHECKING:
+    from ..pages import PagedCheckpoint, PagesFile
 
 WINDOW_RUNS = 1 << 15
 ADDRESS_LIMIT = 1 << 60  # addresses at or above: the per-run path (ints of any size)
@@ -51,7 +57,7 @@ class Chain:
         return cls(np, [], [])
 
     @classmethod
-    def prepare(cls, np, cp, pid: int) -> Chain | None:
+    def prepare(cls, np: ModuleType, cp: PagedCheckpoint, pid: int) -> Chain | None:
         """The chain of ``pid`` from checkpoint ``cp`` down, or None to leave it to the per-run path."""
         try:
             return cls._prepare(np, cp, pid)
@@ -59,16 +65,16 @@ class Chain:
             return None
 
     @classmethod
-    def _prepare(cls, np, cp, pid: int) -> Chain | None:
+    def _prepare(cls, np: ModuleType, cp: PagedCheckpoint | None, pid: int) -> Chain | None:
         levels: list[_Level] = []
-        sources: list = []
-        while True:
+        sources: list[PagesFile] = []
+        while cp is not None and len(levels) < _MAX_DEPTH:
             pm = cp.pagemap(pid)
-            if not pm._disjoint:
+            if not pm.disjoint:
                 return None
-            n = len(pm._starts)
-            starts = np.frombuffer(pm._starts, dtype=np.uint64, count=n)
-            counts = np.frombuffer(pm._counts, dtype=np.uint64, count=n)
+            runs = pm.arrays
+            n = len(runs.starts)
+            starts, counts = runs.starts, runs.counts
             if n and (int(starts.max()) >= ADDRESS_LIMIT or int(counts.max()) >= _COUNT_LIMIT):
                 return None
             starts = starts.astype(np.int64)
@@ -77,8 +83,7 @@ class Chain:
             ends = starts + counts.astype(np.int64) * PAGE_SIZE
             if n and int(ends[-1]) >= ADDRESS_LIMIT:
                 return None
-            flags = np.frombuffer(pm._flags, dtype=np.uint32, count=n)
-            offsets = np.frombuffer(pm._offsets, dtype=np.int64, count=n)
+            flags, offsets = runs.flags, runs.offsets
             present = (flags & PE_PRESENT) != 0
             parent_only = ~present & ((flags & PE_PARENT) != 0)
             source = -1
@@ -94,8 +99,7 @@ class Chain:
             if not parent_only.any():
                 return cls(np, levels, sources)
             cp = cp.parent
-            if cp is None or len(levels) >= _MAX_DEPTH:
-                return None
+        return None
 
     def window_edges(self) -> list:
         """Every WINDOW_RUNS-th run start of every level (the caller merges both sides')."""

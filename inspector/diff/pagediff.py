@@ -30,11 +30,16 @@ import mmap
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InspectError
 from ..model.names import PAGE_SIZE, PE_PARENT, PE_PRESENT
 from ..pages import PagesFile
 from ..scanner import threads
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 CHUNK = 4 << 20  # bytes compared with one memcmp; also the unit dropped from RSS
 HUNK_CONTEXT = 64  # bytes of hexdump shown per hunk
@@ -175,7 +180,7 @@ class PageDiffer:
     def __init__(self, max_hunks: int = 0, use_numpy: bool | None = None, chunk: int = CHUNK):
         self.hunks_left = max_hunks
         self.chunk = chunk - chunk % PAGE_SIZE or PAGE_SIZE
-        self.np = None
+        self.np: ModuleType | None = None
         if use_numpy is not False:
             try:
                 import numpy
@@ -187,10 +192,16 @@ class PageDiffer:
         self._views: dict[int, memoryview] = {}
         self._ids: dict[int, tuple[int, int]] = {}
         self._arrays: dict = {}  # id(PagesFile) -> numpy pages array over its view
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
         self.workers = threads()
         self.bytes_compared = 0
         self.bytes_skipped_same_file = 0
+
+    def _numpy(self) -> ModuleType:
+        """numpy, for the whole-array paths: the diff takes them only when it has numpy."""
+        np = self.np
+        assert np is not None
+        return np
 
     # --- the sources ---------------------------------------------------------
     def _view(self, pf: PagesFile) -> memoryview:
@@ -271,7 +282,7 @@ class PageDiffer:
         """
         from .pagearrays import pieces, windows
 
-        np = self.np
+        np = self._numpy()
         cuts = index.cut_array(np)
         if cuts is None:
             return False
@@ -340,7 +351,7 @@ class PageDiffer:
         shorter spans (a fragmented layout on one side only) are gathered a
         chunk's worth of pages at a time into two arrays and compared at once.
         """
-        np = self.np
+        np = self._numpy()
         stream_start = np.cumsum(length) - length  # of each piece, in all pieces end to end
         brk = np.ones(len(lo), dtype=bool)
         brk[1:] = (
@@ -408,7 +419,7 @@ class PageDiffer:
 
     def _differing_rows(self, sa: memoryview, sb: memoryview):
         """(indices, differing bytes) of the pages that differ between two equal-length slices."""
-        np = self.np
+        np = self._numpy()
         a64 = np.frombuffer(sa, dtype=np.uint64).reshape(-1, PAGE_SIZE // 8)
         b64 = np.frombuffer(sb, dtype=np.uint64).reshape(-1, PAGE_SIZE // 8)
         rows = np.flatnonzero((a64 != b64).any(axis=1))
@@ -417,12 +428,12 @@ class PageDiffer:
         return rows, counts
 
     def _count_bytes(self, a64, b64):
-        np = self.np
+        np = self._numpy()
         return np.count_nonzero(a64.view(np.uint8) != b64.view(np.uint8), axis=1).astype(np.int64)
 
     def _gather_spans(self, sources_a, sources_b, sp, where, found_pos, found_bytes) -> None:
         """Short spans, page by page, gathered a chunk at a time (fancy indexing of the mmapped files)."""
-        np = self.np
+        np = self._numpy()
         pos0, sa, oa, sb, ob, length = sp
         npg = length // PAGE_SIZE
         total = int(npg.sum())
@@ -477,8 +488,9 @@ class PageDiffer:
         arr = self._arrays.get(id(pf))
         if arr is None:
             v = self._view(pf)
-            arr = self._arrays[id(pf)] = self.np.frombuffer(
-                v, dtype=self.np.uint64, count=pf.size // PAGE_SIZE * (PAGE_SIZE // 8)
+            np = self._numpy()
+            arr = self._arrays[id(pf)] = np.frombuffer(
+                v, dtype=np.uint64, count=pf.size // PAGE_SIZE * (PAGE_SIZE // 8)
             ).reshape(-1, PAGE_SIZE // 8)
         return arr
 
@@ -514,7 +526,7 @@ class PageDiffer:
             _drop(mb, ob + off, k)
 
     def _pages_numpy(self, sa: memoryview, sb: memoryview, span: _Span, off: int) -> None:
-        np = self.np
+        np = self._numpy()
         words = PAGE_SIZE // 8
         a64 = np.frombuffer(sa, dtype=np.uint64).reshape(-1, words)
         b64 = np.frombuffer(sb, dtype=np.uint64).reshape(-1, words)
@@ -639,7 +651,7 @@ class VmaIndex:
         self.b_starts = [s[0] for s in self.b]
         self.outside = outside
         self.tallies = [t for _, _, t in self.a] + [t for _, _, t in self.b] + [outside]
-        self._arrays = None
+        self._arrays: tuple[Any, Any, Any, Any] | None = None  # owner_indices' (a starts, a ends, b starts, b ends)
 
     def cut_array(self, np):
         """``cuts()`` below ADDRESS_LIMIT as int64 (no page of the array path lies above it), or None if
@@ -656,11 +668,15 @@ class VmaIndex:
         if self._arrays is None:
             from .pagearrays import ADDRESS_LIMIT
 
-            # clipped, so [vsyscall] fits in int64: no address asked about reaches ADDRESS_LIMIT
-            self._arrays = tuple(
-                np.asarray([min(s[k], ADDRESS_LIMIT) for s in spans], dtype=np.int64).reshape(-1)
-                for spans in (self.a, self.b)
-                for k in (0, 1)
+            def clipped(edges: list[int]):
+                """As int64, clipped so [vsyscall] fits: no address asked about reaches ADDRESS_LIMIT."""
+                return np.asarray([min(edge, ADDRESS_LIMIT) for edge in edges], dtype=np.int64).reshape(-1)
+
+            self._arrays = (
+                clipped([start for start, _, _ in self.a]),
+                clipped([end for _, end, _ in self.a]),
+                clipped([start for start, _, _ in self.b]),
+                clipped([end for _, end, _ in self.b]),
             )
         a_starts, a_ends, b_starts, b_ends = self._arrays
         out = np.full(len(addrs), len(self.tallies) - 1, dtype=np.int64)
