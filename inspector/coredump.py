@@ -262,10 +262,10 @@ def is_file_backed(vma: Vma) -> bool:
 
 def file_note(vmas: list[Vma]) -> bytes:
     """NT_FILE (fs/binfmt_elf.c fill_files_note): count, page size, (start, end, page offset) each, then the names."""
-    mapped = [v for v in vmas if v.path is not None]
+    mapped = [(v, path) for v in vmas if (path := v.path) is not None]
     desc = struct.pack("<QQ", len(mapped), PAGE_SIZE)
-    desc += b"".join(struct.pack("<QQQ", v.start, v.end, v.pgoff // PAGE_SIZE) for v in mapped)
-    desc += b"".join(v.path.encode("utf-8", "surrogateescape") + b"\0" for v in mapped)
+    desc += b"".join(struct.pack("<QQQ", v.start, v.end, v.pgoff // PAGE_SIZE) for v, _ in mapped)
+    desc += b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for _, path in mapped)
     return _note(b"CORE", NT_FILE, desc)
 
 
@@ -288,7 +288,7 @@ def _core(checkpoint: Checkpoint, tid: int):
     path = f"{checkpoint.path}/{name}"
     if core is None:
         raise InspectError(path, "missing: the registers of this thread are not in the checkpoint")
-    arch = names.CORE_MTYPE.get(core.mtype, str(core.mtype))
+    arch = names.describe(names.CORE_MTYPE, core.mtype)
     if arch != "X86_64":
         raise InspectError(path, f"a {arch} thread: coredump writes x86_64 cores only")
     if not core.HasField("thread_info"):

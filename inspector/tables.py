@@ -172,7 +172,7 @@ def checkpoint_tables(cp, reports: dict | None = None, name: str | None = None) 
                     "size": f.size,
                     "mode": f.mode,
                     "deleted": f.deleted,
-                    "peer": f.peer,
+                    "peer": f.peer or f.note,
                 }
             )
             s = f.socket

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -99,16 +100,29 @@ def test_unknown_format_module_is_a_clear_error(monkeypatch):
         check_render.render(report, "sarif", io.StringIO())
 
 
-def test_every_rule_has_its_docs_page():
-    from inspector.checks.docs import doc_path
+def test_every_rule_has_its_page_and_docs_rules_is_in_step():
+    """Each rule has a page template; docs/rules/CODE.md is that page rendered (python -m inspector.checks.docs)."""
+    from inspector.checks.docs import REPO_PAGES, repo_page, rule_page, template_path
 
-    missing = [r.code for r in all_rules() if not r.host and doc_path(r.code) is None]
-    assert not missing, missing
     for r in all_rules():
-        path = doc_path(r.code)
-        if path is not None:
-            text = path.read_text()
-            assert text.startswith(f"# {r.code}") and "## How to fix" in text and "## Example" in text
+        assert template_path(r.code).is_file(), f"{r.code}: no page template {template_path(r.code)}"
+        page = rule_page(r)
+        assert page is not None and page.startswith(f"# {r.code}: {r.title}\n"), r.code
+        assert "## How to fix" in page and "## Example" in page and "{{" not in page, r.code
+        on_disk = (REPO_PAGES / f"{r.code}.md").read_text(encoding="utf-8")
+        assert on_disk == repo_page(r), f"docs/rules/{r.code}.md is stale: run python -m inspector.checks.docs"
+
+
+def test_a_rule_page_writes_no_rule_field_twice():
+    """The template shows the Rule's title, rationale and fix through markers, never a copy of them."""
+    from inspector.checks.docs import fix_sentence, template_path
+
+    for r in all_rules():
+        template = template_path(r.code).read_text(encoding="utf-8")
+        assert template.startswith(f"# {r.code}: {{{{title}}}}\n"), r.code
+        assert "`{{category}}`" in template and "**{{severity}}**" in template, r.code
+        for text in (r.rationale, fix_sentence(r.fix)):
+            assert text not in template, f"{r.code}: the template repeats {text[:40]!r}: use its marker"
 
 
 def test_a_failing_rule_does_not_hide_the_others(monkeypatch):
@@ -166,3 +180,19 @@ def test_fail_on_never_reports_without_failing(cli):
     assert proc.returncode == 0
     data = json.loads(proc.stdout)
     assert data["verdict"] == "blocked" and data["failed"] is False and data["fail_on"] == "never"
+
+
+def test_no_rule_touches_protobuf():
+    """Rules read the model, never CRIU's protobuf: a rule that did would tie itself to a schema version."""
+    import re
+
+    import inspector.checks.rules as rules_pkg
+
+    protobuf = re.compile(r"_pb2\b|\bHasField\(|\bWhichOneof\(|\.message\b")
+    rules_dir = Path(rules_pkg.__file__).parent
+    offenders = {
+        p.name: [line.strip() for line in p.read_text().splitlines() if protobuf.search(line)]
+        for p in sorted(rules_dir.glob("*.py"))
+    }
+    assert len(offenders) >= 40  # every rule module was read
+    assert {name: lines for name, lines in offenders.items() if lines} == {}

@@ -45,7 +45,7 @@ def test_tty_fds_point_at_the_pty():
         (1, "TTY", "/dev/pts/0"),
         (2, "TTY", "/dev/pts/0"),
     ]
-    assert p.fds[0].tty["type"] == "PTY" and p.fds[0].tty["index"] == 0
+    assert p.fds[0].tty is not None and p.fds[0].tty.type == "PTY" and p.fds[0].tty.index == 0
     assert p.creds.uid == 0
 
 

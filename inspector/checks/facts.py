@@ -6,13 +6,18 @@ Kept here so each rule module states only its own reasoning.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ..errors import InspectError
 from ..model import names
-from .base import ASSUMED_NONROOT_UID, Finding, Rule, Target
+from .base import ASSUMED_NONROOT_UID, Finding, Rule, Severity, Target
+
+if TYPE_CHECKING:
+    from ..model.checkpoint import Checkpoint
+    from ..model.types import Creds, Process
 
 
-def creds_of(cp, proc):
+def creds_of(cp: Checkpoint, proc: Process) -> Creds | None:
     """The creds a task was dumped with; None only for a task CRIU records none for (a zombie).
 
     A live task whose creds cannot be read raises the error of its core image: a rule must not stand
@@ -23,16 +28,21 @@ def creds_of(cp, proc):
     name = f"core-{proc.pid}.img"
     if name not in cp.files:
         raise InspectError(os.path.join(cp.path, name), "missing: the task's credentials are unknown")
-    cp.one(name)  # raises the reason it could not be read
+    cp.thread_creds(proc.pid)  # raises the reason it could not be read
     raise InspectError(os.path.join(cp.path, name), "no credentials recorded for a live task")
 
 
-def dumped_uid(cp) -> int:
-    """The uid the tree's root task ran as."""
+def root_creds(cp: Checkpoint) -> Creds:
+    """The creds the tree's root task ran with (raises if there are none)."""
     creds = creds_of(cp, cp.root)
     if creds is None:
         raise InspectError(os.path.join(cp.path, f"core-{cp.root.pid}.img"), "the root task has no credentials")
-    return creds.uid
+    return creds
+
+
+def dumped_uid(cp: Checkpoint) -> int:
+    """The uid the tree's root task ran as."""
+    return root_creds(cp).uid
 
 
 def restoring_uid(cp, target: Target) -> int:
@@ -56,9 +66,8 @@ def restoring_gid(cp, target: Target) -> int:
         return target.gid
     if target.uid is not None:
         return target.uid  # the usual user private group
-    if dumped_uid(cp) == 0:
-        return ASSUMED_NONROOT_UID
-    return creds_of(cp, cp.root).gid
+    creds = root_creds(cp)
+    return ASSUMED_NONROOT_UID if creds.uid == 0 else creds.gid
 
 
 def assumed_owner(cp, proc, path: str | None = None) -> tuple[int | None, int | None]:
@@ -92,22 +101,20 @@ def restorer_cap_mask(target: Target) -> int:
     return mask
 
 
-def task_creds(cp, proc) -> list[tuple[int, object]]:
+def task_creds(cp: Checkpoint, proc: Process) -> list[tuple[int, Creds]]:
     """(tid, Creds) of the main thread, then of each thread whose creds differ from it.
 
     The restorer gives every thread its own creds from core-TID.img (restore_creds() per thread), so a
     thread that ran with other ids or capabilities fails on its own.
     """
-    from ..model.checkpoint import creds_from_entry
-
-    out = [(proc.pid, proc.creds)] if creds_of(cp, proc) is not None else []
+    main = creds_of(cp, proc)  # proc.creds, or raises
+    out = [(proc.pid, main)] if main is not None else []
     for tid in proc.threads:
         if tid == proc.pid or f"core-{tid}.img" not in cp.files:
             continue
-        core = cp.one(f"core-{tid}.img")
-        if core is None or not core.HasField("thread_core") or not core.thread_core.HasField("creds"):
+        creds = cp.thread_creds(tid)
+        if creds is None:
             continue
-        creds = creds_from_entry(core.thread_core.creds)
         if proc.creds is None or creds != proc.creds:
             out.append((tid, creds))
     return out
@@ -121,17 +128,16 @@ def proc_label(proc) -> str:
     return f"pid {proc.pid} ({proc.comm})" if proc.comm else f"pid {proc.pid}"
 
 
-def fd_accmode(open_flags: int | None) -> str:
-    """'r', 'w' or 'rw' for O_RDONLY / O_WRONLY / O_RDWR."""
-    acc = (open_flags or 0) & names.O_ACCMODE
-    return {0: "r", 1: "w", 2: "rw"}.get(acc, "rw")
+# the permission bits each access mode (names.access_mode) needs, and how a message says it
+NEEDED_BITS = {"r": 0o4, "w": 0o2, "rw": 0o6}
+ACCESS_VERB = {"r": "reading", "w": "writing", "rw": "reading and writing"}
 
 
 def make(
     rule: Rule,
     message: str,
     *,
-    severity: str | None = None,
+    severity: Severity | None = None,
     fix: str | None = None,
     criu_error: str | None = None,
     **where,

@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError, shown_path
@@ -22,18 +23,29 @@ from ..pages import PageMap, PageReader, PagesFile, pages_size_error
 from ..safeio import open_regular_file
 from . import names
 from .types import (
+    BpfMap,
     Cgroup,
     CpuState,
     Creds,
+    ExternalMount,
     Fd,
     FileLock,
+    FsnotifyGroup,
+    GhostFile,
     ImageInfo,
+    InotifyWatch,
     InterruptedCall,
+    InventoryFlags,
+    MemfdInode,
     Mount,
     PageCounts,
     Process,
+    RegFile,
+    Remap,
     RepairRecord,
     Socket,
+    TaskFs,
+    TtyInfo,
     Vma,
 )
 
@@ -93,11 +105,11 @@ class Checkpoint:
     def image(self, name: str) -> Image | None:
         """The image file ``name`` (e.g. "core-42.img"), or None if absent."""
         if name not in self._images:
-            elsewhere = self._elsewhere.get(name)
-            if name not in self.files and elsewhere is None:
+            path = os.path.join(self.path, name) if name in self.files else self._elsewhere.get(name)
+            if path is None:
                 self._images[name] = None
             else:
-                img = open_image(os.path.join(self.path, name) if name in self.files else elsewhere)
+                img = open_image(path)
                 expected = expected_kind_for_name(name)
                 if expected is not None and img.name != expected:
                     found = f"unknown magic 0x{img.magic:08x}" if img.name == "UNKNOWN" else f"the magic of {img.name}"
@@ -107,11 +119,12 @@ class Checkpoint:
                 self._images[name] = img
         return self._images[name]
 
-    def entries(self, name: str) -> list:
+    def entries(self, name: str) -> list[Any]:
+        """The decoded protobuf messages of an image (none if absent); for the builders, not for rules."""
         img = self.image(name)
         return [] if img is None else [e.message for e in img.entries]
 
-    def one(self, name: str):
+    def one(self, name: str) -> Any:
         msgs = self.entries(name)
         return msgs[0] if msgs else None
 
@@ -166,6 +179,7 @@ class Checkpoint:
                 self._record(exc)
                 infos.append(ImageInfo(name, "UNREADABLE", size, False, problem=exc.one_line()))
                 continue
+            assert img is not None  # the name is in the listing
             info = ImageInfo(name, img.name, img.size, img.known or img.raw)
             if img.known:
                 try:
@@ -187,9 +201,25 @@ class Checkpoint:
     def inventory(self):
         return self._soft(self.one, "inventory.img")
 
-    @property
-    def image_version(self) -> int | None:
-        return self.inventory.img_version if self.inventory is not None else None
+    @functools.cached_property
+    def inventory_flags(self) -> InventoryFlags | None:
+        inv = self.inventory
+        if inv is None:
+            return None
+        return InventoryFlags(
+            img_version=inv.img_version,
+            fdinfo_per_id=inv.HasField("fdinfo_per_id") and inv.fdinfo_per_id,
+            root_cg_set=inv.root_cg_set if inv.HasField("root_cg_set") else None,
+            root_ids={f.name: v for f, v in inv.root_ids.ListFields()} if inv.HasField("root_ids") else None,
+            network_lock_method=(
+                names.describe(names.NETWORK_LOCK_METHOD, inv.network_lock_method)
+                if inv.HasField("network_lock_method")
+                else None
+            ),
+            plugins=list(inv.plugins_entry.plugins) if inv.HasField("plugins_entry") else [],
+            tcp_close=inv.HasField("tcp_close") and inv.tcp_close,
+            allow_uprobes=inv.HasField("allow_uprobes") and inv.allow_uprobes,
+        )
 
     @functools.cached_property
     def criu_version_hint(self) -> str:
@@ -272,7 +302,7 @@ class Checkpoint:
 
     def parent_chain(self) -> list[str]:
         """Paths of the pre-dumps behind this checkpoint; a bad link ends it as a problem."""
-        chain = []
+        chain: list[str] = []
         cur = self
         while True:
             nxt = self._soft(lambda c: c.parent, cur)
@@ -289,22 +319,95 @@ class Checkpoint:
         return msgs
 
     @functools.cached_property
-    def files_by_id(self) -> dict[int, object]:
+    def files_by_id(self) -> dict[int, Any]:
+        """files.img's FileEntry messages by id: for the builders and for repair, which rewrites them.
+
+        Rules read the typed views instead (reg_files, bpf_maps, fsnotify_groups, ...)."""
         out = {}
         for msg in self._soft(self.entries, "files.img", default=[]):
             out[msg.id] = msg
         return out
 
     @functools.cached_property
-    def tty_infos(self) -> dict[int, object]:
-        return {m.id: m for m in self._soft(self.entries, "tty-info.img", default=[])}
+    def tty_infos(self) -> dict[int, TtyInfo]:
+        return {m.id: _tty_info(m) for m in self._soft(self.entries, "tty-info.img", default=[])}
+
+    @functools.cached_property
+    def reg_files(self) -> dict[int, RegFile]:
+        """The regular files of files.img by file id."""
+        return {file_id: _reg_file(fe.reg) for file_id, fe in self.files_by_id.items() if fe.HasField("reg")}
+
+    @functools.cached_property
+    def bpf_maps(self) -> list[BpfMap]:
+        """The BPF map files of files.img, by file id."""
+        return [
+            BpfMap(file_id, fe.bpf.id, fe.bpf.map_name, fe.bpf.map_type, fe.bpf.max_entries)
+            for file_id, fe in sorted(self.files_by_id.items())
+            if fe.HasField("bpf")
+        ]
+
+    @functools.cached_property
+    def fsnotify_groups(self) -> list[FsnotifyGroup]:
+        """The inotify instances and fanotify groups of files.img, by file id."""
+        out = []
+        for file_id, fe in sorted(self.files_by_id.items()):
+            if fe.HasField("ify"):
+                watches = [InotifyWatch(w.s_dev, w.i_ino, not w.f_handle.HasField("path")) for w in fe.ify.wd]
+                out.append(FsnotifyGroup(file_id, "inotify", watches=watches))
+            elif fe.HasField("ffy"):
+                out.append(FsnotifyGroup(file_id, "fanotify", marks=len(fe.ffy.mark)))
+        return out
+
+    @functools.cached_property
+    def unix_socket_addresses(self) -> dict[int, bytes]:
+        """inode -> address (sun_path; abstract ones start with a NUL) of every bound unix socket of files.img."""
+        out: dict[int, bytes] = {}
+        for fe in self.files_by_id.values():
+            if fe.HasField("usk") and fe.usk.name:
+                out.setdefault(fe.usk.ino, fe.usk.name)
+        return out
+
+    def memfd_inode_id(self, file_id: int) -> int | None:
+        """The memfd.img inode of a memfd file (an fd's file id, or a memfd mapping's shmid)."""
+        fe = self.file_entry(file_id)
+        return fe.memfd.inode_id if fe is not None and fe.HasField("memfd") else None
+
+    def memfd_inodes(self) -> dict[int, MemfdInode]:
+        """memfd.img by inode id (raises if it cannot be read)."""
+        if "memfd.img" not in self.files:
+            return {}
+        return {
+            e.inode_id: MemfdInode(e.inode_id, as_text(e.name), e.uid, e.gid)
+            for e in self.entries("memfd.img")
+            if e.HasField("inode_id")
+        }
+
+    def ghost_file(self, remap: Remap) -> GhostFile | None:
+        """The ghost-file image of a GHOST remap, or None if the checkpoint lacks it (raises if unreadable)."""
+        if remap.ghost_image not in self.files:
+            return None
+        gf = self.one(remap.ghost_image)
+        return None if gf is None else GhostFile(gf.uid, gf.gid, gf.mode)
+
+    def task_fs(self, pid: int) -> TaskFs | None:
+        """fs-PID.img, or None if the checkpoint lacks it (raises if unreadable)."""
+        name = f"fs-{pid}.img"
+        fs = self.one(name) if name in self.files else None
+        return None if fs is None else TaskFs(fs.cwd_id, fs.root_id)
+
+    def thread_creds(self, tid: int) -> Creds | None:
+        """The creds core-TID.img records for one thread (None: no image, or none recorded; raises if unreadable)."""
+        core = self.one(f"core-{tid}.img")
+        if core is None or not core.HasField("thread_core") or not core.thread_core.HasField("creds"):
+            return None
+        return _creds(core.thread_core.creds)
 
     @functools.cached_property
     def file_locks(self) -> list[FileLock]:
         out = []
         for m in self._soft(self.entries, "filelocks.img", default=[]):
             kind = names.FL_KIND.get(m.flag, f"flag {m.flag}")
-            out.append(FileLock(kind, names.LOCK_TYPES.get(m.type, str(m.type)), m.pid, m.fd, m.start, m.len, m.flag))
+            out.append(FileLock(kind, names.describe(names.LOCK_TYPES, m.type), m.pid, m.fd, m.start, m.len, m.flag))
         return out
 
     @functools.cached_property
@@ -364,12 +467,12 @@ class Checkpoint:
         for proc in self.processes:
             for tid in proc.threads:
                 name = f"core-{tid}.img"
-                core = self._soft(self.one, name) if name in self.files else None
-                if core is None or names.CORE_MTYPE.get(core.mtype) != "X86_64" or not core.HasField("thread_info"):
+                info = _x86_64_thread_info(self._soft(self.one, name) if name in self.files else None)
+                if info is None:
                     continue
                 seen = True
                 threads += 1
-                fp = core.thread_info.fpregs
+                fp = info.fpregs
                 if fp.HasField("xsave"):
                     xsave += 1
                     bv |= fp.xsave.xstate_bv
@@ -380,7 +483,6 @@ class Checkpoint:
         if info is not None and info.x86_entry:
             x = info.x86_entry[0]
             state.cpuinfo_xfeatures = x.xfeatures_mask if x.HasField("xfeatures_mask") else 0
-            state.cpuinfo_xsave_size = x.xsave_size if x.HasField("xsave_size") else None
             state.cpuinfo_model = x.model_id or None
         return state
 
@@ -432,10 +534,10 @@ class Checkpoint:
             name = f"core-{tid}.img"
             if name not in self.files:
                 continue
-            core = self.one(name)
-            if core is None or names.CORE_MTYPE.get(core.mtype) != "X86_64" or not core.HasField("thread_info"):
+            info = _x86_64_thread_info(self.one(name))
+            if info is None:
                 continue
-            regs = core.thread_info.gpregs
+            regs = info.gpregs
             if regs.orig_ax >= 1 << 63 or regs.ax != (1 << 64) - names.EINTR:
                 continue  # not in a system call, or not one saved as interrupted
             nr = regs.orig_ax
@@ -444,13 +546,26 @@ class Checkpoint:
         return out
 
     @functools.cached_property
-    def remaps(self) -> dict[int, object]:
-        return {m.orig_id: m for m in self._soft(self.entries, "remap-fpath.img", default=[])}
+    def remaps(self) -> dict[int, Remap]:
+        """remap-fpath.img by the remapped file's id."""
+        return {
+            m.orig_id: Remap(m.orig_id, m.remap_id, m.remap_type)
+            for m in self._soft(self.entries, "remap-fpath.img", default=[])
+        }
 
     @functools.cached_property
     def seccomp_filters(self) -> int:
         sc = self._soft(self.one, "seccomp.img")
         return len(sc.seccomp_filters) if sc is not None else 0
+
+    def external_mounts(self, name: str) -> list[ExternalMount]:
+        """The mounts of one mountpoints-N.img that criu restores from outside the checkpoint (raises if unreadable)."""
+        out = []
+        for m in self.entries(name):
+            key = m.ext_key if m.HasField("ext_key") else ""
+            if key or (m.HasField("ext_mount") and m.ext_mount):
+                out.append(ExternalMount(m.mnt_id, as_text(m.mountpoint), as_text(key)))
+        return out
 
     def mounts(self) -> list[Mount]:
         out = []
@@ -482,7 +597,7 @@ class Checkpoint:
             self._pagemaps[pid] = pm
         return pm
 
-    def shmem_id(self, vma) -> int | None:
+    def shmem_id(self, vma: Vma) -> int | None:
         """The id of the ``pagemap-shmem-ID.img`` holding a shared anonymous VMA's memory, or None.
 
         A MAP_SHARED|MAP_ANONYMOUS VMA: CRIU 4.2 dumps it as a memfd, and the
@@ -516,20 +631,20 @@ class Checkpoint:
             self._shmem_pagemaps[shmem_id] = None if img is None else PageMap.from_image(img)
         return self._shmem_pagemaps[shmem_id]
 
-    def shared_memory(self, pid: int) -> list[tuple[object, PageMap]]:
-        """The shared anonymous VMAs of ``pid`` (mm image entries: start, end, pgoff) with the pagemap of
+    def shared_memory(self, pid: int) -> list[tuple[Vma, PageMap]]:
+        """The shared anonymous VMAs of ``pid`` (start, end, pgoff: where the object is mapped) with the pagemap of
         their object, for the first process of the tree that maps each object (its memory is dumped once; a
         scan reports it once)."""
         return self._shared_memory.get(pid, [])
 
     @functools.cached_property
-    def _shared_memory(self) -> dict[int, list[tuple[object, PageMap]]]:
-        out: dict[int, list] = {}
+    def _shared_memory(self) -> dict[int, list[tuple[Vma, PageMap]]]:
+        out: dict[int, list[tuple[Vma, PageMap]]] = {}
         seen: set[int] = set()
         # from the mm images, not self.processes: building a process reads its memory (cmdline) through here
         for entry in self.pstree:
             mm = self._soft(self.one, f"mm-{entry.pid}.img")
-            for vma in mm.vmas if mm is not None else ():
+            for vma in map(_vma, mm.vmas if mm is not None else ()):
                 if not vma.status & (names.VMA_ANON_SHARED | names.VMA_AREA_MEMFD) or not vma.flags & MAP_SHARED:
                     continue  # (a private mapping of a memfd: its written pages are the process's own)
                 shmem = self._soft(self.shmem_id, vma)
@@ -566,8 +681,8 @@ class Checkpoint:
                 continue
             if pm.present_bytes != pf.size:
                 found.append(pages_size_error(pf.path, pf.size, pm.present_bytes))
-        for exc in found:
-            self._record(exc)
+        for error in found:
+            self._record(error)
         return found
 
     def validate(self) -> list[InspectError]:
@@ -632,12 +747,12 @@ class Checkpoint:
         if core is not None:
             tc = core.tc
             proc.comm = as_text(tc.comm)
-            proc.state = names.TASK_STATE.get(tc.task_state, str(tc.task_state))
+            proc.state = names.describe(names.TASK_STATE, tc.task_state)
             th = core.thread_core
             if core.HasField("thread_core") and th.HasField("creds"):
                 proc.creds = _creds(th.creds)
             mode = th.seccomp_mode if th.HasField("seccomp_mode") else tc.old_seccomp_mode
-            proc.seccomp_mode = names.SECCOMP_MODE.get(mode, str(mode))
+            proc.seccomp_mode = names.describe(names.SECCOMP_MODE, mode)
             if th.HasField("cg_set"):
                 proc.cg_set = th.cg_set
             elif tc.HasField("cg_set"):
@@ -680,7 +795,7 @@ class Checkpoint:
                 )
             }
             for v in mm.vmas:
-                vma = Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
+                vma = _vma(v)
                 if v.status & (names.VMA_FILE_PRIVATE | names.VMA_FILE_SHARED) or v.status & names.VMA_AREA_MEMFD:
                     vma.path = self.file_path(v.shmid)
                 if pm is not None:
@@ -728,98 +843,24 @@ class Checkpoint:
         return None
 
     def _build_fd(self, fi) -> Fd:
-        type_name = _fd_type_name(fi.type)
-        fd = Fd(fi.fd, type_name, fi.id, fi.flags)
+        fd = Fd(fi.fd, _fd_type_name(fi.type), fi.id, fi.flags)
         fe = self.file_entry(fi.id)
         if fe is None:
-            fd.peer = "file entry missing from files.img"
+            fd.note = "file entry missing from files.img"
             return fd
-        if fe.HasField("reg"):
-            r = fe.reg
-            fd.path, fd.open_flags, fd.pos = as_text(r.name), r.flags, r.pos
-            fd.size = r.size if r.HasField("size") else None
-            fd.mode = r.mode if r.HasField("mode") else None
-            remap = self.remaps.get(r.id)
-            if remap is not None:
-                fd.deleted = True
-        elif fe.HasField("pipe"):
-            fd.pipe_id, fd.open_flags = fe.pipe.pipe_id, fe.pipe.flags
-            fd.path = f"pipe:[{fe.pipe.pipe_id}]"
-        elif fe.HasField("fifo"):
-            fd.pipe_id = fe.fifo.pipe_id
-            fd.path = self.file_path(fe.fifo.regf_id)
-        elif fe.HasField("usk"):
-            u = fe.usk
-            name = u.name.decode("utf-8", "backslashreplace") if u.name else None
-            if name and name.startswith("\0"):
-                name = "@" + name[1:]
-            fd.socket = Socket(
-                "UNIX",
-                names.SOCK_TYPE.get(u.type, str(u.type)),
-                names.TCP_STATE.get(u.state, str(u.state)),
-                ino=u.ino,
-                peer_ino=u.peer or None,
-                external_peer=bool(u.uflags & names.USK_EXTERN),
-                uflags=u.uflags,
-                name=name,
-                src=name,
-            )
-            fd.open_flags = u.flags
-            fd.path = f"socket:[{u.ino}]"
-        elif fe.HasField("isk"):
-            s = fe.isk
-            fam = names.SOCK_FAMILY.get(s.family, str(s.family))
-            src = names.ip_address(s.src_addr, s.family)
-            dst = names.ip_address(s.dst_addr, s.family)
-            fd.socket = Socket(
-                fam,
-                names.SOCK_TYPE.get(s.type, str(s.type)),
-                names.TCP_STATE.get(s.state, str(s.state)),
-                proto=names.IP_PROTO.get(s.proto, str(s.proto)),
-                src=_endpoint(src, s.src_port) if src else None,
-                dst=_endpoint(dst, s.dst_port) if dst and s.dst_port else None,
-                src_port=s.src_port,
-                dst_port=s.dst_port,
-                ino=s.ino,
-            )
-            fd.open_flags = s.flags
-            fd.path = f"socket:[{s.ino}]"
-        elif fe.HasField("tty"):
-            t = fe.tty
-            fd.open_flags = t.flags
-            fd.path = self.file_path(t.regf_id) if t.HasField("regf_id") else None
-            info = self.tty_infos.get(t.tty_info_id)
-            if info is not None:
-                fd.tty = {
-                    "type": names.TTY_TYPE.get(info.type, str(info.type)),
-                    "index": info.pty.index if info.HasField("pty") else None,
-                    "sid": info.sid,
-                    "pgrp": info.pgrp,
-                    "uid": info.uid if info.HasField("uid") else None,
-                    "gid": info.gid if info.HasField("gid") else None,
-                    "rdev": info.rdev,
-                    "tty_info_id": info.id,
-                }
-        elif fe.HasField("memfd"):
-            fd.memfd = True
-            fd.open_flags, fd.pos = fe.memfd.flags, fe.memfd.pos
-            fd.path = f"memfd:{fe.memfd.inode_id}"
-        elif fe.HasField("ext"):
-            fd.peer = "external file"
-        else:
-            for f, v in fe.ListFields():
-                if f.message_type is not None:
-                    fd.open_flags = getattr(v, "flags", None)
-                    break
+        for kind, fill in _FD_BUILDERS.items():
+            if fe.HasField(kind):
+                fill(self, fd, getattr(fe, kind))
+                return fd
+        for f, v in fe.ListFields():  # a kind the model does not describe: its open flags at least
+            if f.message_type is not None:
+                fd.open_flags = getattr(v, "flags", None)
+                break
         return fd
 
     def _link_peers(self, procs: list[Process]) -> None:
+        """Name each unix socket's far end, and mark the ones whose peer is not in the tree."""
         inos = {fd.socket.ino for p in procs for fd in p.fds if fd.socket and fd.socket.ino}
-        pipe_ends: dict[int, int] = {}
-        for p in procs:
-            for fd in p.fds:
-                if fd.pipe_id is not None:
-                    pipe_ends[fd.pipe_id] = pipe_ends.get(fd.pipe_id, 0) + 1
         for p in procs:
             for fd in p.fds:
                 s = fd.socket
@@ -840,6 +881,132 @@ class Checkpoint:
     def close(self) -> None:
         for pf in self._pages_files.values():
             pf.close()
+
+
+# --- one builder per kind of file: fills an Fd from its files.img entry -------------
+def _fill_reg(cp: Checkpoint, fd: Fd, r) -> None:
+    fd.path, fd.open_flags, fd.pos = as_text(r.name), r.flags, r.pos
+    fd.size = r.size if r.HasField("size") else None
+    fd.mode = r.mode if r.HasField("mode") else None
+    fd.deleted = r.id in cp.remaps
+
+
+def _fill_pipe(cp: Checkpoint, fd: Fd, p) -> None:
+    fd.pipe_id, fd.open_flags = p.pipe_id, p.flags
+    fd.path = f"pipe:[{p.pipe_id}]"
+
+
+def _fill_fifo(cp: Checkpoint, fd: Fd, f) -> None:
+    fd.pipe_id = f.pipe_id
+    fd.path = cp.file_path(f.regf_id)
+
+
+def _fill_unix_socket(cp: Checkpoint, fd: Fd, u) -> None:
+    name = u.name.decode("utf-8", "backslashreplace") if u.name else None
+    if name and name.startswith("\0"):
+        name = "@" + name[1:]
+    fd.socket = Socket(
+        "UNIX",
+        names.describe(names.SOCK_TYPE, u.type),
+        names.describe(names.TCP_STATE, u.state),
+        ino=u.ino,
+        peer_ino=u.peer or None,
+        external_peer=bool(u.uflags & names.USK_EXTERN),
+        uflags=u.uflags,
+        name=name,
+        src=name,
+    )
+    fd.open_flags = u.flags
+    fd.path = f"socket:[{u.ino}]"
+
+
+def _fill_inet_socket(cp: Checkpoint, fd: Fd, s) -> None:
+    src = names.ip_address(s.src_addr, s.family)
+    dst = names.ip_address(s.dst_addr, s.family)
+    fd.socket = Socket(
+        names.describe(names.SOCK_FAMILY, s.family),
+        names.describe(names.SOCK_TYPE, s.type),
+        names.describe(names.TCP_STATE, s.state),
+        proto=names.describe(names.IP_PROTO, s.proto),
+        src=_endpoint(src, s.src_port) if src else None,
+        dst=_endpoint(dst, s.dst_port) if dst and s.dst_port else None,
+        src_port=s.src_port,
+        dst_port=s.dst_port,
+        ino=s.ino,
+    )
+    fd.open_flags = s.flags
+    fd.path = f"socket:[{s.ino}]"
+
+
+def _fill_tty(cp: Checkpoint, fd: Fd, t) -> None:
+    fd.open_flags = t.flags
+    fd.path = cp.file_path(t.regf_id) if t.HasField("regf_id") else None
+    fd.tty = cp.tty_infos.get(t.tty_info_id)
+
+
+def _fill_memfd(cp: Checkpoint, fd: Fd, m) -> None:
+    fd.memfd = True
+    fd.open_flags, fd.pos = m.flags, m.pos
+    fd.path = f"memfd:{m.inode_id}"
+
+
+def _fill_external(cp: Checkpoint, fd: Fd, e) -> None:
+    fd.external = True
+    fd.note = "external file"
+
+
+# FileEntry field -> its builder; a FileEntry sets exactly one of them
+_FD_BUILDERS: dict[str, Callable[[Checkpoint, Fd, Any], None]] = {
+    "reg": _fill_reg,
+    "pipe": _fill_pipe,
+    "fifo": _fill_fifo,
+    "usk": _fill_unix_socket,
+    "isk": _fill_inet_socket,
+    "tty": _fill_tty,
+    "memfd": _fill_memfd,
+    "ext": _fill_external,
+}
+
+
+def _x86_64_thread_info(core) -> Any:
+    """The registers a core-TID.img of an x86_64 dump saves (thread_info), or None for another architecture."""
+    if core is None or names.CORE_MTYPE.get(core.mtype) != "X86_64" or not core.HasField("thread_info"):
+        return None
+    return core.thread_info
+
+
+def _vma(v) -> Vma:
+    """A VmaEntry (mm-N.img) as Vma; its path and page counts are the process builder's to fill."""
+    return Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
+
+
+def _tty_info(info) -> TtyInfo:
+    """A TtyInfoEntry (tty-info.img) as TtyInfo."""
+    return TtyInfo(
+        type=names.describe(names.TTY_TYPE, info.type),
+        index=info.pty.index if info.HasField("pty") else None,
+        sid=info.sid,
+        pgrp=info.pgrp,
+        uid=info.uid if info.HasField("uid") else None,
+        gid=info.gid if info.HasField("gid") else None,
+        rdev=info.rdev,
+        tty_info_id=info.id,
+        dev=info.dev if info.HasField("dev") else None,
+        termios=info.HasField("termios"),
+        termios_locked=info.HasField("termios_locked"),
+    )
+
+
+def _reg_file(r) -> RegFile:
+    """A RegFileEntry (files.img) as RegFile."""
+    return RegFile(
+        r.id,
+        as_text(r.name),
+        r.flags,
+        r.pos,
+        size=r.size if r.HasField("size") else None,
+        mode=r.mode if r.HasField("mode") else None,
+    )
 
 
 MAP_SHARED = 0x01  # mmap(2) flags, as a VMA entry keeps them
@@ -863,11 +1030,6 @@ def as_text(value) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     return value
-
-
-def creds_from_entry(c) -> Creds:
-    """A CredsEntry (core-N.img thread_core.creds) as Creds."""
-    return _creds(c)
 
 
 def _creds(c) -> Creds:
@@ -926,10 +1088,6 @@ def _last_error_line(log_path: str, tail: int = 64 * 1024) -> str | None:
     if not errors:
         return None
     return errors[-1][:300]
-
-
-def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    return Checkpoint(path)
 
 
 def _endpoint(addr: str, port: int) -> str:

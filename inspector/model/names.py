@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PAGE_SIZE = 4096
 
 PE_PARENT = 1 << 0
@@ -30,7 +32,6 @@ VMA_STATUS = [
     (1 << 14, "MEMFD"),
     (1 << 31, "UNSUPP"),
 ]
-VMA_AREA_REGULAR = 1 << 0
 VMA_FILE_PRIVATE = 1 << 6
 VMA_FILE_SHARED = 1 << 7
 VMA_ANON_SHARED = 1 << 8
@@ -58,7 +59,8 @@ OPEN_FLAGS = [
     (0o10000000, "O_PATH"),
 ]
 O_ACCMODE = 0o3
-O_WRONLY, O_RDWR, O_APPEND = 0o1, 0o2, 0o2000
+O_WRONLY, O_APPEND = 0o1, 0o2000
+_ACCESS = {0: "r", 1: "w", 2: "rw", 3: "rw"}  # O_ACCMODE 3 is not a standard mode; Linux checks it as rw
 
 SOCK_FAMILY = {1: "UNIX", 2: "INET", 10: "INET6", 16: "NETLINK", 17: "PACKET"}
 SOCK_TYPE = {1: "STREAM", 2: "DGRAM", 3: "RAW", 5: "SEQPACKET", 10: "PACKET"}
@@ -90,11 +92,9 @@ TCP_CONNECTED_STATES = (
     "CLOSING",
 )
 USK_EXTERN = 1 << 0
-USK_SERVICE = 1 << 1
-USK_CALLBACK = 1 << 2
-USK_INHERIT = 1 << 3
 
 TASK_STATE = {1: "alive", 2: "dead", 3: "zombie", 6: "stopped"}
+REMAP_TYPE = {0: "LINKED", 1: "GHOST", 2: "PROCFS"}  # remap-fpath.img remap_type
 
 # x86_64 system calls a task is commonly blocked in (arch/x86/entry/syscalls/syscall_64.tbl)
 X86_64_SYSCALLS = {
@@ -166,20 +166,15 @@ CORE_MTYPE = {
 
 # file-lock.c: fl_flag / fl_type
 FL_KIND = {1: "POSIX", 2: "FLOCK", 4: "DELEG", 8: "ACCESS", 32: "LEASE", 1024: "OFD"}
-FL_POSIX, FL_FLOCK, FL_LEASE, FL_OFD = 1, 2, 32, 1024
+FL_LEASE = 32
 LOCK_TYPES = {0: "READ", 1: "WRITE", 2: "UNLOCK", 32: "MAND", 64: "READ(mand)", 128: "WRITE(mand)", 192: "RW(mand)"}
 
 # device numbers (linux/major.h): pty slaves /dev/pts/N, masters via /dev/ptmx
 UNIX98_PTY_SLAVE_MAJOR = 136
-PTY_MASTER_MAJORS = (2, 5, 128, 129, 130, 131, 132, 133, 134, 135)
 
 
 def dev_major(dev: int) -> int:
     return (dev & 0xFFF00) >> 8
-
-
-def dev_minor(dev: int) -> int:
-    return (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
 
 
 TTY_TYPE = {0: "UNKNOWN", 1: "PTY", 2: "CONSOLE", 3: "VT", 4: "CTTY", 5: "EXT_TTY", 6: "SERIAL"}
@@ -233,6 +228,16 @@ CAP_BY_NAME = {name: i for i, name in enumerate(CAPABILITIES)}
 LAST_CAP = len(CAPABILITIES) - 1
 
 NAMESPACES = ["pid", "net", "ipc", "uts", "mnt", "user", "cgroup", "time"]
+
+
+def describe(table: Mapping[int, str], value: int) -> str:
+    """The name ``table`` gives ``value``, or the number itself for a value it does not know."""
+    return table.get(value, str(value))
+
+
+def access_mode(open_flags: int | None) -> str:
+    """'r', 'w' or 'rw': the access O_RDONLY, O_WRONLY or O_RDWR in ``open_flags`` asks for (None: 'r')."""
+    return _ACCESS[(open_flags or 0) & O_ACCMODE]
 
 
 def flag_names(value: int, table: list[tuple[int, str]]) -> list[str]:

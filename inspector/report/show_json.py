@@ -40,7 +40,7 @@ def fd_dict(fd: Fd) -> dict:
         )
     out["cloexec"] = bool(fd.flags & 1)
     for key in ("pos", "size", "mode", "pipe_id", "peer"):
-        value = getattr(fd, key)
+        value = (fd.peer or fd.note) if key == "peer" else getattr(fd, key)  # the documented "peer" holds both
         if value is not None:
             out[key] = value
     if fd.deleted:
@@ -50,7 +50,7 @@ def fd_dict(fd: Fd) -> dict:
     if fd.socket is not None:
         out["socket"] = {k: v for k, v in asdict(fd.socket).items() if v not in (None, "")}
     if fd.tty is not None:
-        out["tty"] = fd.tty
+        out["tty"] = fd.tty.as_dict()
     if fd.locks:
         out["locks"] = [asdict(lock) for lock in fd.locks]
     return out

@@ -21,13 +21,11 @@ def fd_target(fd: Fd) -> str:
         if fd.peer:
             text += f" peer {fd.peer}"
         return text
-    text = fd.path or fd.peer or "?"
+    text = fd.path or fd.note or "?"
     if fd.deleted:
         text += " (deleted)"
     if fd.tty:
-        text += f" (tty {fd.tty['type'].lower()} {fd.tty['index'] if fd.tty['index'] is not None else ''})".replace(
-            " )", ")"
-        )
+        text += f" (tty {fd.tty.type.lower()} {fd.tty.index if fd.tty.index is not None else ''})".replace(" )", ")")
     if fd.locks:
         text += " [locks: " + ", ".join(f"{lk.kind} {lk.type}" for lk in fd.locks) + "]"
     return text
@@ -120,7 +118,8 @@ def tree_prefixes(cp: Checkpoint):
     '│  ' below a parent whose later siblings are still to come."""
     entries = list(cp.walk())
     # an entry is the last of its siblings unless the next entry at its depth or above is at its depth
-    is_last, later = [True] * len(entries), []  # later: depths of the entries after, nearest on top
+    is_last = [True] * len(entries)
+    later: list[int] = []  # depths of the entries after, nearest on top
     for i in range(len(entries) - 1, -1, -1):
         depth = entries[i][0]
         while later and later[-1] > depth:

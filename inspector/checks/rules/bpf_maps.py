@@ -9,13 +9,10 @@ from ..facts import has_cap, make, proc_label
 def check(cp, target):
     if has_cap(target, "BPF") or has_cap(target, "SYS_ADMIN"):
         return
-    for file_id, fe in sorted(cp.files_by_id.items()):
-        if not fe.HasField("bpf"):
-            continue
-        m = fe.bpf
-        proc = next((p for p in cp.processes if any(fd.file_id == file_id for fd in p.fds)), None)
-        fds = [fd.fd for fd in proc.fds if fd.file_id == file_id] if proc else []
-        name = m.map_name or "(unnamed)"
+    for m in cp.bpf_maps:
+        proc = next((p for p in cp.processes if any(fd.file_id == m.file_id for fd in p.fds)), None)
+        fds = [fd.fd for fd in proc.fds if fd.file_id == m.file_id] if proc else []
+        name = m.name or "(unnamed)"
         yield make(
             RULE,
             (f"{proc_label(proc)} fd {','.join(map(str, fds))}: " if proc else "")
@@ -26,7 +23,7 @@ def check(cp, target):
             fd=fds[0] if fds else None,
             image="files.img",
             criu_error=f"Can't create bpfmap {m.id:#08x}: Operation not permitted",
-            details={"map_name": m.map_name, "map_type": m.map_type},
+            details={"map_name": m.name, "map_type": m.map_type},
         )
 
 

@@ -22,20 +22,18 @@ def mapped_keys(target) -> set[str]:
 
 
 def external_mounts(cp):
-    """(image, mount entry, key) for every mount criu restores from outside the checkpoint."""
+    """(image, mount) for every mount criu restores from outside the checkpoint."""
     for name in sorted(cp.files):
         if not re.fullmatch(r"mountpoints-\d+\.img", name):
             continue
-        for me in cp.entries(name):
-            key = me.ext_key if me.HasField("ext_key") else ""
-            if key or (me.HasField("ext_mount") and me.ext_mount):
-                yield name, me, key
+        for me in cp.external_mounts(name):
+            yield name, me
 
 
 def check(cp, target):
     keys = mapped_keys(target)
-    for image, me, key in external_mounts(cp):
-        mountpoint = me.mountpoint
+    for image, me in external_mounts(cp):
+        mountpoint, key = me.mountpoint, me.key
         where = dict(image=image, details={"mnt_id": me.mnt_id, "mountpoint": mountpoint, "ext_key": key})
         if key == EXTERNAL_DEV:
             continue

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ...model import names
 from ..base import Rule
-from ..facts import fd_accmode, make, proc_label
+from ..facts import make, proc_label
 
 
 def _inherited(target, resource: str) -> bool:
@@ -15,14 +16,11 @@ def _inherited_fd(target, fd: int) -> bool:
     return any(spec.startswith(f"fd[{fd}]:") for spec in target.inherit_fds)
 
 
-def _ext_tty_key(cp, fd) -> str | None:
+def _ext_tty_key(fd) -> str | None:
     """The resource name criu gives an external tty: "tty[RDEV:DEV]" in hex (criu --inherit-fd fd[N]:tty[..])."""
-    if not fd.tty or fd.tty.get("type") != "EXT_TTY":
+    if fd.tty is None or fd.tty.type != "EXT_TTY":
         return None
-    info = cp.tty_infos.get(fd.tty.get("tty_info_id"))
-    if info is None or not info.HasField("dev"):
-        return None
-    return f"tty[{info.rdev:x}:{info.dev:x}]"
+    return fd.tty.criu_name
 
 
 def check(cp, target):
@@ -31,9 +29,9 @@ def check(cp, target):
         for fd in proc.fds:
             if fd.type == "PIPE" and fd.pipe_id is not None:
                 ends.setdefault(fd.pipe_id, []).append((proc, fd))
-            elif fd.peer == "external file" or (fd.tty and fd.tty.get("type") == "EXT_TTY"):
+            elif fd.external or (fd.tty is not None and fd.tty.type == "EXT_TTY"):
                 resource = f"file id {fd.file_id:#x}"
-                key = _ext_tty_key(cp, fd)
+                key = _ext_tty_key(fd)
                 if _inherited_fd(target, fd.fd) or (key and _inherited(target, key)):
                     continue
                 yield make(
@@ -49,7 +47,7 @@ def check(cp, target):
                     details={"resource": key} if key else {},
                 )
     for pipe_id, users in sorted(ends.items()):
-        modes = {fd_accmode(fd.open_flags) for _, fd in users}
+        modes = {names.access_mode(fd.open_flags) for _, fd in users}
         if "rw" in modes or {"r", "w"} <= modes:
             continue  # both ends are in the tree
         resource = f"pipe:[{pipe_id}]"

@@ -6,9 +6,16 @@ import stat
 
 from ...model import names
 from ..base import Rule
-from ..facts import assumed_owner, fd_accmode, has_cap, make, proc_label, restoring_gid, restoring_uid
-
-_NEED = {"r": 0o4, "w": 0o2, "rw": 0o6}
+from ..facts import (
+    ACCESS_VERB,
+    NEEDED_BITS,
+    assumed_owner,
+    has_cap,
+    make,
+    proc_label,
+    restoring_gid,
+    restoring_uid,
+)
 
 
 def allowed_bits(mode: int, owner_guess: int | None, group_guess: int | None, uid: int, gid: int) -> int:
@@ -27,25 +34,25 @@ def _opens(cp):
         for fd in proc.fds:
             if fd.type != "REG" or fd.deleted or not fd.path or fd.mode is None:
                 continue
-            yield proc, fd, fd.path, fd.mode, fd_accmode(fd.open_flags), f"fd {fd.fd}"
-        fs = cp.one(f"fs-{proc.pid}.img") if f"fs-{proc.pid}.img" in cp.files else None
+            yield proc, fd, fd.path, fd.mode, names.access_mode(fd.open_flags), f"fd {fd.fd}"
+        fs = cp.task_fs(proc.pid)
         for what, file_id in (("cwd", fs.cwd_id if fs else None), ("root", fs.root_id if fs else None)):
-            fe = cp.file_entry(file_id) if file_id is not None else None
-            if fe is not None and fe.HasField("reg") and fe.reg.HasField("mode"):
-                yield proc, None, fe.reg.name, fe.reg.mode, fd_accmode(fe.reg.flags), what
+            reg = cp.reg_files.get(file_id) if file_id is not None else None
+            if reg is not None and reg.mode is not None:
+                yield proc, None, reg.name, reg.mode, names.access_mode(reg.flags), what
         seen = set()
         for vma in proc.vmas:
             key = (vma.shmid, bool(vma.status & names.VMA_FILE_SHARED and vma.prot & 0x2))
             if not vma.path or vma.status & names.VMA_AREA_MEMFD or key in seen:
                 continue
             seen.add(key)
-            fe = cp.file_entry(vma.shmid)
-            if fe is None or not fe.HasField("reg") or not fe.reg.HasField("mode") or fe.reg.id in cp.remaps:
+            reg = cp.reg_files.get(vma.shmid)
+            if reg is None or reg.mode is None or reg.id in cp.remaps:
                 continue
             # criu reopens a shared writable mapping O_RDWR, whatever the recorded open flags
             shared_w = vma.status & names.VMA_FILE_SHARED and vma.prot & 0x2
-            access = "rw" if shared_w else fd_accmode(fe.reg.flags)
-            yield proc, None, fe.reg.name, fe.reg.mode, access, f"mapping at {vma.start:#x}"
+            access = "rw" if shared_w else names.access_mode(reg.flags)
+            yield proc, None, reg.name, reg.mode, access, f"mapping at {vma.start:#x}"
 
 
 def check(cp, target):
@@ -59,7 +66,7 @@ def check(cp, target):
             continue
         owner, group = assumed_owner(cp, proc, path)
         have = allowed_bits(mode, owner, group, uid, gid)
-        need = _NEED[access]
+        need = NEEDED_BITS[access]
         if read_ok:
             need &= ~0o4
         if need & ~have == 0:
@@ -68,7 +75,7 @@ def check(cp, target):
         if key in reported:
             continue
         reported.add(key)
-        verb = {"r": "reading", "w": "writing", "rw": "reading and writing"}[access]
+        verb = ACCESS_VERB[access]
         owner_text = "root" if owner == 0 else f"uid {owner}"
         repaired = cp.repair_record is not None and proc.creds is not None and proc.creds.fsuid != owner
         ran = "was dumped running as" if repaired else "ran as"

@@ -17,10 +17,11 @@ def _users(cp, file_id):
 def check(cp, target):
     by_handle_ok = has_cap(target, "DAC_READ_SEARCH")
     fanotify_ok = has_cap(target, "SYS_ADMIN")
-    for file_id, fe in sorted(cp.files_by_id.items()):
-        if fe.HasField("ify"):
+    for group in cp.fsnotify_groups:
+        file_id = group.file_id
+        if group.kind == "inotify":
             # a watch without a path hint (irmap) or a ghost remap is reopened with open_by_handle_at()
-            blind = [wd for wd in fe.ify.wd if not wd.f_handle.HasField("path")]
+            blind = [wd for wd in group.watches if wd.by_handle_only]
             if not blind or by_handle_ok:
                 continue
             proc, fds = _users(cp, file_id)
@@ -36,19 +37,19 @@ def check(cp, target):
                 image="files.img",
                 details={"kind": "inotify", "watches_by_handle": len(blind)},
             )
-        elif fe.HasField("ffy") and not fanotify_ok:
+        elif group.kind == "fanotify" and not fanotify_ok:
             proc, fds = _users(cp, file_id)
             yield make(
                 RULE,
                 (f"{proc_label(proc)} fd {','.join(map(str, fds))}: " if proc else f"fanotify {file_id:#x}: ")
-                + f"fanotify group with {len(fe.ffy.mark)} mark(s); criu re-creates it with fanotify_init(), "
+                + f"fanotify group with {group.marks} mark(s); criu re-creates it with fanotify_init(), "
                 "which needs CAP_SYS_ADMIN",
                 pid=proc.pid if proc else None,
                 fd=fds[0] if fds else None,
                 image="files.img",
                 criu_error="Can't init fanotify mark (-1): Operation not permitted",
                 fix="restore as root or grant the restorer CAP_SYS_ADMIN",
-                details={"kind": "fanotify", "marks": len(fe.ffy.mark)},
+                details={"kind": "fanotify", "marks": group.marks},
             )
 
 

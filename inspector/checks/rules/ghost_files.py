@@ -9,20 +9,11 @@ from ..facts import has_cap, make, restoring_uid
 
 
 def ghosts(cp):
-    """(remap entry, reg entry, ghost-file entry or None) for each GHOST remap."""
+    """(remap, regular file or None, ghost file or None) for each GHOST remap."""
     for orig_id, remap in sorted(cp.remaps.items()):
-        if remap.remap_type != 1:  # REMAP_TYPE GHOST
+        if remap.kind != "GHOST":
             continue
-        fe = cp.file_entry(orig_id)
-        reg = fe.reg if fe is not None and fe.HasField("reg") else None
-        name = ghost_image(remap)
-        gf = cp.one(name) if name in cp.files else None
-        yield remap, reg, gf
-
-
-def ghost_image(remap) -> str:
-    """criu/image-desc.c: GHOST_FILE -> "ghost-file-%x" (the id in hex)."""
-    return f"ghost-file-{remap.remap_id:x}.img"
+        yield remap, cp.reg_files.get(orig_id), cp.ghost_file(remap)
 
 
 def _users(cp, file_id):
@@ -41,7 +32,7 @@ def check(cp, target):
     for remap, reg, gf in ghosts(cp):
         path = reg.name if reg is not None else f"file id {remap.orig_id}"
         ghost_path = f"{path}.cr.{remap.remap_id:x}.ghost"  # criu's ghost_path(): "%s.cr.%x.ghost"
-        image = ghost_image(remap)
+        image = remap.ghost_image
         owner = gf.uid if gf is not None else None
         record = cp.repair_record
         if record is not None and image in record.ghost_owners:

@@ -13,10 +13,8 @@ import stat
 
 from ...model import names
 from ..base import Rule
-from ..facts import fd_accmode, make, restoring_gid, restoring_uid
+from ..facts import ACCESS_VERB, NEEDED_BITS, make, restoring_gid, restoring_uid
 from ..host import current_host
-
-_NEED = {"r": 0o4, "w": 0o2, "rw": 0o6}
 
 
 def _bits(st: os.stat_result, uid: int, groups: set[int]) -> int:
@@ -48,23 +46,23 @@ def _uses(cp):
     for proc in cp.processes:
         for fd in proc.fds:
             if fd.type == "REG" and fd.path:
-                fe = cp.file_entry(fd.file_id)
-                ghost = fe is not None and fe.HasField("reg") and fe.reg.id in cp.remaps
-                yield proc.pid, fd.fd, fd.path, fd_accmode(fd.open_flags), f"fd {fd.fd}", ghost
+                reg = cp.reg_files.get(fd.file_id)
+                ghost = reg is not None and reg.id in cp.remaps
+                yield proc.pid, fd.fd, fd.path, names.access_mode(fd.open_flags), f"fd {fd.fd}", ghost
         seen = set()
         for vma in proc.vmas:
             if not vma.path or vma.status & names.VMA_AREA_MEMFD or vma.shmid in seen:
                 continue
             seen.add(vma.shmid)
             shared_w = vma.status & names.VMA_FILE_SHARED and vma.prot & 0x2
-            fe = cp.file_entry(vma.shmid)
-            flags = fe.reg.flags if fe is not None and fe.HasField("reg") else 0
-            ghost = fe is not None and fe.HasField("reg") and fe.reg.id in cp.remaps
+            reg = cp.reg_files.get(vma.shmid)
+            flags = reg.flags if reg is not None else 0
+            ghost = reg is not None and reg.id in cp.remaps
             yield (
                 proc.pid,
                 None,
                 vma.path,
-                "rw" if shared_w else fd_accmode(flags),
+                "rw" if shared_w else names.access_mode(flags),
                 f"mapping at 0x{vma.start:x}",
                 ghost,
             )
@@ -132,7 +130,7 @@ def check(cp, target, host=None):
         st = host.stat(path, target.root)
         if st is None:
             continue  # missing: CRI105
-        need = _NEED[access]
+        need = NEEDED_BITS[access]
         if read_search and stat.S_ISDIR(st.st_mode):
             continue
         have = _bits(st, uid, groups)
@@ -141,7 +139,7 @@ def check(cp, target, host=None):
         if have & need != need:
             reported.add(key)
             details.update(owner=st.st_uid, group=st.st_gid, mode=f"0{stat.S_IMODE(st.st_mode):o}")
-            verb = {"r": "reading", "w": "writing", "rw": "reading and writing"}[access]
+            verb = ACCESS_VERB[access]
             yield make(
                 RULE,
                 f"{path} (pid {pid}: {what}) is owned by uid {st.st_uid} gid {st.st_gid} with mode "

@@ -10,6 +10,7 @@ build-ID"; --file-validation filesize skips it).
 from __future__ import annotations
 
 import stat
+from typing import Any
 
 from ..base import Rule
 from ..facts import make
@@ -29,7 +30,7 @@ def check(cp, target, host=None):
     host = host or current_host()
     for use in reg_files(cp):
         pid, fd, _ = use.users[0]
-        where = dict(pid=pid, fd=fd, image="files.img")
+        where: dict[str, Any] = dict(pid=pid, fd=fd, image="files.img")
         root = target.root
         details = {"path": use.path, "host_path": host.host_path(use.path, root), "uses": [w for _, _, w in use.users]}
         st = host.stat(use.path, root)

@@ -55,11 +55,10 @@ def _ttys_with_locked_termios(cp):
     for proc in cp.processes:
         for fd in proc.fds:
             tty = fd.tty
-            if not tty or tty.get("tty_info_id") in seen:
+            if tty is None or tty.tty_info_id in seen:
                 continue
-            info = cp.tty_infos.get(tty.get("tty_info_id"))
-            if info is not None and info.HasField("termios_locked"):
-                seen.add(tty.get("tty_info_id"))
+            if tty.termios_locked:
+                seen.add(tty.tty_info_id)
                 out.append((proc, fd))
     return out
 

@@ -15,11 +15,11 @@ from ..host import current_host
 
 def own_pid_namespace(cp) -> bool:
     """Was the dumped tree in a pid namespace of its own (criu restores it into a new one)?"""
-    inv = cp.inventory
-    if inv is None or not inv.HasField("root_ids") or not cp.processes:
+    inv = cp.inventory_flags
+    if inv is None or inv.root_ids is None or not cp.processes:
         return False
     task_ns = cp.root.ids.get("pid_ns_id")
-    return task_ns is not None and task_ns != inv.root_ids.pid_ns_id
+    return task_ns is not None and task_ns != inv.root_ids.get("pid_ns_id", 0)
 
 
 def check(cp, target, host=None):

@@ -17,11 +17,11 @@ WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def own_net_namespace(cp) -> bool:
-    inv = cp.inventory
-    if inv is None or not inv.HasField("root_ids") or not cp.processes:
+    inv = cp.inventory_flags
+    if inv is None or inv.root_ids is None or not cp.processes:
         return False
     ns = cp.root.ids.get("net_ns_id")
-    return ns is not None and ns != inv.root_ids.net_ns_id
+    return ns is not None and ns != inv.root_ids.get("net_ns_id", 0)
 
 
 def _addr(src: str | None) -> str:

@@ -19,7 +19,7 @@ def check(cp, target):
             fix="the dump did not finish: look at its dump.log and dump again",
         )
         return
-    inv = cp.inventory
+    inv = cp.inventory_flags
     if inv is None:
         return  # unreadable: reported as a problem of the checkpoint
     if inv.img_version not in SUPPORTED_IMAGE_VERSIONS:
@@ -30,14 +30,14 @@ def check(cp, target):
             image="inventory.img",
             criu_error=f"Not supported images version {inv.img_version}",
         )
-    if not (inv.HasField("fdinfo_per_id") and inv.fdinfo_per_id):
+    if not inv.fdinfo_per_id:
         yield make(
             RULE,
             "inventory.img lacks fdinfo_per_id: images from a criu older than 1.x",
             image="inventory.img",
             criu_error="Too old image, no longer supported",
         )
-    if inv.HasField("root_cg_set") and inv.root_cg_set == 0:
+    if inv.root_cg_set == 0:
         yield make(RULE, "inventory.img has root_cg_set 0", image="inventory.img", criu_error="Corrupted root cgset")
 
 

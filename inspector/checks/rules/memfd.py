@@ -9,21 +9,13 @@ from ..facts import has_cap, make, proc_label, restoring_uid
 MEMFD_INODE_IMAGE = "memfd.img"  # CRIU's image-desc.c: MEMFD_INODE -> "memfd"
 
 
-def _inodes(cp) -> dict[int, object]:
-    """memfd inode id -> MemfdInodeEntry (name, uid, gid, size, seals)."""
-    if MEMFD_INODE_IMAGE not in cp.files:
-        return {}
-    return {e.inode_id: e for e in cp.entries(MEMFD_INODE_IMAGE) if e.HasField("inode_id")}
-
-
 def _inode_id(cp, fd=None, vma=None):
     file_id = fd.file_id if fd is not None else vma.shmid
-    fe = cp.file_entry(file_id) if file_id is not None else None
-    return fe.memfd.inode_id if fe is not None and fe.HasField("memfd") else None
+    return cp.memfd_inode_id(file_id) if file_id is not None else None
 
 
 def check(cp, target):
-    inodes = _inodes(cp)
+    inodes = cp.memfd_inodes()
     can_chown = target.privileged or has_cap(target, "CHOWN")
     uid = restoring_uid(cp, target)
     reported_owner: set[int] = set()

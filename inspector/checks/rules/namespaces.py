@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ...model.types import Process
 from ..base import Rule
 from ..facts import has_cap, make, proc_label
 
@@ -33,13 +34,11 @@ def dumped_namespaces(cp) -> dict[str, list[str]]:
 
 
 def _root_ids(cp) -> dict[str, int] | None:
-    inv = cp.inventory
-    if inv is None or not inv.HasField("root_ids"):
-        return None
-    return {f.name: v for f, v in inv.root_ids.ListFields()}
+    inv = cp.inventory_flags
+    return None if inv is None else inv.root_ids
 
 
-def created_namespaces(cp) -> list[tuple[object, list[str]]]:
+def created_namespaces(cp) -> list[tuple[Process, list[str]]]:
     """(process, namespaces criu creates for it) as criu's get_clone_mask() decides them."""
     root_ids = _root_ids(cp)
     by_pid = {p.pid: p for p in cp.processes}

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from ...model import names
 from ..base import Rule
 from ..facts import has_cap, make
 from ._inet import connections
 
 
 def check(cp, target):
-    inv = cp.inventory
+    inv = cp.inventory_flags
     if inv is None or target.privileged or not target.tcp_established or target.tcp_close:
         return
     conns = connections(cp)
     if not conns:
         return
-    method = (
-        names.NETWORK_LOCK_METHOD.get(inv.network_lock_method, str(inv.network_lock_method))
-        if inv.HasField("network_lock_method")
-        else "iptables"
-    )
+    method = inv.network_lock_method or "iptables"  # criu's default when the dump recorded none
     if method == "skip":
         return
     proc, fd = conns[0]

@@ -7,10 +7,10 @@ from ..facts import make
 
 
 def check(cp, target):
-    inv = cp.inventory
-    if inv is None or not inv.HasField("plugins_entry"):
+    inv = cp.inventory_flags
+    if inv is None:
         return
-    plugins = list(inv.plugins_entry.plugins)
+    plugins = inv.plugins
     if plugins:
         yield make(
             RULE,

@@ -5,26 +5,25 @@ from __future__ import annotations
 from ..base import Rule
 from ..facts import make
 
-REMAP_TYPES = {0: "LINKED", 1: "GHOST", 2: "PROCFS"}
+
+def _reg_name(cp, file_id: int) -> str:
+    reg = cp.reg_files.get(file_id)
+    return reg.name if reg is not None else f"file id {file_id}"
 
 
 def check(cp, target):
     for orig_id, remap in sorted(cp.remaps.items()):
-        kind = REMAP_TYPES.get(remap.remap_type, str(remap.remap_type))
+        kind = remap.kind
         if kind == "GHOST":
             continue  # CRI009
-        fe = cp.file_entry(orig_id)
-        path = fe.reg.name if fe is not None and fe.HasField("reg") else f"file id {orig_id}"
+        path = _reg_name(cp, orig_id)
         users = [
             (p, [fd.fd for fd in p.fds if fd.file_id == orig_id], [v.start for v in p.vmas if v.shmid == orig_id])
             for p in cp.processes
         ]
         users = [u for u in users if u[1] or u[2]]
         proc, fds, maps = users[0] if users else (None, [], [])
-        target_fe = cp.file_entry(remap.remap_id)
-        link = (
-            target_fe.reg.name if target_fe is not None and target_fe.HasField("reg") else f"file id {remap.remap_id}"
-        )
+        link = _reg_name(cp, remap.remap_id)
         where = (
             f"pid {proc.pid} ({proc.comm}) " + (f"fd {fds[0]}" if fds else f"mapping at {maps[0]:#x}") if proc else ""
         )

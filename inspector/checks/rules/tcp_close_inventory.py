@@ -7,8 +7,8 @@ from ..facts import make
 
 
 def check(cp, target):
-    inv = cp.inventory
-    if inv is None or not inv.HasField("tcp_close") or not inv.tcp_close:
+    inv = cp.inventory_flags
+    if inv is None or not inv.tcp_close:
         return
     if target.tcp_close:
         yield make(

@@ -16,7 +16,7 @@ def is_pty_master(tty) -> bool:
     has the recorded owner, which the new master does: tmux's master, recorded as uid 0 gid 0,
     restores unprivileged (seen with CRIU 4.2.1).
     """
-    return tty.get("type") == "PTY" and names.dev_major(tty.get("rdev") or 0) != names.UNIX98_PTY_SLAVE_MAJOR
+    return tty.type == "PTY" and names.dev_major(tty.rdev) != names.UNIX98_PTY_SLAVE_MAJOR
 
 
 def check(cp, target):
@@ -27,18 +27,18 @@ def check(cp, target):
     for proc in cp.processes:
         for fd in proc.fds:
             tty = fd.tty
-            if not tty or tty.get("uid") is None or is_pty_master(tty):
+            if tty is None or tty.uid is None or is_pty_master(tty):
                 continue
-            key = tty.get("tty_info_id")
+            key = tty.tty_info_id
             if key in seen:
                 continue
-            t_uid, t_gid = tty.get("uid"), tty.get("gid")
+            t_uid, t_gid = tty.uid, tty.gid
             # fchown() by the owner may keep the file's group or pick one of its own groups; the
             # restorer's terminal is its own, in the devpts group (tty) or its private group
             if t_uid == uid and (t_gid is None or t_gid in (gid, DEVPTS_TTY_GID)):
                 continue
             seen.add(key)
-            fds = [f for f in proc.fds if f.tty and f.tty.get("tty_info_id") == key]
+            fds = [f for f in proc.fds if f.tty is not None and f.tty.tty_info_id == key]
             yield make(
                 RULE,
                 f"{proc_label(proc)} fd {','.join(str(f.fd) for f in fds)} -> {fd.path or 'tty'}: the tty was owned "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ...model import names
+from ...model.types import Fd, Process, TtyInfo
 from ..base import Rule
 from ..facts import group_fds, make, proc_label
 
 
-def inherited_ttys(cp) -> list[tuple[object, list, dict]]:
+def inherited_ttys(cp) -> list[tuple[Process, list[Fd], TtyInfo]]:
     """(process, fds, tty info) for each pty slave whose master no dumped process holds.
 
     criu restore can only hand such a slave the terminal it runs on itself
@@ -16,39 +17,35 @@ def inherited_ttys(cp) -> list[tuple[object, list, dict]]:
     masters = set()
     slaves = []
     for proc in cp.processes:
-        by_index: dict[int, list] = {}
+        by_index: dict[int | None, list[Fd]] = {}
         for fd in proc.fds:
             tty = fd.tty
-            if not tty or tty.get("type") != "PTY":
+            if tty is None or tty.type != "PTY":
                 continue
-            if names.dev_major(tty.get("rdev") or 0) == names.UNIX98_PTY_SLAVE_MAJOR:
-                info = cp.tty_infos.get(tty.get("tty_info_id"))
-                if info is not None and not info.HasField("termios"):
+            if names.dev_major(tty.rdev) == names.UNIX98_PTY_SLAVE_MAJOR:
+                if not tty.termios:
                     continue  # a hung-up slave: criu gives it a fake master, nothing to inherit
-                by_index.setdefault(tty.get("index"), []).append(fd)
+                by_index.setdefault(tty.index, []).append(fd)
             else:
-                masters.add(tty.get("index"))
+                masters.add(tty.index)
         for index, fds in by_index.items():
             slaves.append((proc, index, fds))
-    return [(proc, fds, fds[0].tty) for proc, index, fds in slaves if index not in masters]
-
-
-def tty_key(cp, tty) -> str | None:
-    """criu's name for a tty: "tty[RDEV:DEV]" in hex (criu/tty.c tty_d_name()), the --inherit-fd resource."""
-    info = cp.tty_infos.get(tty.get("tty_info_id"))
-    if info is None or not info.HasField("dev"):
-        return None
-    return f"tty[{info.rdev:x}:{info.dev:x}]"
+    out = []
+    for proc, index, fds in slaves:
+        tty = fds[0].tty
+        if index not in masters and tty is not None:
+            out.append((proc, fds, tty))
+    return out
 
 
 def check(cp, target):
     handed_in = {spec.split(":", 1)[1] for spec in target.inherit_fds if ":" in spec}
     for proc, fds, tty in inherited_ttys(cp):
-        key = tty_key(cp, tty)
+        key = tty.criu_name
         if key is not None and key in handed_in:
             continue  # --inherit-fd fd[N]:tty[..] hands criu's fd N in for this terminal
-        where = f"fd {group_fds(fds)} -> {fds[0].path or '/dev/pts/' + str(tty.get('index'))} (tty)"
-        details = {"fds": [fd.fd for fd in fds], "path": fds[0].path, "tty_index": tty.get("index")}
+        where = f"fd {group_fds(fds)} -> {fds[0].path or '/dev/pts/' + str(tty.index)} (tty)"
+        details = {"fds": [fd.fd for fd in fds], "path": fds[0].path, "tty_index": tty.index}
         if not target.shell_job:
             yield make(
                 RULE,
@@ -58,7 +55,7 @@ def check(cp, target):
                 fd=fds[0].fd,
                 image="tty-info.img",
                 details=details,
-                criu_error="tty: Found slave peer index %d without correspond master peer" % (tty.get("index") or 0),
+                criu_error="tty: Found slave peer index %d without correspond master peer" % (tty.index or 0),
             )
         elif not target.terminal:
             yield make(

@@ -7,11 +7,11 @@ from ..facts import make, proc_label
 
 
 def _peer_name(cp, peer_ino):
-    for fe in cp.files_by_id.values():
-        if fe.HasField("usk") and fe.usk.ino == peer_ino and fe.usk.name:
-            name = fe.usk.name.decode("utf-8", "backslashreplace").rstrip("\0")
-            return "@" + name[1:] if name.startswith("\0") else name
-    return None
+    address = cp.unix_socket_addresses.get(peer_ino)
+    if address is None:
+        return None
+    name = address.decode("utf-8", "backslashreplace").rstrip("\0")
+    return "@" + name[1:] if name.startswith("\0") else name
 
 
 def peer_bound(name: str, root: str | None = None) -> bool:

@@ -7,8 +7,8 @@ from ..facts import make
 
 
 def check(cp, target):
-    inv = cp.inventory
-    if inv is None or not inv.HasField("allow_uprobes") or not inv.allow_uprobes:
+    inv = cp.inventory_flags
+    if inv is None or not inv.allow_uprobes:
         return
     if getattr(target, "allow_uprobes", False):
         yield make(
