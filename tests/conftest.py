@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.rule_coverage"]  # every rule has a test that runs it to a finding
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample-images"
 CORPUS = SAMPLES

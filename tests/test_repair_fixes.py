@@ -50,7 +50,7 @@ def creds_of(out, tid):
 def test_detach_tty_unpriv_tty(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "unpriv-tty", out, "detach-tty")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     files = decoded(out, "files.img")
     assert not [f for f in files if f.HasField("tty")], "every TTY entry must go"
     by_id = {f.id: f for f in files}
@@ -83,7 +83,7 @@ def test_detach_tty_unpriv_tty(cli, tmp_path):
 def test_detach_tty_path_uid_and_bounding_set_make_root_tty_unprivileged(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "tty", out, "detach-tty=/var/log/ticker.out", "uid=1001", f"bounding-set={VM_CAPBND:x}")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     files = {f.id: f for f in decoded(out, "files.img")}
     fdinfo = {fi.fd: fi for fi in decoded(out, "fdinfo-2.img")}
     assert files[fdinfo[1].id].reg.name == "/var/log/ticker.out"
@@ -110,7 +110,7 @@ def test_detach_tty_path_uid_and_bounding_set_make_root_tty_unprivileged(cli, tm
 def test_uid_plain_devnull(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "plain-devnull", out, "uid=1001:1002")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 1, proc.stderr
     c = creds_of(out, 14171)
     assert [c.uid, c.euid, c.suid, c.fsuid] == [1001] * 4
     assert [c.gid, c.egid, c.sgid, c.fsgid] == [1002] * 4
@@ -126,7 +126,7 @@ def test_uid_plain_devnull(cli, tmp_path):
 def test_uid_rewrites_tty_info_when_the_tty_is_kept(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "tty", out, "uid=1001")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 1, proc.stderr
     info = decoded(out, "tty-info.img")[0]
     assert (info.uid, info.gid) == (1001, 1001)
     assert decoded(src, "tty-info.img")[0].uid == 0
@@ -139,7 +139,7 @@ def test_uid_rewrites_tty_info_when_the_tty_is_kept(cli, tmp_path):
 def test_bounding_set_unpriv_plain(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "unpriv-plain", out, f"bounding-set=0x{VM_CAPBND:x}")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     c = creds_of(out, 20458)
     assert names.caps_from_words(decoded(src, "core-20458.img")[0].thread_core.creds.cap_bnd) == VM_CAPBND
     assert names.caps_from_words(c.cap_bnd) == FULL
@@ -163,7 +163,7 @@ def test_bounding_set_refuses_when_the_restorer_has_a_bit_the_image_lacks(cli, t
 def test_no_new_privs_explicit(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "unpriv-plain", out, "no-new-privs")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     assert creds_of(out, 20458).no_new_privs == 1
     assert differing_files(src, out) == ({"core-20458.img"}, set(), {RECORD_NAME})
     assert "execve" in proc.stdout
@@ -183,7 +183,7 @@ def test_no_new_privs_refuses_when_already_set(cli, tmp_path):
 def test_cgroup_root(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "cgroup", out, "cgroup-root")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert not (out / "cgroup.img").exists()
     inv = decoded(out, "inventory.img")[0]
     core = decoded(out, "core-17862.img")[0]
@@ -210,7 +210,7 @@ def test_detach_tty_refuses_without_a_tty(cli, tmp_path):
 def test_relocate_ghost(cli, tmp_path):
     out = tmp_path / "out"
     src, proc = repair(cli, "ghost", out, "relocate=/tmp/criu-work:/opt/app")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 1, proc.stderr
     before = {f.id: f.reg.name for f in decoded(src, "files.img") if f.HasField("reg")}
     after = {f.id: f.reg.name for f in decoded(out, "files.img") if f.HasField("reg")}
     assert before.keys() == after.keys()
@@ -245,7 +245,7 @@ def test_existing_output_needs_force(cli, tmp_path):
     assert proc.returncode == 2 and "already exists" in proc.stderr
     assert (out / "keep").exists()
     _, proc = repair(cli, "unpriv-plain", out, "no-new-privs", extra=("--force",))
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     assert not (out / "keep").exists() and creds_of(out, 20458).no_new_privs == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -301,7 +301,7 @@ def test_scrub_secrets(writable_copy, tmp_path, cli):
     before = dir_hashes(src)
     out = tmp_path / "scrubbed"
     proc = cli("repair", str(src), "-o", str(out), "--fix", "scrub-secrets")
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert dir_hashes(src) == before
     assert differing_files(src, out) == ({"pages-1.img"}, set(), {RECORD_NAME})
     assert (out / "pages-1.img").stat().st_size == (src / "pages-1.img").stat().st_size

@@ -19,10 +19,11 @@ from .conftest import corpus_dir
 UID1001 = Target(uid=1001, caps=frozenset({"NET_ADMIN", "SYS_PTRACE"}))
 
 
-def repaired(cli, out, *fixes, src=None):
+def repaired(cli, out, *fixes, exit_code: int, src=None):
+    """``exit_code``: 1 when the copy is still blocked for repair's default target, else 0."""
     args = [a for f in fixes for a in ("--fix", f)]
     proc = cli("repair", str(src or corpus_dir("plain")), "-o", str(out), *args)
-    assert proc.returncode in (0, 1) and out.is_dir(), proc.stderr
+    assert proc.returncode == exit_code and out.is_dir(), proc.stderr
     return proc
 
 
@@ -32,7 +33,7 @@ def codes(report, severity="error"):
 
 def test_uid_repair_records_the_dumped_creds_and_files_stay_blockers(cli, tmp_path):
     out = tmp_path / "out"
-    repaired(cli, out, "uid=1001", "bounding-set")
+    repaired(cli, out, "uid=1001", "bounding-set", exit_code=1)
     record = json.loads((out / RECORD_NAME).read_text())
     assert record["fixes"] == ["uid=1001", "bounding-set"]
     assert record["dumped"]["creds"] == {"14055": {"uid": 0, "gid": 0, "fsuid": 0, "fsgid": 0}}
@@ -47,7 +48,9 @@ def test_uid_repair_records_the_dumped_creds_and_files_stay_blockers(cli, tmp_pa
 
 def test_relocated_files_are_the_users_choice(cli, tmp_path):
     out = tmp_path / "out"
-    proc = repaired(cli, out, "uid=1001", "bounding-set", "relocate=/tmp/criu-work/data/plain:/home/u/plain")
+    proc = repaired(
+        cli, out, "uid=1001", "bounding-set", "relocate=/tmp/criu-work/data/plain:/home/u/plain", exit_code=0
+    )
     record = json.loads((out / RECORD_NAME).read_text())
     assert record["relocated"] == {
         "/home/u/plain/out": "/tmp/criu-work/data/plain/out",
@@ -59,7 +62,7 @@ def test_relocated_files_are_the_users_choice(cli, tmp_path):
 
 
 def test_uid_notes_suggest_relocate_for_files_to_write(cli, tmp_path):
-    proc = repaired(cli, tmp_path / "out", "uid=1001", "bounding-set")
+    proc = repaired(cli, tmp_path / "out", "uid=1001", "bounding-set", exit_code=1)
     notes = [line for line in proc.stdout.splitlines() if "--fix relocate=" in line]
     assert len(notes) == 2 and all("/tmp/criu-work/data/plain:NEWDIR" in n for n in notes)
     assert any("/tmp/criu-work/data/plain/out must be writable by 1001:1001" in n for n in notes)
@@ -67,8 +70,8 @@ def test_uid_notes_suggest_relocate_for_files_to_write(cli, tmp_path):
 
 def test_a_second_repair_keeps_what_was_dumped(cli, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
-    repaired(cli, first, "uid=1001", "bounding-set")
-    repaired(cli, second, "relocate=/tmp/criu-work/data/plain:/home/u/plain", src=first)
+    repaired(cli, first, "uid=1001", "bounding-set", exit_code=1)
+    repaired(cli, second, "relocate=/tmp/criu-work/data/plain:/home/u/plain", src=first, exit_code=0)
     record = json.loads((second / RECORD_NAME).read_text())
     assert record["fixes"] == ["uid=1001", "bounding-set", "relocate=/tmp/criu-work/data/plain:/home/u/plain"]
     assert record["dumped"]["creds"]["14055"]["fsuid"] == 0  # root, as dumped: not the 1001 of `first`
@@ -76,13 +79,13 @@ def test_a_second_repair_keeps_what_was_dumped(cli, tmp_path):
     # a repair with no fix copies the record as it is
     third = tmp_path / "third"
     proc = cli("repair", str(second), "-o", str(third))
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     assert (third / RECORD_NAME).read_bytes() == (second / RECORD_NAME).read_bytes()
 
 
 def test_a_damaged_record_is_one_error_line(cli, tmp_path):
     out = tmp_path / "out"
-    repaired(cli, out, "uid=1001")
+    repaired(cli, out, "uid=1001", exit_code=1)
     (out / RECORD_NAME).write_text('{"version": 1, "fixes": []}')
     proc = cli("check", str(out), "--uid", "1001")
     assert proc.returncode == 2
@@ -92,7 +95,7 @@ def test_a_damaged_record_is_one_error_line(cli, tmp_path):
 
 def test_ghost_owner_as_dumped(cli, tmp_path):
     out = tmp_path / "out"
-    repaired(cli, out, "uid=1001", "bounding-set", src=corpus_dir("ghost"))
+    repaired(cli, out, "uid=1001", "bounding-set", src=corpus_dir("ghost"), exit_code=1)
     assert json.loads((out / RECORD_NAME).read_text())["dumped"]["ghost_owners"] == {"ghost-file-1.img": 0}
     ghost = [f for f in run_checks(out, UID1001).findings if f.code == "CRI009"]
     assert [f.severity for f in ghost] == ["error"] and ghost[0].details["owner"] == 0
@@ -100,7 +103,7 @@ def test_ghost_owner_as_dumped(cli, tmp_path):
 
 def test_uid_notes_name_the_relocated_files(cli, tmp_path):
     """relocate runs first: uid's notes say what the output reopens, not the paths as dumped."""
-    proc = repaired(cli, tmp_path / "out", "uid=1001", "relocate=/tmp/criu-work/data/plain:/home/u/plain")
+    proc = repaired(cli, tmp_path / "out", "uid=1001", "relocate=/tmp/criu-work/data/plain:/home/u/plain", exit_code=1)
     notes = [line for line in proc.stdout.splitlines() if line.startswith(("action", "warning", "info"))]
     writable = [n for n in notes if "must be writable" in n]
     assert len(writable) == 2 and all("/home/u/plain/" in n for n in writable), notes

@@ -6,9 +6,16 @@ Target (where and how it will be restored) and yield Findings.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-SEVERITIES = ("error", "warning", "info")
+if TYPE_CHECKING:
+    from ..model.checkpoint import Checkpoint
+
+# a finding's weight; the strings are what every report prints
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 # the restoring uid assumed for an unprivileged restore of a tree that ran as root, when no --uid is given
 ASSUMED_NONROOT_UID = 65534
 # what a container's root (uid 0 in a user namespace, --target unprivileged --uid 0) holds: the default
@@ -31,7 +38,7 @@ CONTAINER_ROOT_CAPS = frozenset(
         "SETFCAP",
     }
 )
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Finding:
     code: str
     title: str
     category: str
-    severity: str
+    severity: Severity
     message: str
     fix: str
     pid: int | None = None
@@ -92,24 +99,25 @@ class Finding:
     vma_start: int | None = None
     image: str | None = None  # image file the finding is read from (SARIF location)
     criu_error: str | None = None  # what criu would print
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Rule:
     """One rule: a module in inspector/checks/rules/ defines ``RULE = Rule(...)``.
 
-    ``check(checkpoint, target)`` yields Findings; its docs page is
-    docs/rules/<code>.md. ``host`` rules need the restoring machine (--host).
+    ``check(checkpoint, target)`` yields Findings; its page is the template
+    checks/rules/docs/<code>.md filled with these fields (checks/docs.py).
+    ``host`` rules need the restoring machine (--host).
     """
 
     code: str
     title: str
     category: str
-    severity: str  # default severity for findings of this rule
+    severity: Severity  # default severity for findings of this rule
     rationale: str
     fix: str
-    check: object  # Callable[[Checkpoint, Target], Iterable[Finding]]
+    check: Callable[[Checkpoint, Target], Iterable[Finding]]
     criu_error: str | None = None
     host: bool = False
 

@@ -11,7 +11,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..checks.engine import all_rules
     from ..report.textout import Table, emit
 

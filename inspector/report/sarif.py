@@ -16,6 +16,7 @@ import os
 from dataclasses import asdict
 
 from ..checks.base import CheckReport, Finding, Rule
+from ..checks.docs import rule_page
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -48,25 +49,12 @@ def _rule_name(rule: Rule) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words) or rule.code
 
 
-def _local_doc(code: str) -> str | None:
-    """The rule's page, when this installation carries it."""
-    from ..checks.docs import doc_path
-
-    path = doc_path(code)
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
-
-
 def rule_descriptor(rule: Rule) -> dict:
     help_text = f"Fix: {rule.fix}"
     if rule.criu_error:
         help_text += f"\nWithout it, criu restore fails with: {rule.criu_error}"
     help_obj = {"text": help_text}
-    page = _local_doc(rule.code)
+    page = rule_page(rule)  # the rule's page travels inline (rules built outside the package have none)
     if page:
         help_obj["markdown"] = page
     return {
@@ -104,7 +92,7 @@ def _location(f: Finding) -> dict:
     if offset is not None:  # a binary artifact: the region is a byte range of the image file
         physical["region"] = {"byteOffset": offset, "byteLength": f.details.get("file_length", 0)}
     loc: dict = {"physicalLocation": physical}
-    logical = []
+    logical: list[dict] = []
     if f.pid is not None:
         logical.append({"name": f"pid {f.pid}", "fullyQualifiedName": f"pid {f.pid}", "kind": "object"})
         if f.fd is not None:
@@ -173,7 +161,7 @@ def sarif_log(report: CheckReport) -> dict:
     # a finding of a rule the report does not list (should not happen) still gets a descriptor
     for f in [*report.findings, *(f for f, _ in report.suppressed)]:
         if f.code not in known:
-            rules.append(Rule(f.code, f.title, f.category, f.severity, f.title, f.fix, check=None))
+            rules.append(Rule(f.code, f.title, f.category, f.severity, f.title, f.fix, check=lambda cp, t: ()))
             known.add(f.code)
     rule_index = {r.code: i for i, r in enumerate(rules)}
     results = [result(f, rule_index) for f in report.findings]

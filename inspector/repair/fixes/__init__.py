@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 # fix name -> module, in the order fixes apply
 ORDER: dict[str, str] = {
@@ -26,7 +30,7 @@ ORDER: dict[str, str] = {
 class Fix:
     name: str
     summary: str  # one line for --help and `repair --list`
-    apply: Callable  # (Workspace, arg: str | None) -> None; raises FixRefused
+    apply: Callable[[Workspace, str | None], None]  # (workspace, the NAME=ARG argument); raises FixRefused
     arg: str | None = None  # metavar of its argument (NAME=ARG), None: takes none
     arg_required: bool = False
     repeatable: bool = False
