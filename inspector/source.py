@@ -16,6 +16,7 @@ directory is removed by ``cleanup()``, when the handle is collected, or at exit.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -23,7 +24,9 @@ import stat
 import tarfile
 import tempfile
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .codec.image import CRIU_IMAGE_NAME
 from .errors import InspectError, register_path_alias, unregister_path_alias
@@ -51,8 +54,6 @@ COPY_CHUNK = 1 << 20
 
 ENV_MAX_EXTRACT = "CRIU_INSPECT_MAX_EXTRACT"
 
-ARCHIVE_FORMATS = ("tar", "tar.gz", "tar.zst", "tar.xz", "tar.bz2")
-
 
 @dataclass
 class Source:
@@ -68,7 +69,7 @@ class Source:
     problems: list = field(default_factory=list)  # InspectError: metadata that could not be read
     archive_path: str | None = None  # the archive file (origin may name a member: ARCHIVE!/DIR)
     _tmp: str | None = None
-    _finalizer: object = None
+    _finalizer: weakref.finalize | None = None
 
     def cleanup(self) -> None:
         """Remove the temporary directory an archive was extracted to (nothing for a directory)."""
@@ -78,6 +79,7 @@ class Source:
     def shown(self, path: str) -> str:
         """A path under the temporary directory as the user knows it (``ARCHIVE!/member``)."""
         if self._tmp and path and (path == self._tmp or path.startswith(self._tmp + os.sep)):
+            assert self.archive_path is not None  # set with _tmp, for an extracted archive
             rel = os.path.relpath(path, self._tmp)
             return self.archive_path if rel == "." else f"{self.archive_path}!/{rel}"
         return path
@@ -230,6 +232,11 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) and value and not value.startswith("0001-01-01") else None
 
 
+def _json_object(value: object) -> dict:
+    """``value`` if it is a JSON object, else an empty one: metadata written by others may have any shape."""
+    return value if isinstance(value, dict) else {}
+
+
 def _container_metadata(d: str, problems: list) -> tuple[str, dict]:
     """Layout and facts from config.dump (podman's container config) and spec.dump (the OCI spec).
 
@@ -238,7 +245,7 @@ def _container_metadata(d: str, problems: list) -> tuple[str, dict]:
     """
     config = _read_json(os.path.join(d, "config.dump"), problems) or {}
     spec = _read_json(os.path.join(d, "spec.dump"), problems) or {}
-    ann = spec.get("annotations") if isinstance(spec.get("annotations"), dict) else {}
+    ann = _json_object(spec.get("annotations"))
     manager = ann.get("io.container.manager")
     meta: dict = {}
     if manager == "libpod":
@@ -275,7 +282,7 @@ def _container_metadata(d: str, problems: list) -> tuple[str, dict]:
     meta.setdefault("created", None)
     meta["created"] = meta["created"] or _text(config.get("createdTime"))
     meta["checkpointed"] = _text(config.get("checkpointedTime"))
-    process = spec.get("process") if isinstance(spec.get("process"), dict) else {}
+    process = _json_object(spec.get("process"))
     args = process.get("args")
     meta["command"] = [a for a in args if isinstance(a, str)] if isinstance(args, list) else None
     diff = os.path.join(d, ROOTFS_DIFF)
@@ -379,10 +386,10 @@ class _BoundedTarInfo(tarfile.TarInfo):
             tarfile.SOLARIS_XHDTYPE,
         ) and self.size > (1 << 20):
             raise tarfile.HeaderError(f"extended header of {self.size} bytes")
-        return super()._proc_member(tarfile_)
+        return super()._proc_member(tarfile_)  # type: ignore[misc]  # tarfile's private hook, not in typeshed
 
 
-def _open_tar(archive: str, fmt: str):
+def _open_tar(archive: str, fmt: str) -> tuple[tarfile.TarFile, _Closable]:
     """A tarfile over the archive, streamed (compressed) or seekable (plain tar: skipping is a seek)."""
     fh = open_regular_file(archive)
     try:
@@ -397,9 +404,10 @@ def _open_tar(archive: str, fmt: str):
                     "zstd-compressed archive: install the Python package zstandard (pip install zstandard), "
                     "or decompress it first (zstd -d)",
                 ) from None
-            stream = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True)
-            return tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo), stream
+            reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True)
+            return tarfile.open(fileobj=reader, mode="r|", tarinfo=_BoundedTarInfo), reader
         # the stdlib's file classes bound what one read decompresses (tarfile's own r|gz does not)
+        stream: io.BufferedIOBase
         if fmt == "tar.gz":
             import gzip
 
@@ -421,8 +429,14 @@ def _open_tar(archive: str, fmt: str):
         raise InspectError(archive, f"not a readable {fmt} archive: {exc}") from None
 
 
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
 class _Closing:
-    def __init__(self, *objs):
+    """Closes several objects in order (the decompressing stream, then the file under it)."""
+
+    def __init__(self, *objs: _Closable):
         self.objs = objs
 
     def close(self) -> None:
@@ -443,13 +457,13 @@ def _resolve_archive(origin: str, fmt: str, *, member: str = "", given: str | No
         _remove_tree(tmp)
         raise
     # removed when the Source is collected (with the Checkpoint holding it) or at exit
-    src._finalizer = weakref.finalize(src, _remove_tree, tmp)
+    finalizer = src._finalizer = weakref.finalize(src, _remove_tree, tmp)
     _LIVE.difference_update([f for f in _LIVE if not f.alive])
-    _LIVE.add(src._finalizer)
+    _LIVE.add(finalizer)
     return src
 
 
-_LIVE: set = set()  # finalizers of the extractions (a finalizer holds no reference to its Source)
+_LIVE: set[weakref.finalize] = set()  # finalizers of the extractions (a finalizer holds no reference to its Source)
 
 
 def remove_extractions() -> None:
@@ -469,7 +483,7 @@ def _remove_tree(tmp: str) -> None:
 class _Extracted:
     files: int = 0
     bytes: int = 0
-    links: list = field(default_factory=list)  # (path of the symlink, shown name)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (path of the symlink, shown name, target)
     foreign: int = 0  # members with names CRIU does not write, extracted or not
     skipped: int = 0  # foreign members not extracted (past the bound)
     first_skipped: str = ""
@@ -478,114 +492,164 @@ class _Extracted:
 
 
 def _extract(archive: str, fmt: str, tmp: str) -> _Extracted:
+    """Stream the archive once, writing the checkpoint's members under ``tmp``; every member checked first."""
     limit, why = _max_extract(archive, fmt, tmp)
-    real_size = os.path.getsize(archive)
     tar, closer = _open_tar(archive, fmt)
-    out = _Extracted()
-    seen = 0
+    job = _Extraction(archive, fmt, tmp, tar, limit, why)
     try:
-        while True:
-            try:
-                member = tar.next()
-            except tarfile.HeaderError as exc:
-                raise InspectError(archive, f"bad tar header after {seen} members: {exc}") from None
-            except (tarfile.ReadError, EOFError, OSError) as exc:
-                raise InspectError(archive, f"archive is truncated or corrupt after {seen} members: {exc}") from None
-            if member is None:
-                break
-            tar.members = []  # tarfile keeps every header otherwise: memory would grow with the member count
-            seen += 1
-            if seen > MAX_MEMBERS:
-                raise InspectError(archive, f"more than {MAX_MEMBERS} members: not a checkpoint archive")
-            parts = _member_parts(archive, member.name)
-            if parts is None:
-                continue
-            name = "/".join(parts)
-            if parts[-1] == ROOTFS_DIFF and member.isfile():
-                out.rootfs_diff["/".join(parts[:-1])] = member.size
-            if parts[-1] in CONTAINER_FILES:
-                out.container_files_seen = True
-            if not _is_checkpoint_member(parts):
-                continue
-            if len(parts) > MAX_MEMBER_DEPTH:
-                raise InspectError(
-                    archive, f"member {name[:80]}... nests {len(parts)} levels deep: not a checkpoint archive"
-                )
-            if not member.isdir() and not _criu_named(parts[-1]):
-                out.foreign += 1
-                if out.foreign > MAX_FOREIGN_MEMBERS:
-                    out.skipped += 1
-                    out.first_skipped = out.first_skipped or name
-                    continue
-            dest = os.path.join(tmp, *parts)
-            if member.isdir():
-                _check_parent(archive, tmp, name, os.path.join(dest, "x"))  # creates dest itself too
-                continue
-            _check_parent(archive, tmp, name, dest)
-            if member.isfile():
-                if fmt == "tar" and member.offset_data + member.size > real_size:
-                    raise InspectError(
-                        archive,
-                        f"member {name} declares {member.size} bytes, more than the archive holds "
-                        f"({real_size - member.offset_data} left)",
-                    )
-                if out.bytes + member.size > limit:
-                    raise InspectError(
-                        archive,
-                        f"member {name} declares {member.size} bytes: the checkpoint would exceed "
-                        f"{limit} bytes ({why})",
-                    )
-                _write_member(archive, tar, member, name, dest)
-                out.bytes += member.size
-                out.files += 1
-            elif member.issym():
-                target = member.linkname
-                if target.startswith("/") or ".." in _lexical_escape(parts[:-1], target):
-                    raise InspectError(archive, f"member {name} links outside the archive (to {target})")
-                _replace_ok(archive, name, dest)
-                os.symlink(target, dest)
-                out.links.append((dest, name, target))
-            elif member.islnk():
-                target_parts = _member_parts(archive, member.linkname)
-                if target_parts is None:
-                    raise InspectError(archive, f"member {name} is a hard link to the archive's root")
-                src = os.path.join(tmp, *target_parts)
-                if not os.path.isfile(src) or os.path.islink(src):
-                    raise InspectError(
-                        archive,
-                        f"member {name} is a hard link to {member.linkname}, which is not an extracted checkpoint file",
-                    )
-                _check_parent(archive, tmp, "/".join(target_parts), src)
-                _replace_ok(archive, name, dest)
-                os.link(src, dest)
-                out.files += 1
-            elif member.ischr() or member.isblk():
-                raise InspectError(archive, f"member {name} is a device file")
-            elif member.isfifo():
-                raise InspectError(archive, f"member {name} is a FIFO")
-            else:
-                raise InspectError(
-                    archive, f"member {name} has tar type {member.type!r}, not a file, directory or link"
-                )
+        job.run()
     except InspectError:
         raise
     except tarfile.TarError as exc:
-        raise InspectError(archive, f"archive is truncated or corrupt after {seen} members: {exc}") from None
+        raise InspectError(archive, f"archive is truncated or corrupt after {job.seen} members: {exc}") from None
     except (EOFError, OSError) as exc:
-        if getattr(exc, "filename", None):
+        if isinstance(exc, OSError) and exc.filename:
             raise InspectError(archive, f"cannot extract: {exc.strerror or exc}") from None
-        raise InspectError(archive, f"archive is truncated or corrupt after {seen} members: {exc}") from None
+        raise InspectError(archive, f"archive is truncated or corrupt after {job.seen} members: {exc}") from None
     except _decompress_errors() as exc:
-        raise InspectError(archive, f"cannot decompress ({fmt}) after {seen} members: {exc}") from None
+        raise InspectError(archive, f"cannot decompress ({fmt}) after {job.seen} members: {exc}") from None
     finally:
         tar.close()
         closer.close()
     real_tmp = os.path.realpath(tmp)
-    for path, name, target in out.links:  # the final tree decides: chains of in-archive links can still leave it
+    for path, name, target in job.out.links:  # the final tree decides: chains of in-archive links can still leave it
         real = os.path.realpath(path)
         if os.path.commonpath([real, real_tmp]) != real_tmp:
             raise InspectError(archive, f"member {name} links outside the archive (to {target})")
-    return out
+    return job.out
+
+
+class _Extraction:
+    """One pass over an archive's members: which to write, and one handler per tar member type."""
+
+    def __init__(self, archive: str, fmt: str, tmp: str, tar: tarfile.TarFile, limit: int, why: str):
+        self.archive, self.fmt, self.tmp, self.tar = archive, fmt, tmp, tar
+        self.limit, self.why = limit, why  # how many bytes may be written, and why that many
+        self.real_size = os.path.getsize(archive)
+        self.out = _Extracted()
+        self.seen = 0  # headers read so far (the error messages count them)
+
+    def run(self) -> None:
+        while (member := self._next()) is not None:
+            # tarfile keeps every header otherwise: memory would grow with the member count
+            self.tar.members = []  # type: ignore[attr-defined]  # an attribute typeshed does not declare
+            self.seen += 1
+            if self.seen > MAX_MEMBERS:
+                raise InspectError(self.archive, f"more than {MAX_MEMBERS} members: not a checkpoint archive")
+            parts = _member_parts(self.archive, member.name)
+            if parts is not None and self._wanted(member, parts):
+                handler = _MEMBER_HANDLERS.get(member.type, _Extraction._unsupported)
+                handler(self, member, parts, "/".join(parts))
+
+    def _next(self) -> tarfile.TarInfo | None:
+        try:
+            return self.tar.next()
+        except tarfile.HeaderError as exc:
+            raise InspectError(self.archive, f"bad tar header after {self.seen} members: {exc}") from None
+        except (tarfile.ReadError, EOFError, OSError) as exc:
+            raise InspectError(
+                self.archive, f"archive is truncated or corrupt after {self.seen} members: {exc}"
+            ) from None
+
+    def _wanted(self, member: tarfile.TarInfo, parts: list[str]) -> bool:
+        """Note what the member says about the layout; is it one of the checkpoint's, to be extracted?"""
+        out, name = self.out, "/".join(parts)
+        if parts[-1] == ROOTFS_DIFF and member.isfile():
+            out.rootfs_diff["/".join(parts[:-1])] = member.size
+        if parts[-1] in CONTAINER_FILES:
+            out.container_files_seen = True
+        if not _is_checkpoint_member(parts):
+            return False
+        if len(parts) > MAX_MEMBER_DEPTH:
+            raise InspectError(
+                self.archive, f"member {name[:80]}... nests {len(parts)} levels deep: not a checkpoint archive"
+            )
+        if not member.isdir() and not _criu_named(parts[-1]):
+            out.foreign += 1
+            if out.foreign > MAX_FOREIGN_MEMBERS:
+                out.skipped += 1
+                out.first_skipped = out.first_skipped or name
+                return False
+        return True
+
+    def _place(self, parts: list[str], name: str) -> str:
+        """The member's path under tmp, its directories created (through no link)."""
+        dest = os.path.join(self.tmp, *parts)
+        _check_parent(self.archive, self.tmp, name, dest)
+        return dest
+
+    # --- one handler per member type ---------------------------------------------------------------------------
+    def _directory(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        dest = os.path.join(self.tmp, *parts)
+        _check_parent(self.archive, self.tmp, name, os.path.join(dest, "x"))  # creates dest itself too
+
+    def _regular_file(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        dest = self._place(parts, name)
+        if self.fmt == "tar" and member.offset_data + member.size > self.real_size:
+            raise InspectError(
+                self.archive,
+                f"member {name} declares {member.size} bytes, more than the archive holds "
+                f"({self.real_size - member.offset_data} left)",
+            )
+        if self.out.bytes + member.size > self.limit:
+            raise InspectError(
+                self.archive,
+                f"member {name} declares {member.size} bytes: the checkpoint would exceed "
+                f"{self.limit} bytes ({self.why})",
+            )
+        _write_member(self.archive, self.tar, member, name, dest)
+        self.out.bytes += member.size
+        self.out.files += 1
+
+    def _symlink(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        dest = self._place(parts, name)
+        target = member.linkname
+        if target.startswith("/") or ".." in _lexical_escape(parts[:-1], target):
+            raise InspectError(self.archive, f"member {name} links outside the archive (to {target})")
+        _replace_ok(self.archive, name, dest)
+        os.symlink(target, dest)
+        self.out.links.append((dest, name, target))
+
+    def _hard_link(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        dest = self._place(parts, name)
+        target_parts = _member_parts(self.archive, member.linkname)
+        if target_parts is None:
+            raise InspectError(self.archive, f"member {name} is a hard link to the archive's root")
+        src = os.path.join(self.tmp, *target_parts)
+        if not os.path.isfile(src) or os.path.islink(src):
+            raise InspectError(
+                self.archive,
+                f"member {name} is a hard link to {member.linkname}, which is not an extracted checkpoint file",
+            )
+        _check_parent(self.archive, self.tmp, "/".join(target_parts), src)
+        _replace_ok(self.archive, name, dest)
+        os.link(src, dest)
+        self.out.files += 1
+
+    # refused types: their directories are still checked first, so the first error an archive shows stays the same
+    def _device(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        self._place(parts, name)
+        raise InspectError(self.archive, f"member {name} is a device file")
+
+    def _fifo(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        self._place(parts, name)
+        raise InspectError(self.archive, f"member {name} is a FIFO")
+
+    def _unsupported(self, member: tarfile.TarInfo, parts: list[str], name: str) -> None:
+        self._place(parts, name)
+        raise InspectError(self.archive, f"member {name} has tar type {member.type!r}, not a file, directory or link")
+
+
+# tar member type -> handler; the same tests as TarInfo.isfile(), isdir(), issym(), islnk(), ischr(), isblk(), isfifo()
+_MEMBER_HANDLERS: dict[bytes, Callable[[_Extraction, tarfile.TarInfo, list[str], str], None]] = {
+    **{t: _Extraction._regular_file for t in tarfile.REGULAR_TYPES},
+    tarfile.DIRTYPE: _Extraction._directory,
+    tarfile.SYMTYPE: _Extraction._symlink,
+    tarfile.LNKTYPE: _Extraction._hard_link,
+    tarfile.CHRTYPE: _Extraction._device,
+    tarfile.BLKTYPE: _Extraction._device,
+    tarfile.FIFOTYPE: _Extraction._fifo,
+}
 
 
 def _decompress_errors() -> tuple:

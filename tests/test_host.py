@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from inspector.checks.base import Target
-from inspector.checks.host import Host, current_host, decode_file_caps, elf_build_id, reg_files
+from inspector.checks.host import Host, current_host, reg_files
+from inspector.checks.host.elf import elf_build_id
+from inspector.checks.host.filecaps import decode_file_caps
 from inspector.checks.rules import (
     host_cgroup,
     host_criu,

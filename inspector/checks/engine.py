@@ -113,8 +113,8 @@ def run_checks(
             if os.environ.get("CRIU_INSPECT_DEBUG"):
                 raise
             problems.append(f"{cp.shown_path}: internal error in rule {rule.code}: {type(exc).__name__}: {exc}")
-    for exc in cp.problems:
-        broken.setdefault(exc.path or exc.one_line(), (exc.one_line(), []))
+    for problem in cp.problems:
+        broken.setdefault(problem.path or problem.one_line(), (problem.one_line(), []))
     for line, codes in broken.values():
         problems.append(f"{line} ({', '.join(codes)} could not run)" if codes else line)
     findings.sort(key=_finding_order)

@@ -14,7 +14,7 @@ FORMATS = ("text", "json", "sarif", "junit")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..checks.targets import add_target_arguments
+    from .target_args import add_target_arguments
 
     p.add_argument("dir", help="checkpoint directory")
     add_target_arguments(p)

@@ -14,7 +14,7 @@ FORMATS = ("csv", "parquet", "jsonl")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..checks.targets import add_target_arguments
+    from .target_args import add_target_arguments
 
     p.add_argument("paths", nargs="+", metavar="PATH", help="checkpoints (directories, archives, folders of many)")
     p.add_argument("--to", required=True, metavar="DIR", help="folder to write the tables into (created)")

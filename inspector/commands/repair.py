@@ -47,39 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-check", action="store_true", help="do not run the checker on input and output")
     p.add_argument("--list", action="store_true", help="list the fixes and exit")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (json: docs/repair.md)")
-    try:
-        from ..checks.targets import add_target_arguments
-    except ImportError:
-        add_target_arguments = _add_minimal_target_arguments
+    from .target_args import add_target_arguments
+
     add_target_arguments(p)
-
-
-def _add_minimal_target_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("restore target for the check after the repair")
-    g.add_argument("--target", choices=("unprivileged", "root"), default="unprivileged")
-    g.add_argument("--uid", type=int)
-    g.add_argument("--gid", type=int)
-    g.add_argument("--terminal", action="store_true", default=False)
-    g.add_argument("--shell-job", action="store_true")
-    g.add_argument("--manage-cgroups", nargs="?", const="soft")
-
-
-def _target(args):
-    try:
-        from ..checks.targets import target_from_args
-
-        return target_from_args(args)
-    except ImportError:
-        from ..checks.base import Target
-
-        return Target(
-            kind=args.target,
-            uid=args.uid,
-            gid=args.gid,
-            terminal=args.terminal,
-            shell_job=args.shell_job,
-            manage_cgroups=args.manage_cgroups,
-        )
 
 
 def run(args) -> int:
@@ -127,16 +97,17 @@ def _write_and_report(args, ws) -> int:
         result = write_output(ws, args.output, force=args.force, link=args.link and not args.copy)
         blocks += repair_text.written_blocks(result)
         if not args.no_check:
+            from ..checks.targets import target_from_args
             from ..repair.compare import check_delta, target_for
 
-            target = target_for(_target(args), ws.target_hints)
+            target = target_for(target_from_args(args), ws.target_hints)
             from ..repair import fixes
 
             addressed = {code for req in args.fix for code in fixes.get(req.name).addresses}
             delta = check_delta(args.dir, args.output, target, addressed, memory_changed=bool(ws.pages_patches))
             blocks += repair_text.delta_blocks(delta, target)
             unverified = [f for f in delta.unaddressed if f.severity == "error"]
-            if not delta.skipped and (delta.after_verdict != "restorable" or unverified):
+            if delta.after_verdict != "restorable" or unverified:
                 code = 1
     if args.format == "json":
         repair_json.render(

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 FORMATS = ("table", "json", "csv", "parquet")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..checks.targets import add_target_arguments
+    from .target_args import add_target_arguments
 
     p.add_argument(
         "paths",
@@ -138,14 +142,14 @@ class _Progress:
 
     def __init__(self, total: int, enabled: bool):
         self.total, self.enabled = total, enabled
-        self._bar = self._task = None
+        self._running: tuple[Progress, TaskID] | None = None  # the bar and its task, while shown
 
     def __enter__(self):
         if self.enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-            self._bar = Progress(
+            bar = Progress(
                 "scan",
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -153,15 +157,16 @@ class _Progress:
                 console=Console(stderr=True),
                 transient=True,
             )
-            self._bar.__enter__()
-            self._task = self._bar.add_task("scan", total=self.total)
+            bar.__enter__()
+            self._running = bar, bar.add_task("scan", total=self.total)
         return self
 
     def advance(self, row: dict) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task)
+        if self._running is not None:
+            bar, task = self._running
+            bar.advance(task)
 
     def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        if self._running is not None:
+            self._running[0].__exit__(*exc)
         return False

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-VIEWS = ("all", "ps", "fds", "mems", "mem", "env", "images")
-VIEWS += ("net", "mounts", "stats", "sockets")  # focused views: inspector/views/, docs/show-views.md
+from ..report.views_render import FOCUSED_VIEWS  # inspector/views/, docs/show-views.md
+
+VIEWS = ("all", "ps", "fds", "mems", "mem", "env", "images") + FOCUSED_VIEWS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,7 +45,7 @@ def run(args) -> int:
             cp.shown_path, f"no process {', '.join(map(str, missing))} in this checkpoint (its pids: {have})"
         )
     cp.image_infos()  # frame every image, so what cannot be read is listed whatever the view
-    if view in ("net", "mounts", "stats", "sockets"):  # docs/show-views.md
+    if view in FOCUSED_VIEWS:  # docs/show-views.md
         from ..report.views_render import emit_view
 
         emit_view(cp, view, args.format, pids=args.pid)

@@ -16,7 +16,7 @@ NO_TEXTUAL = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..checks.targets import add_target_arguments
+    from .target_args import add_target_arguments
 
     p.add_argument("dir", help="checkpoint directory")
     p.add_argument("dir_b", nargs="?", help="a second checkpoint: diff mode, marks what changed from DIR to DIR_B")
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..model.checkpoint import Checkpoint
 
     # bad input: one line and exit 2 before the screen is taken over

@@ -32,7 +32,7 @@ def target_dict(t: Target) -> dict:
 
 
 def finding_dict(f: Finding) -> dict:
-    out = {
+    out: dict[str, object] = {
         "code": f.code,
         "category": f.category,
         "severity": f.severity,

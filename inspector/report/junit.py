@@ -99,7 +99,8 @@ def junit_tree(report: CheckReport) -> ET.ElementTree:
 
 
 def render(report: CheckReport, stream) -> None:
-    tree = junit_tree(report)
+    root = junit_tree(report).getroot()
+    assert root is not None  # junit_tree builds the tree on its <testsuites> element
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    stream.write(ET.tostring(tree.getroot(), encoding="unicode"))
+    stream.write(ET.tostring(root, encoding="unicode"))
     stream.write("\n")

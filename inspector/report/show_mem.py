@@ -50,7 +50,7 @@ def mem_blocks(cp, pids=None) -> list[Block]:
 
 
 def _row_dict(r: MemorySizes) -> dict:
-    out = {"pid": r.pid, "comm": r.comm, "state": r.state, "vmas": r.vmas}
+    out: dict[str, object] = {"pid": r.pid, "comm": r.comm, "state": r.state, "vmas": r.vmas}
     out.update({k: getattr(r, k) for k in _SIZES})
     out["pages"] = asdict(r.pages)
     return out

@@ -164,10 +164,10 @@ def net_view(cp) -> NetView:
     view = NetView(container=container_dir(cp) is not None, status_file=None, status_format=None)
     path = engine_file(cp, STATUS_FILE)
     if path is not None:
-        view.status_file = shown(cp, path)
+        where = view.status_file = shown(cp, path)
         status = load_json(cp, STATUS_FILE)
         if status is not UNREADABLE:
-            cp._soft(_fill_status, view, status)
+            cp._soft(_fill_status, view, status, where)
     config = load_json(cp, "config.dump") if view.container else None
     if isinstance(config, dict):
         view.ports = port_mappings(config)
@@ -181,19 +181,19 @@ def net_view(cp) -> NetView:
 # --- network.status ---------------------------------------------------------------
 
 
-def _fill_status(view: NetView, status) -> None:
+def _fill_status(view: NetView, status, where: str) -> None:
     if status is None:  # `null`: podman wrote an empty status (no network namespace of its own)
         view.status_format = "podman"
         return
     if isinstance(status, dict):
         view.status_format = "podman"
-        view.networks = [_podman_network(name, block, view.status_file) for name, block in sorted(status.items())]
+        view.networks = [_podman_network(name, block, where) for name, block in sorted(status.items())]
     elif isinstance(status, list):
         view.status_format = "cni"
-        view.networks = [_cni_network(result, view.status_file, i) for i, result in enumerate(status)]
+        view.networks = [_cni_network(result, where, i) for i, result in enumerate(status)]
     else:
         raise InspectError(
-            view.status_file,
+            where,
             f"neither a map of networks (Podman >= 4) nor a list of CNI results "
             f"(Podman < 4): a JSON {type(status).__name__}",
         )
@@ -306,8 +306,9 @@ def port_mappings(config: dict) -> list[PortMapping]:
 
 
 def crio_pod_ips(spec: dict) -> list[str]:
-    ann = spec.get("annotations") if isinstance(spec.get("annotations"), dict) else {}
-    out = []
+    annotations = spec.get("annotations")
+    ann = annotations if isinstance(annotations, dict) else {}
+    out: list[str] = []
     while isinstance(ann.get(f"io.kubernetes.cri-o.IP.{len(out)}"), str):
         out.append(ann[f"io.kubernetes.cri-o.IP.{len(out)}"])
     return out
