@@ -126,7 +126,7 @@ def stale_dirs(parent: str, prefix: str) -> list[str]:
     What a SIGKILL (or a power cut) leaves behind; only directories of this user, with a pid that no
     process has now, are returned, so a concurrent run's work is never touched.
     """
-    found = []
+    found: list[str] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:

@@ -31,6 +31,7 @@ import socket
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor as FD
 from google.protobuf.message import EncodeError
@@ -121,13 +122,13 @@ class _Slot:
     number: int
     type: int
     repeated: bool
-    field: object  # the FieldDescriptor
+    field: Any  # the FieldDescriptor
     opts: _Field  # decode's view of the field: its (criu) options
     low: int = 0
     high: int = 0
-    flags: dict | None = None  # flag name -> bit, pycriu's table
-    names: dict | None = None  # dict name -> number (socket family, type, state, proto)
-    enum: dict | None = None  # enum value name -> number
+    flags: dict[str, int] | None = None  # flag name -> bit, pycriu's table
+    names: dict[str, int] | None = None  # dict name -> number (socket family, type, state, proto)
+    enum: dict[str, int] | None = None  # enum value name -> number
     plain_int: bool = False  # a singular integer field
 
 
@@ -141,19 +142,22 @@ def _slots(desc) -> dict[str, _Slot]:
         slots = {}
         for field in desc.fields:
             f = plan[field.number]
-            extra = {}
+            low = high = 0
+            flags = names = enum = None
             if f.type in _INT_TYPES:
-                extra["low"], extra["high"] = _INT_RANGES[f.type]
-                extra["plain_int"] = not f.repeated
+                low, high = _INT_RANGES[f.type]
                 if f.flags:
                     flags_maps, _, _ = _pycriu_maps()
-                    extra["flags"] = dict(flags_maps.get(f.flags, ()))
-                if f.dict:
+                    flags = dict(flags_maps.get(f.flags, ()))
+                if f.dict_map:
                     _, dict_maps, _ = _pycriu_maps()
-                    extra["names"] = dict(dict_maps.get(f.dict, ({}, {}))[1].get(f.name, {}))
+                    names = dict(dict_maps.get(f.dict_map, ({}, {}))[1].get(f.name, {}))
             elif f.type == FD.TYPE_ENUM:
-                extra["enum"] = {v.name: v.number for v in field.enum_type.values}
-            slots[field.name] = _Slot(field.name, field.number, f.type, f.repeated, field, f, **extra)
+                enum = {v.name: v.number for v in field.enum_type.values}
+            plain_int = f.type in _INT_TYPES and not f.repeated
+            slots[field.name] = _Slot(
+                field.name, field.number, f.type, f.repeated, field, f, low, high, flags, names, enum, plain_int
+            )
         _slots_cache[desc.full_name] = slots
     return slots
 
@@ -211,6 +215,7 @@ def _scalar(slot: _Slot, value):
             raise _Value(f"{number} is out of range for this field ({slot.low}..{slot.high})")
         return number
     if t == FD.TYPE_ENUM:
+        assert slot.enum is not None  # _slots names the values of every enum field
         if type(value) is str:
             number = slot.enum.get(value)
             if number is None:
@@ -505,8 +510,9 @@ def dict_to_image(doc) -> bytes:
     entries = doc["entries"]
     if kind.extra == "ghost":
         return bytes(out + _ghost(kind, entries))
-    entry_cls = schema.message_class(kind.module, kind.message)
-    head_cls = schema.message_class(kind.module, kind.head) if kind.head else entry_cls  # pagemap_head first
+    module, message = _schema_of(kind)
+    entry_cls = schema.message_class(module, message)
+    head_cls = schema.message_class(module, kind.head) if kind.head else entry_cls  # pagemap_head first
     pack = U32.pack
     for i, item in enumerate(entries):
         where = f"entries[{i}]"
@@ -526,6 +532,12 @@ def dict_to_image(doc) -> bytes:
     return bytes(out)
 
 
+def _schema_of(kind: schema.ImageKind) -> tuple[str, str]:
+    """(pb2 module, entry message) of a kind of ``schema.KINDS``, which lists only kinds with a schema."""
+    assert kind.module is not None and kind.message is not None
+    return kind.module, kind.message
+
+
 def _ghost(kind: schema.ImageKind, entries: list) -> bytes:
     """ghost-file-N.img: the file entry, then either its contents (the rest of the file) or chunks with theirs."""
     if not entries:
@@ -536,7 +548,8 @@ def _ghost(kind: schema.ImageKind, entries: list) -> bytes:
     if isinstance(head, dict) and "extra" in head:
         head = dict(head)
         contents = head.pop("extra")
-    gf = schema.message_class(kind.module, kind.message)()
+    module, message = _schema_of(kind)
+    gf = schema.message_class(module, message)()
     fill_message(gf, head, "entries[0]")
     payload = _serialize(gf, "entries[0]")
     out += U32.pack(len(payload)) + payload
@@ -546,7 +559,7 @@ def _ghost(kind: schema.ImageKind, entries: list) -> bytes:
         return bytes(out + _payload(contents, "entries[0].extra"))
     if contents is not None:
         raise _Bad("entries[0].extra", "with chunks true the contents are in the chunk entries that follow")
-    chunk_cls = schema.message_class(kind.module, "ghost_chunk_entry")
+    chunk_cls = schema.message_class(module, "ghost_chunk_entry")
     for i, item in enumerate(entries[1:], 1):
         where = f"entries[{i}]"
         extra = None

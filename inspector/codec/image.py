@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from ..errors import InspectError
 from ..safeio import open_regular, open_regular_file
@@ -106,7 +106,7 @@ def _round_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align
 
 
-_CLASSES: dict[tuple[str, str], type] = {}  # (module, message) -> class: one lookup per kind, not per entry
+_CLASSES: dict[tuple[str, str], type[Message]] = {}  # (module, message) -> class: one lookup per kind, not per entry
 
 
 @dataclass
@@ -118,12 +118,12 @@ class Entry:
     payload: bytes
     extra: bytes = b""
     message_type: tuple[str, str] | None = None  # (pb2 module, message)
-    _message: object = field(default=None, repr=False)
+    _message: Message | None = field(default=None, repr=False)
     dirty: bool = False
     path: str = ""
 
     @property
-    def message(self):
+    def message(self) -> Message:
         if self._message is None:
             if self.message_type is None:
                 raise InspectError(self.path, "entry of an unknown kind cannot be decoded", self.offset)
@@ -141,7 +141,7 @@ class Entry:
             self._message = msg
         return self._message
 
-    def set_message(self, msg) -> None:
+    def set_message(self, msg: Message) -> None:
         """Replace the payload with an edited message (repair)."""
         self._message = msg
         self.dirty = True
@@ -188,7 +188,8 @@ class Image:
         Images without extra payloads are framed from their u32 sizes alone,
         in windows, so a pagemap of a million runs costs no Entry objects.
         """
-        if self._entries is not None or self.raw or not self.known or self.kind.extra is not None:
+        kind = self.kind
+        if self._entries is not None or self.raw or kind is None or kind.message is None or kind.extra is not None:
             return len(self.entries)
         fd = open_regular(self.path)
         try:
@@ -205,10 +206,6 @@ class Image:
             return count
         finally:
             os.close(fd)
-
-    def messages(self) -> Iterator:
-        for entry in self.entries:
-            yield entry.message
 
     def encode(self) -> bytes:
         """The image's bytes: original framing, edited payloads re-serialized."""
@@ -261,25 +258,19 @@ class _FileBytes:
         return U32.unpack_from(self[off : off + 4])[0]
 
     def _pread(self, off: int, length: int) -> bytes:
-        chunks = []
-        while length > 0:
-            chunk = os.pread(self._fd, min(length, 1 << 30), off)
-            if not chunk:
-                raise InspectError(self.path, "file shrank while being read", off)
-            chunks.append(chunk)
-            off += len(chunk)
-            length -= len(chunk)
-        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+        return pread_exact(self._fd, length, off, self.path)
 
     def close(self) -> None:
         os.close(self._fd)
 
 
 def pread_exact(fd: int, length: int, off: int, path: str) -> bytes:
+    """``length`` bytes of ``fd`` from ``off``: the one read loop of the package (pread may return less
+    than asked; a file that ends early or cannot be read is an InspectError naming ``path``)."""
     chunks = []
     while length > 0:
         try:
-            chunk = os.pread(fd, length, off)
+            chunk = os.pread(fd, min(length, 1 << 30), off)
         except OSError as exc:
             raise InspectError(path, exc.strerror or str(exc), off) from None
         if not chunk:
@@ -390,21 +381,23 @@ def open_image(path: str | os.PathLike) -> Image:
 def _parse_entries(image: Image) -> Iterator[Entry]:
     if image.raw:
         raise InspectError(image.path, f"{image.name} is raw data, not entries")
-    if image.kind is None:
+    kind = image.kind
+    if kind is None:
         raise InspectError(image.path, f"unknown image magic 0x{image.magic or 0:08x}", image.magic_offset)
-    if image.kind.message is None:
-        raise InspectError(image.path, f"no schema for image kind {image.kind.name} in the installed pycriu", 0)
+    if kind.message is None:
+        raise InspectError(image.path, f"no schema for image kind {kind.name} in the installed pycriu", 0)
     data = _FileBytes(image.path)
     try:
-        yield from _frame(image, data)
+        yield from _frame(image, kind, data)
     finally:
         data.close()
 
 
-def _frame(image: Image, data: _FileBytes) -> Iterator[Entry]:
+def _frame(image: Image, kind: schema.ImageKind, data: _FileBytes) -> Iterator[Entry]:
     if len(data) != image.size:
         image.size = len(data)
-    kind = image.kind
+    module, message = kind.module, kind.message
+    assert module is not None and message is not None  # _parse_entries refused a kind without a schema
     off = len(image.header)
     index = 0
     end = len(data)
@@ -419,12 +412,12 @@ def _frame(image: Image, data: _FileBytes) -> Iterator[Entry]:
             raise InspectError(
                 image.path, f"entry size {size} is larger than the {end - off - 4} bytes left in the file", off
             )
-        msg_name = kind.message
+        msg_name = message
         if kind.head and index == 0:
             msg_name = kind.head
         elif kind.extra == "ghost" and index > 0:
             msg_name = "ghost_chunk_entry"
-        entry = Entry(index, off, data[off + 4 : off + 4 + size], message_type=(kind.module, msg_name), path=image.path)
+        entry = Entry(index, off, data[off + 4 : off + 4 + size], message_type=(module, msg_name), path=image.path)
         off += 4 + size
         extra_len = _extra_length(image, kind, entry, data, off)
         if extra_len:
@@ -478,7 +471,3 @@ def _extra_length(image: Image, kind: schema.ImageKind, entry: Entry, data: _Fil
             pos += 4 + size + _round_up(m.msize, 8)
         return pos - off
     raise InspectError(image.path, f"unsupported extra payload kind {extra}", off)
-
-
-def encode_image(image: Image) -> bytes:
-    return image.encode()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import importlib.abc
 import importlib.util
 import os
 import re
@@ -46,12 +47,18 @@ def images_dir() -> str:
     return os.path.join(pycriu_dir(), "images")
 
 
+def _file_module(name: str, path: str) -> tuple[ModuleType, importlib.abc.Loader]:
+    """A module for the source file ``path`` under a private ``name``, not yet run, and its loader."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None  # a .py path always gets a source file loader
+    return importlib.util.module_from_spec(spec), spec.loader
+
+
 @functools.cache
 def magic_module() -> ModuleType:
     path = os.path.join(images_dir(), "magic.py")
-    spec = importlib.util.spec_from_file_location("_criu_inspect_pycriu_magic", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module, loader = _file_module("_criu_inspect_pycriu_magic", path)
+    loader.exec_module(module)
     return module
 
 
@@ -67,10 +74,9 @@ def pb2dict_module() -> ModuleType:
     if folder not in sys.path:
         sys.path.append(folder)  # it imports opts_pb2 by top-level name
     path = os.path.join(folder, "pb2dict.py")
-    spec = importlib.util.spec_from_file_location("_criu_inspect_pycriu_pb2dict", path)
-    module = importlib.util.module_from_spec(spec)
+    module, loader = _file_module("_criu_inspect_pycriu_pb2dict", path)
     try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        loader.exec_module(module)
     except (ImportError, OSError) as exc:  # pragma: no cover - depends on the installed pycriu
         raise PycriuMissing(f"pb2dict: {exc}") from exc
     return module

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import Message
 
 from . import pycriu_loader
 
@@ -156,7 +158,7 @@ class _Registry:
         self.pool = descriptor_pool.DescriptorPool()
         self._added: set[str] = set()  # proto file names in the pool
         self._modules: set[str] = set()  # pycriu modules whose file is in the pool
-        self._classes: dict[str, type] = {}
+        self._classes: dict[str, type[Message]] = {}
         self._add_file_proto(descriptor_pb2.FileDescriptorProto.FromString(descriptor_pb2.DESCRIPTOR.serialized_pb))
 
     def _add_file_proto(self, proto: descriptor_pb2.FileDescriptorProto) -> None:
@@ -176,7 +178,7 @@ class _Registry:
             self._add_file_proto(proto)
         self._modules.add(module_name)
 
-    def message_class(self, module_name: str, message: str) -> type:
+    def message_class(self, module_name: str, message: str) -> type[Message]:
         key = f"{module_name}:{message}"
         cls = self._classes.get(key)
         if cls is None:
@@ -235,7 +237,7 @@ def _json_name(name: str) -> str:
 
 
 @functools.cache
-def _criu_options_reader() -> tuple[type, object]:
+def _criu_options_reader() -> tuple[type[Message], Any]:
     """The pool's FieldOptions class and its ``criu`` extension (opts.proto).
 
     The descriptors' ``GetOptions()`` come back as the stock FieldOptions,
@@ -265,7 +267,7 @@ def registry() -> _Registry:
     return _Registry()
 
 
-def message_class(module_name: str, message: str) -> type:
+def message_class(module_name: str, message: str) -> type[Message]:
     return registry().message_class(module_name, message)
 
 

@@ -26,13 +26,14 @@ import socket
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor as FD
 from google.protobuf.message import DecodeError
 
 from ..errors import InspectError
 from . import pycriu_loader, schema
-from .image import Image, _round_up
+from .image import Entry, Image, _round_up
 
 _INT_TYPES = frozenset(
     {
@@ -63,9 +64,9 @@ class _Field:
     dev: bool = False
     odev: bool = False
     flags: str = ""
-    dict: str = ""
+    dict_map: str = ""  # the (criu) option "dict": which of pycriu's dict_maps names the values
     conv: str = ""
-    enum_names: dict | None = None
+    enum_names: dict[int, str] | None = None
 
 
 _plans: dict[str, dict[int, _Field]] = {}
@@ -85,7 +86,7 @@ def _plan(desc) -> dict[int, _Field]:
                     dev=opts.dev,
                     odev=opts.odev,
                     flags=opts.flags,
-                    dict=opts.dict,
+                    dict_map=opts.dict,
                     conv=opts.conv,
                 )
             enum_names = None
@@ -124,9 +125,9 @@ def _scalar(f: _Field, value, pretty: bool, is_hex: bool):
             flags_maps, _, map_flags = _pycriu_maps()
             table = flags_maps.get(f.flags)
             return f"0x{value:x}" if table is None else map_flags(value, table)
-        if f.dict:
+        if f.dict_map:
             _, dict_maps, _ = _pycriu_maps()
-            names = dict_maps.get(f.dict, ({}, {}))[0].get(f.name, {})
+            names = dict_maps.get(f.dict_map, ({}, {}))[0].get(f.name, {})
             return names.get(value, int(value))
         return int(value)
     if t == FD.TYPE_BOOL:
@@ -138,6 +139,7 @@ def _scalar(f: _Field, value, pretty: bool, is_hex: bool):
             return quopri.encodestring(value).decode("ascii")
         return _b64(value)
     if t == FD.TYPE_ENUM:
+        assert f.enum_names is not None  # _plan names the values of every enum field
         name = f.enum_names.get(value)
         return name if name is not None else int(value)
     return value  # float/double: no CRIU image field has one; keep the number
@@ -157,7 +159,7 @@ def _ip(values) -> str | None:
 def message_to_dict(msg, pretty: bool = False, is_hex: bool = False) -> dict:
     """One protobuf message as crit's pb2dict makes it (set fields, number order)."""
     plan = _plan(msg.DESCRIPTOR)
-    out = {}
+    out: dict[str, Any] = {}
     for field, value in msg.ListFields():
         f = plan[field.number]
         hex_below = is_hex or f.hex
@@ -178,8 +180,7 @@ def message_to_dict(msg, pretty: bool = False, is_hex: bool = False) -> dict:
     return out
 
 
-def _extra(image: Image, entry) -> object:
-    kind = image.kind.extra
+def _extra(image: Image, kind: str, entry: Entry) -> object:
     data = entry.extra
     msg = entry.message
     if kind == "tcp_stream":
@@ -195,7 +196,7 @@ def _extra(image: Image, entry) -> object:
     return _b64(data)  # pipe/fifo data, socket queues, bpf map data
 
 
-def _ipc_messages(image: Image, entry) -> list:
+def _ipc_messages(image: Image, entry: Entry) -> list:
     cls = schema.message_class("ipc_msg_pb2", "ipc_msg")
     out: list = []
     data, pos = entry.extra, 0
@@ -229,7 +230,7 @@ def image_to_dict(image: Image, pretty: bool = False) -> dict:
             if entry.index > 0:
                 d["extra"] = _b64(entry.extra)
         elif kind is not None:
-            d["extra"] = _extra(image, entry)
+            d["extra"] = _extra(image, kind, entry)
         entries.append(d)
     if kind == "ghost" and entries and not image.ghost_chunks:
         entries[0]["extra"] = _b64(image.trailing)  # the file's contents follow the one entry

@@ -1,9 +1,10 @@
 """Structural and page-level diff of two CRIU checkpoints.
 
 ``diff_checkpoints(a, b, DiffOptions(...)) -> DiffResult``: comparators (one
-per kind of thing, in ``comparators/``) fill a versioned result tree
-(``result.py``); presenters live apart (``inspector/report/diff_text.py``,
-``DiffResult.to_dict`` for JSON) and can re-render a saved JSON result.
+per kind of thing, in ``comparators/``) return the pieces of a versioned
+result tree (``result.py``) that the driver assembles; presenters live apart
+(``inspector/report/diff_text.py``, ``DiffResult.to_dict`` for JSON) and can
+re-render a saved JSON result.
 
 Names are imported on first use, so ``inspector.diff.result`` (all that
 ``criu-inspect diff --help`` needs) loads without protobuf or the model.

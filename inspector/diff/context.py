@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .match import Matching
-from .result import CATEGORIES, Change, DiffResult
+from .result import CATEGORIES, Change
 from .sides import Side
 
 
@@ -31,7 +31,6 @@ class Context:
     b: Side
     options: DiffOptions
     matching: Matching
-    result: DiffResult
 
     def keep(self, change: Change) -> bool:
         return change.category not in self.options.ignore

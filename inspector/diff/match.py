@@ -9,6 +9,8 @@ fields (ppid, pgid, sid, lock owners) from A's numbering into B's.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from ..model.types import Process
 
 
@@ -30,6 +32,8 @@ class Matching:
 
 
 def match_processes(a_procs: list[Process], b_procs: list[Process], how: str = "pid") -> Matching:
+    a_keys: dict[Hashable, Process]
+    b_keys: dict[Hashable, Process]
     if how == "pid":
         a_keys = {p.pid: p for p in a_procs}
         b_keys = {p.pid: p for p in b_procs}
@@ -47,7 +51,7 @@ def match_processes(a_procs: list[Process], b_procs: list[Process], how: str = "
     return Matching(pairs, how)
 
 
-def tree_keys(procs: list[Process]) -> dict[tuple, Process]:
+def tree_keys(procs: list[Process]) -> dict[Hashable, Process]:
     """Each process keyed by its path from the root: ((comm, n-th sibling of that comm), ...)."""
     by_pid = {p.pid: p for p in procs}
     keys: dict[int, tuple] = {}

@@ -17,7 +17,6 @@ from ..textfmt import human_bytes  # noqa: F401  (re-exported for callers)
 DIFF_JSON_VERSION = 1
 
 ADDED, REMOVED, CHANGED, SAME = "added", "removed", "changed", "same"
-STATUSES = (ADDED, REMOVED, CHANGED, SAME)
 
 # What --ignore can leave out. "structure" (everything else) cannot be ignored.
 CATEGORIES = {
@@ -51,10 +50,6 @@ class Change:
     @classmethod
     def from_dict(cls, d: dict) -> Change:
         return cls(d["field"], d.get("a"), d.get("b"), d.get("category", STRUCTURE), d.get("note"))
-
-
-def _status(changes: list, children_changed: bool = False) -> str:
-    return CHANGED if changes or children_changed else SAME
 
 
 @dataclass

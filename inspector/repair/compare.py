@@ -1,14 +1,13 @@
-"""What a repair removed: the checker run on the input and on the written output.
-
-The checker engine is imported lazily; without it (a build without rules)
-the comparison is skipped with a reason instead of failing the repair.
-"""
+"""What a repair removed: the checker run on the input and on the written output."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 from dataclasses import dataclass, field
+
+from ..checks.engine import all_rules, run_checks
+from ..model.checkpoint import Checkpoint
 
 
 @dataclass
@@ -21,7 +20,6 @@ class CheckDelta:
     added: list = field(default_factory=list)  # Findings new in the output
     before_verdict: str = ""
     after_verdict: str = ""
-    skipped: str | None = None  # why no comparison was made
     note: str | None = None  # what the comparison left out, and why
 
 
@@ -29,21 +27,8 @@ def finding_key(f) -> tuple:
     return (f.code, f.pid, f.fd, f.vma_start)
 
 
-def load_engine():
-    """run_checks(checkpoint, target) or None when the checker is not part of this build."""
-    try:
-        from ..checks.engine import run_checks
-    except ImportError:
-        return None
-    return run_checks
-
-
 def memory_rule_codes() -> list[str]:
     """Rules that read only process memory: their findings cannot change unless the pages do."""
-    try:
-        from ..checks.engine import all_rules
-    except ImportError:
-        return []
     return [r.code for r in all_rules() if r.category == "secrets"]
 
 
@@ -71,11 +56,6 @@ def check_delta(
     With ``memory_changed`` False the memory-scanning rules are left out of both runs (the pages are the
     input's, so their findings are too; scanning gigabytes twice would dominate the repair).
     """
-    run_checks = load_engine()
-    if run_checks is None:
-        return CheckDelta(skipped="the checker (inspector.checks.engine) is not in this build: findings not compared")
-    from ..model.checkpoint import Checkpoint
-
     ignore = [] if memory_changed else memory_rule_codes()
     reports = []
     for path in (before, after):

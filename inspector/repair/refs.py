@@ -70,6 +70,6 @@ def file_uses(cp) -> dict[int, list[FileUse]]:
             uses[fe.fifo.regf_id].append(FileUse("fifo-regf", detail=f"of fifo file {fe.id}"))
     for remap in cp.remaps.values():
         uses[remap.orig_id].append(FileUse("remap", detail=f"remapped to {remap.remap_id}"))
-        if remap.HasField("remap_type") and remap.remap_type == REMAP_LINKED or not remap.HasField("remap_type"):
+        if remap.remap_type == REMAP_LINKED:  # (an unset remap_type reads as LINKED, its default)
             uses[remap.remap_id].append(FileUse("remap", detail=f"linked copy of file {remap.orig_id}"))
     return uses

@@ -161,8 +161,12 @@ class Workspace:
     def add_entry(self, name: str, message, label: str, summary: str) -> Entry:
         img = self.image(name)
         entries = img.entries
-        template = entries[-1] if entries else None
-        message_type = template.message_type if template is not None else (img.kind.module, img.kind.message)
+        if entries:
+            message_type = entries[-1].message_type
+        else:
+            kind = img.kind
+            assert kind is not None and kind.module is not None and kind.message is not None  # img.entries parsed
+            message_type = (kind.module, kind.message)
         entry = Entry(len(entries), -1, b"", message_type=message_type, path=img.path)
         entry.set_message(message)
         entries.append(entry)
@@ -196,7 +200,7 @@ class Workspace:
         return {
             c.old: c.new
             for c in self.changes
-            if c.fix == "relocate" and c.field.endswith("name") and isinstance(c.new, str)
+            if c.fix == "relocate" and c.field.endswith("name") and isinstance(c.old, str) and isinstance(c.new, str)
         }
 
     def path_now(self, path: str) -> str:

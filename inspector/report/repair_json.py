@@ -26,7 +26,7 @@ def repair_dict(ws, requests, out: str | None, dry_run: bool, result=None, delta
         from .check_json import finding_dict, target_dict
 
         data["check"] = {
-            "skipped": delta.skipped,
+            "skipped": None,  # repair JSON v1 keeps the key: the comparison always runs now
             "note": delta.note,
             "target": target_dict(target) if target is not None else None,
             "before": delta.before_verdict or None,

@@ -74,8 +74,6 @@ def written_blocks(result) -> list[Block]:
 
 
 def delta_blocks(delta, target) -> list[Block]:
-    if delta.skipped:
-        return [f"check: skipped ({delta.skipped})"]
     who = target.kind + (f", uid {target.uid}" if target.uid is not None else "")
     after = delta.after_verdict
     unverified = [f for f in delta.unaddressed if f.severity == "error"]

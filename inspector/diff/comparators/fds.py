@@ -28,7 +28,7 @@ def fd_facts(fd: Fd, map_pid) -> dict:
         "mode": None if fd.mode is None else f"0o{fd.mode:o}",
         "deleted": fd.deleted,
         "memfd": fd.memfd,
-        "peer": _INODE.sub("[*]", fd.peer) if fd.peer else None,
+        "peer": _INODE.sub("[*]", fd.peer) if fd.peer else fd.note,
     }
     s = fd.socket
     if s is not None:
@@ -36,9 +36,9 @@ def fd_facts(fd: Fd, map_pid) -> dict:
             out[f"socket.{key}"] = getattr(s, key)
     if fd.tty is not None:
         for key in ("type", "index", "uid", "gid"):
-            out[f"tty.{key}"] = fd.tty.get(key)
-        out["tty.sid"] = map_pid(fd.tty.get("sid"))
-        out["tty.pgrp"] = map_pid(fd.tty.get("pgrp"))
+            out[f"tty.{key}"] = getattr(fd.tty, key)
+        out["tty.sid"] = map_pid(fd.tty.sid)
+        out["tty.pgrp"] = map_pid(fd.tty.pgrp)
     return out
 
 
@@ -52,13 +52,13 @@ def compare_fds(ctx: Context, a: Process, b: Process) -> list[Item]:
     items = []
     same_pid = lambda pid: pid  # noqa: E731
     for n in sorted(set(fa) | set(fb)):
-        x, y = fa.get(n), fb.get(n)
-        if y is None:
-            items.append(Item("fd", f"fd {n}", REMOVED, info={"path_a": x.path, "type_a": x.type}))
+        if n not in fb:
+            items.append(Item("fd", f"fd {n}", REMOVED, info={"path_a": fa[n].path, "type_a": fa[n].type}))
             continue
-        if x is None:
-            items.append(Item("fd", f"fd {n}", ADDED, info={"path_b": y.path, "type_b": y.type}))
+        if n not in fa:
+            items.append(Item("fd", f"fd {n}", ADDED, info={"path_b": fb[n].path, "type_b": fb[n].type}))
             continue
+        x, y = fa[n], fb[n]
         facts_a, facts_b = fd_facts(x, ctx.matching.map_pid), fd_facts(y, same_pid)
         changes = ctx.kept(compare_values(facts_a, facts_b, _category))
         info = {}

@@ -27,6 +27,7 @@ FS_SKIP = ("cwd_id", "root_id")  # compared by path
 
 def compare_process(ctx: Context, a: Process | None, b: Process | None) -> ProcessDiff:
     if b is None:
+        assert a is not None  # a pair has at least one side
         return ProcessDiff(a.pid, None, a.comm, REMOVED)
     if a is None:
         return ProcessDiff(b.pid, b.pid, b.comm, ADDED)

@@ -33,7 +33,7 @@ def _compare_keyed(ctx: Context, kind: str, fa: dict, fb: dict, facts, label) ->
     return items
 
 
-def compare_file_locks(ctx: Context) -> None:
+def compare_file_locks(ctx: Context) -> list[Item]:
     m = ctx.matching.map_pid
     fa = _keyed(ctx.a.cp.file_locks, lambda lk: (m(lk.pid), lk.fd, lk.kind))
     fb = _keyed(ctx.b.cp.file_locks, lambda lk: (lk.pid, lk.fd, lk.kind))
@@ -45,10 +45,10 @@ def compare_file_locks(ctx: Context) -> None:
         (pid, fd, kind), n = key
         return f"{kind} lock of pid {pid} fd {fd}" + (f" #{n + 1}" if n else "")
 
-    ctx.result.file_locks = _compare_keyed(ctx, "file_lock", fa, fb, facts, label)
+    return _compare_keyed(ctx, "file_lock", fa, fb, facts, label)
 
 
-def compare_cgroups(ctx: Context) -> None:
+def compare_cgroups(ctx: Context) -> list[Item]:
     sets_a, sets_b = ctx.a.cp.cgroups, ctx.b.cp.cgroups
     items = _compare_keyed(
         ctx,
@@ -62,10 +62,10 @@ def compare_cgroups(ctx: Context) -> None:
     ctl_a = _keyed(ca.controllers if ca is not None else [], lambda c: ",".join(c.cnames) or "unified")
     ctl_b = _keyed(cb.controllers if cb is not None else [], lambda c: ",".join(c.cnames) or "unified")
     items += _compare_keyed(ctx, "cgroup_controller", ctl_a, ctl_b, flatten, lambda key: f"controller {key[0]}")
-    ctx.result.cgroups = items
+    return items
 
 
-def compare_mounts(ctx: Context) -> None:
+def compare_mounts(ctx: Context) -> list[Item]:
     fa = _keyed(ctx.a.mounts, lambda m: m.mountpoint)
     fb = _keyed(ctx.b.mounts, lambda m: m.mountpoint)
 
@@ -76,4 +76,4 @@ def compare_mounts(ctx: Context) -> None:
         mountpoint, n = key
         return f"mount {mountpoint}" + (f" #{n + 1}" if n else "")
 
-    ctx.result.mounts = _compare_keyed(ctx, "mount", fa, fb, facts, label)
+    return _compare_keyed(ctx, "mount", fa, fb, facts, label)

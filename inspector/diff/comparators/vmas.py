@@ -3,13 +3,18 @@ removed, resized, protection or backing file changed; and the page diff inside e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ...model import names
 from ...model.types import Process, Vma
 from ..context import Context
 from ..fields import compare_values
 from ..pagearrays import Chain
-from ..pagediff import PageDiffer, Tally, VmaIndex, resolved_extents
+from ..pagediff import Extent, PageDiffer, Tally, VmaIndex, resolved_extents
 from ..result import ADDED, CHANGED, REMOVED, SAME, VmaDiff
+from ..sides import Side
+
+VmaPair = tuple[Vma | None, Vma | None]
 
 
 def describe(v: Vma) -> str:
@@ -37,9 +42,9 @@ def vma_facts(v: Vma) -> dict:
     }
 
 
-def pair_vmas(a: list[Vma], b: list[Vma]) -> list[tuple[Vma | None, Vma | None]]:
+def pair_vmas(a: list[Vma], b: list[Vma]) -> list[VmaPair]:
     by_start_b = {v.start: v for v in b}
-    pairs: list[tuple[Vma | None, Vma | None]] = []
+    pairs: list[VmaPair] = []
     used_b: set[int] = set()
     left_a = []
     for v in a:
@@ -56,14 +61,22 @@ def pair_vmas(a: list[Vma], b: list[Vma]) -> list[tuple[Vma | None, Vma | None]]
         if w is not None:
             used_b.add(id(w))
     pairs += [(None, w) for w in b if id(w) not in used_b]
-    pairs.sort(key=lambda p: (p[0] or p[1]).start)
+    pairs.sort(key=lambda p: _either(*p).start)
     return pairs
 
 
-def compare_vmas(ctx: Context, a: Process, b: Process, pairs: list) -> list[tuple[VmaDiff, Vma | None, Vma | None]]:
+def _either(va: Vma | None, vb: Vma | None) -> Vma:
+    """The VMA a pair is listed under: side A's, or side B's for one only B has."""
+    vma = va or vb
+    assert vma is not None  # a pair has at least one side
+    return vma
+
+
+def compare_vmas(ctx: Context, pairs: list[VmaPair]) -> list[VmaDiff]:
+    """One VmaDiff per pair, in the pairs' order (the page diff's tallies follow the same order)."""
     out = []
     for va, vb in pairs:
-        base = va or vb
+        base = _either(va, vb)
         vd = VmaDiff(base.start, base.end, desc=describe(base))
         if va is None:
             vd.status = ADDED
@@ -72,17 +85,27 @@ def compare_vmas(ctx: Context, a: Process, b: Process, pairs: list) -> list[tupl
         else:
             vd.changes = ctx.kept(compare_values(vma_facts(va), vma_facts(vb)))
             vd.status = CHANGED if vd.changes else SAME
-        out.append((vd, va, vb))
+        out.append(vd)
     return out
 
 
-def compare_pages(ctx: Context, differ: PageDiffer, pd, a: Process | None, b: Process | None, vmas) -> None:
-    """Run the page diff of one process pair and put what it found into its VMAs."""
+@dataclass
+class PageChanges:
+    """What the page diff of one process pair found."""
+
+    per_vma: list[Tally]  # one per VMA pair, in the pairs' order
+    outside_vmas: int  # changed pages that no VMA on either side covers
+
+
+def compare_pages(
+    ctx: Context, differ: PageDiffer, a: Process | None, b: Process | None, pairs: list[VmaPair]
+) -> PageChanges:
+    """The page diff of one process pair, tallied per VMA pair."""
     spans_a, spans_b = [], []
     tallies = []
-    for vd, va, vb in vmas:
+    for va, vb in pairs:
         t = Tally()
-        tallies.append((vd, t))
+        tallies.append(t)
         if va is not None:
             spans_a.append((va.start, va.end, t))
         if vb is not None:
@@ -93,14 +116,10 @@ def compare_pages(ctx: Context, differ: PageDiffer, pd, a: Process | None, b: Pr
         xa = _extents(ctx.a, a)
         xb = _extents(ctx.b, b)
         differ.compare(xa, xb, index.cuts(), index)
-    for vd, t in tallies:
-        vd.pages_differ, vd.pages_added, vd.pages_removed = t.pages_differ, t.pages_added, t.pages_removed
-        vd.bytes_differ = t.bytes_differ
-        vd.hunks = t.hunks
-    pd.pages_outside_vmas = outside.pages_differ + outside.pages_added + outside.pages_removed
+    return PageChanges(tallies, outside.pages_differ + outside.pages_added + outside.pages_removed)
 
 
-def _compare_arrays(ctx: Context, differ: PageDiffer, a, b, index: VmaIndex) -> bool:
+def _compare_arrays(ctx: Context, differ: PageDiffer, a: Process | None, b: Process | None, index: VmaIndex) -> bool:
     """The page diff over whole arrays (numpy), if both sides are plain enough for it; else False."""
     if differ.np is None:
         return False
@@ -116,7 +135,7 @@ def _compare_arrays(ctx: Context, differ: PageDiffer, a, b, index: VmaIndex) -> 
     return differ.compare_chains(chains[0], chains[1], index)
 
 
-def _extents(side, proc):
+def _extents(side: Side, proc: Process | None) -> list[Extent]:
     if proc is None:
         return []
     with side.guard():

@@ -69,7 +69,8 @@ def apply(ws: Workspace, arg: str | None) -> None:
         {
             f"{c['name'] or 'cgroup2'}:{c['path']}"
             for s in old_sets - {root_set}
-            for c in (cp.cgroups.get(s).controllers if cp.cgroups.get(s) else [])
+            if (cgroup := cp.cgroups.get(s)) is not None
+            for c in cgroup.controllers
             if c["path"] != "/"
         }
     )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from ...errors import InspectError
 from ...model import names
+from ...model.checkpoint import Checkpoint
 from ..refs import file_uses
 from ..workspace import FixRefused, Workspace
 from . import Fix
@@ -23,7 +25,6 @@ NAME = "uid"
 ID_FIELDS = ("uid", "euid", "suid", "fsuid")
 GID_FIELDS = ("gid", "egid", "sgid", "fsgid")
 EMPTIED_CAPS = ("cap_prm", "cap_eff", "cap_inh", "cap_amb")
-ACCESS = {0: "r", 1: "w", 2: "rw", 3: "rw"}
 
 
 def parse(arg: str | None) -> tuple[int, int]:
@@ -141,7 +142,12 @@ def apply(ws: Workspace, arg: str | None) -> None:
         raise FixRefused(NAME, f"nothing to change: every task already runs as {uid}:{gid} with no capabilities")
     ws.note("action", f"restore as uid {uid} (criu restore --unprivileged run by that user)")
     _report_files(ws, uid, gid)
-    _report_owners(ws, uid, gid)
+    _report_owners(ws, uid)
+
+
+def _file_entries(cp: Checkpoint) -> dict[int, Any]:
+    """files.img's messages by file id: this fix reads their protobuf fields (reg, each kind's fown)."""
+    return cp.files_by_id
 
 
 def _report_files(ws: Workspace, uid: int, gid: int) -> None:
@@ -149,13 +155,13 @@ def _report_files(ws: Workspace, uid: int, gid: int) -> None:
     cp = ws.checkpoint
     uses = file_uses(cp)
     by_path: dict[tuple[str, str], list] = {}
-    for file_id, fe in sorted(cp.files_by_id.items()):
+    for file_id, fe in sorted(_file_entries(cp).items()):
         if not fe.HasField("reg") or file_id not in uses or cp.remaps.get(file_id) is not None:
             continue  # ghosts are re-created by CRIU: see _report_owners
         users = [u for u in uses[file_id] if u.kind in ("fd", "cwd", "root", "exe", "mmap")]
         if not users:
             continue
-        want = ACCESS[fe.reg.flags & names.O_ACCMODE]
+        want = names.access_mode(fe.reg.flags)
         if any(u.kind == "mmap" and u.detail.split()[1][1] == "w" and "shared" in u.detail for u in users):
             want = "rw"
         by_path.setdefault((ws.path_now(fe.reg.name), want), []).extend(users)
@@ -189,7 +195,7 @@ def _rewrite_ghost_owners(ws: Workspace, uid: int, gid: int) -> None:
     cp = ws.checkpoint
     ghost_paths = {}
     for remap in cp.remaps.values():
-        fe = cp.files_by_id.get(remap.orig_id)
+        fe = _file_entries(cp).get(remap.orig_id)
         if fe is not None and fe.HasField("reg"):
             ghost_paths[remap.remap_id] = ws.path_now(fe.reg.name)
     for name in ws.images_of_kind("GHOST_FILE"):
@@ -213,9 +219,9 @@ def _rewrite_ghost_owners(ws: Workspace, uid: int, gid: int) -> None:
         )
 
 
-def _report_owners(ws: Workspace, uid: int, gid: int) -> None:
+def _report_owners(ws: Workspace, uid: int) -> None:
     cp = ws.checkpoint
-    for fe in cp.files_by_id.values():
+    for fe in _file_entries(cp).values():
         for f, value in fe.ListFields():
             fown = getattr(value, "fown", None) if f.message_type is not None else None
             if fown is not None and (fown.pid or fown.signum) and fown.euid != uid:
