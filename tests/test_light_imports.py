@@ -53,7 +53,7 @@ def test_library_imports_no_textual():
 
 def test_headless_tui_model_imports_no_textual():
     """tui.model decides rows, marks and bytes; it must be testable without a screen."""
-    top = _top(_modules_after("import tui.model, tui.diffview"))
+    top = _top(_modules_after("import tui.model, tui.model.diffview"))
     assert "tui" in top
     assert "textual" not in top
 

@@ -193,7 +193,7 @@ def test_match_tree_pairs_processes_of_another_pid_namespace():
 def test_secret_environment_stays_masked_in_the_diff(writable_copy):
     """B's process environment (in its pages) gets a secret: pair-2's HOME=... value rewritten in place
     to a same-length API_KEY entry (pages bytes changed at a known offset of pages-1.img)."""
-    from tui.model import load_session
+    from tui.model.session import load_session
 
     a = corpus_dir("pair-1")
     b = writable_copy("pair-2")

@@ -8,17 +8,9 @@ from inspector.model.checkpoint import Checkpoint
 from inspector.model.names import PAGE_SIZE
 from inspector.report.redact import MASK, mask_env_entry
 from tests.conftest import corpus_dir
-from tui.model import (
-    HexDocument,
-    fd_cells,
-    hex_text,
-    load_session,
-    overview_sections,
-    parse_needle,
-    shorten_middle,
-    tree_label,
-    vma_cells,
-)
+from tui.model.hexdoc import HexDocument, hex_text, parse_needle
+from tui.model.rows import fd_cells, overview_sections, shorten_middle, tree_label, vma_cells
+from tui.model.session import load_session
 
 
 def test_env_secrets_masked():
@@ -203,26 +195,3 @@ def test_load_session_bad_directory_raises_inspect_error(tmp_path):
 
     with pytest.raises(InspectError):
         load_session(str(tmp_path))
-
-
-def test_builds_without_checker_or_diff_say_so(monkeypatch):
-    """A build without inspector.checks.engine / inspector.diff: the panes say so instead of showing nothing."""
-    import tui.model
-
-    monkeypatch.setattr(tui.model, "optional_module", lambda name: None)
-    session = load_session(str(corpus_dir("pair-1")), str(corpus_dir("pair-2")))
-    assert session.report is None and session.diff is None
-    assert session.verdict() == ("findings are not available in this build (no inspector.checks.engine)", "unknown")
-    assert session.diff_summary() == "diff mode is not available in this build (no inspector.diff)"
-    assert [p.pid for _, p, status in session.tree_rows() if status is None] == [24822]
-
-
-def test_optional_module_reraises_a_broken_dependency(tmp_path, monkeypatch):
-    """Only the module itself missing means 'not in this build'; a missing import inside it is a bug to show."""
-    from tui.model import optional_module
-
-    assert optional_module("inspector.no_such_part") is None
-    (tmp_path / "brokenpart.py").write_text("import no_such_dependency_of_brokenpart\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_of_brokenpart"):
-        optional_module("brokenpart")

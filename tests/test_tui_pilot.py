@@ -9,7 +9,7 @@ from inspector.model.names import PAGE_SIZE
 from tests.conftest import corpus_dir
 from tests.tui_driver import drive
 from tui.app import InspectorApp
-from tui.model import HexDocument
+from tui.model.hexdoc import HexDocument
 from tui.widgets.hexview import HexScreen, HexView
 from tui.widgets.overview import Overview
 from tui.widgets.process_tree import ProcessTree
@@ -230,15 +230,15 @@ def test_loading_runs_in_a_worker_with_progress(monkeypatch):
 
     from textual.widgets import Label, ProgressBar
 
-    import tui.model
+    import tui.model.session
 
-    real = tui.model._warm_process
+    real = tui.model.session._warm_process
 
     def slow(cp, pid):
         time.sleep(0.2)
         real(cp, pid)
 
-    monkeypatch.setattr(tui.model, "_warm_process", slow)
+    monkeypatch.setattr(tui.model.session, "_warm_process", slow)
     app = InspectorApp(str(corpus_dir("tree")))
 
     async def main():
@@ -411,9 +411,9 @@ def test_quit_while_loading_stops_the_loader(monkeypatch):
     import asyncio
     import time
 
-    import tui.model
+    import tui.model.session
 
-    real = tui.model._warm_process
+    real = tui.model.session._warm_process
     calls = []
 
     def slow(cp, pid):
@@ -421,7 +421,7 @@ def test_quit_while_loading_stops_the_loader(monkeypatch):
         time.sleep(0.3)
         real(cp, pid)
 
-    monkeypatch.setattr(tui.model, "_warm_process", slow)
+    monkeypatch.setattr(tui.model.session, "_warm_process", slow)
     app = InspectorApp(str(corpus_dir("tree")))
 
     async def main():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -11,13 +12,18 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
-from .model import Session, load_session
+from .model.session import Session, load_session
 from .widgets.findings import FindingsPane
 from .widgets.help import HelpScreen
 from .widgets.hexview import HexScreen
 from .widgets.overview import CheckpointPane, Overview
 from .widgets.process_tree import ProcessTree
 from .widgets.tables import FdTable, FilterableTable, FindingsTable, VmaTable
+
+if TYPE_CHECKING:
+    from inspector.checks.base import Finding, Target
+    from inspector.diff.context import DiffOptions
+    from inspector.model.types import Vma
 
 PROGRESS_EVERY = 0.1  # seconds between two updates of the loading screen
 
@@ -44,7 +50,13 @@ class InspectorApp(App):
         Binding("S", "toggle_secrets", "Show secrets", show=False),
     ]
 
-    def __init__(self, path_a: str, path_b: str | None = None, target=None, diff_options=None) -> None:
+    def __init__(
+        self,
+        path_a: str,
+        path_b: str | None = None,
+        target: Target | None = None,
+        diff_options: DiffOptions | None = None,
+    ) -> None:
         super().__init__()
         self.path_a = path_a
         self.path_b = path_b
@@ -54,7 +66,7 @@ class InspectorApp(App):
         self._progress_shown = 0.0
         self.pid: int | None = None
         self.show_secrets = False  # environment values named like secrets: masked until S
-        self._filter_target = None
+        self._filter_target: ProcessTree | FilterableTable | None = None
 
     # --- layout ----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -185,12 +197,12 @@ class InspectorApp(App):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         table = event.data_table
         if isinstance(table, VmaTable):
-            self.open_hex(table.items.get(event.row_key.value))
+            self.open_hex(table.item_of(event.row_key))
         elif isinstance(table, FindingsTable):
-            self.jump_to(table.items.get(event.row_key.value))
+            self.jump_to(table.item_of(event.row_key))
 
     # --- actions -------------------------------------------------------------
-    def check_action(self, action: str, parameters) -> bool | None:
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
         # the main screen's keys do nothing under the hex view or the help
         if action in ("tab", "filter", "clear_filter") and len(self.screen_stack) > 1:
             return False
@@ -201,10 +213,11 @@ class InspectorApp(App):
 
     def action_toggle_secrets(self) -> None:
         self.show_secrets = not self.show_secrets
-        session = self.session
-        proc = session.process(self.pid) if session is not None and self.pid is not None else None
-        if proc is not None:
-            self.query_one(Overview).show(proc, session.overview_extra(self.pid), show_secrets=self.show_secrets)
+        session, pid = self.session, self.pid
+        if session is not None and pid is not None:
+            proc = session.process(pid)
+            if proc is not None:
+                self.query_one(Overview).show(proc, session.overview_extra(pid), show_secrets=self.show_secrets)
         self.notify("secret values shown" if self.show_secrets else "secret values masked")
 
     def action_help(self) -> None:
@@ -212,11 +225,12 @@ class InspectorApp(App):
 
     def _current_table(self) -> FilterableTable | None:
         active = self.query_one(TabbedContent).active
-        return {
+        tables: dict[str, FilterableTable] = {
             "files": self.query_one(FdTable),
             "memory": self.query_one(VmaTable),
             "findings": self.query_one(FindingsTable),
-        }.get(active)
+        }
+        return tables.get(active)
 
     def action_filter(self) -> None:
         if self.session is None:
@@ -253,7 +267,7 @@ class InspectorApp(App):
             self._filter_target.apply_filter("")
             self._close_filter()
 
-    def open_hex(self, vma) -> None:
+    def open_hex(self, vma: Vma | None) -> None:
         if vma is None or self.session is None or self.pid is None:
             return
         try:
@@ -265,12 +279,12 @@ class InspectorApp(App):
         self.push_screen(HexScreen(self.pid, doc, note))
 
     @staticmethod
-    def _focus_row(table, key) -> None:
+    def _focus_row(table: FilterableTable, key: str | None) -> None:
         if key is not None:
             table.cursor_to(key)
         table.focus()
 
-    def jump_to(self, finding) -> None:
+    def jump_to(self, finding: Finding | None) -> None:
         """Select the process a finding names, then its fd (Files) or VMA (Memory)."""
         if finding is None:
             return
@@ -280,12 +294,12 @@ class InspectorApp(App):
             self.show_process(finding.pid)
         if finding.fd is not None:
             tabs.active = "files"
-            table = self.query_one(FdTable)
-            self._focus_row(table, table.key_of_fd(finding.fd))
+            fds = self.query_one(FdTable)
+            self._focus_row(fds, fds.key_of_fd(finding.fd))
         elif finding.vma_start is not None:
             tabs.active = "memory"
-            table = self.query_one(VmaTable)
-            self._focus_row(table, table.key_of_vma(finding.vma_start))
+            vmas = self.query_one(VmaTable)
+            self._focus_row(vmas, vmas.key_of_vma(finding.vma_start))
         elif finding.pid is not None:
             tabs.active = "overview"
             self.query_one(ProcessTree).focus()
@@ -295,6 +309,8 @@ class InspectorApp(App):
             )
 
 
-def run_app(path_a: str, path_b: str | None = None, target=None, diff_options=None) -> int:
+def run_app(
+    path_a: str, path_b: str | None = None, target: Target | None = None, diff_options: DiffOptions | None = None
+) -> int:
     InspectorApp(path_a, path_b, target, diff_options).run()
     return 0

@@ -1,17 +1,16 @@
 """The diff as a readable tree: summary line first, then what differs, side A -> side B.
 
 Reads only the result tree (``inspector.diff.result``), so a diff saved as JSON
-renders the same as a fresh one. Markers: ``+`` only in B, ``-`` only in A,
-``~`` changed.
+renders the same as a fresh one. Markers (``inspector.diff.marks``, shared
+with the TUI): ``+`` only in B, ``-`` only in A, ``~`` changed.
 """
 
 from __future__ import annotations
 
+from ..diff.marks import DIFF_MARK
 from ..diff.result import ADDED, REMOVED, SAME, Change, DiffResult, Hunk, Item, ProcessDiff, VmaDiff, summary_line
 from ..textfmt import printable
 from .textout import Heading, emit
-
-MARK = {ADDED: "+", REMOVED: "-", "changed": "~", SAME: "="}
 
 
 def render(result: DiffResult, stream=None) -> None:
@@ -78,7 +77,7 @@ def _items(out: list[str], title: str, items: list[Item], depth: int = 0) -> Non
         return
     out.append("  " * depth + title)
     for it in items:
-        out.append(f"{'  ' * (depth + 1)}{MARK[it.status]} {it.key}{_item_info(it)}")
+        out.append(f"{'  ' * (depth + 1)}{DIFF_MARK[it.status]} {it.key}{_item_info(it)}")
         out += [_change(c, depth + 2) for c in it.changes]
 
 
@@ -96,7 +95,7 @@ def _item_info(it: Item) -> str:
 
 def _process(out: list[str], p: ProcessDiff) -> None:
     pid = str(p.pid) if p.pid_b in (None, p.pid) else f"{p.pid} -> {p.pid_b}"
-    out.append(f"{MARK[p.status]} process {pid} {p.comm}: {p.status}")
+    out.append(f"{DIFF_MARK[p.status]} process {pid} {p.comm}: {p.status}")
     if p.status in (ADDED, REMOVED):
         if p.pages_changed:
             out.append(f"    {p.pages_changed} pages {'only in B' if p.status == ADDED else 'only in A'}")
@@ -104,7 +103,7 @@ def _process(out: list[str], p: ProcessDiff) -> None:
     out += [_change(c, 1) for c in p.changes]
     for t in p.threads:
         if t.status != SAME:
-            out.append(f"  {MARK[t.status]} {t.key}" + (": registers" if t.changes else ""))
+            out.append(f"  {DIFF_MARK[t.status]} {t.key}" + (": registers" if t.changes else ""))
             out += [_change(c, 2) for c in t.changes]
     _items(out, "fds", p.fds, depth=1)
     if p.vmas:
@@ -116,7 +115,7 @@ def _process(out: list[str], p: ProcessDiff) -> None:
 
 
 def _vma(out: list[str], v: VmaDiff) -> None:
-    head = f"    {MARK[v.status]} 0x{v.start:x}-0x{v.end:x} {v.desc}"
+    head = f"    {DIFF_MARK[v.status]} 0x{v.start:x}-0x{v.end:x} {v.desc}"
     facts = []
     if v.pages_differ:
         facts.append(

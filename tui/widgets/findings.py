@@ -59,4 +59,4 @@ class FindingsPane(Vertical):
         detail.update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.describe(self.query_one(FindingsTable).items.get(event.row_key.value))
+        self.describe(self.query_one(FindingsTable).item_of(event.row_key))

@@ -12,7 +12,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
-from ..model import HexDocument, hex_text, parse_needle, vma_backing, vma_range
+from ..model.hexdoc import HexDocument, hex_text, parse_needle
+from ..model.rows import vma_backing, vma_range
 
 ADDR = Style(color="bright_black")
 DIFF = Style(color="red", bold=True, reverse=True)
@@ -97,7 +98,14 @@ class HexScreen(Screen):
         Binding("D", "difference(True)", "Previous difference", show=False),
     ]
 
-    def check_action(self, action: str, parameters) -> bool | None:
+    def __init__(self, pid: int, doc: HexDocument, side_note: str = "") -> None:
+        super().__init__()
+        self.pid = pid
+        self.doc = doc
+        self.side_note = side_note
+        self.needle: bytes | None = None
+
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
         if action == "difference":
             return self.doc.other is not None  # only in diff mode
         if action == "next":
@@ -164,7 +172,6 @@ class HexScreen(Screen):
             self.notify(f"no {'earlier' if backwards else 'further'} match of {needle!r} in this VMA", timeout=3)
             return
         view.match = (hit, len(needle))
-        self.search_hits += 1
         view.scroll_to(y=max(0, self.doc.line_of_addr(hit) - 2), animate=False)
         view.refresh()
 
@@ -175,14 +182,6 @@ class HexScreen(Screen):
             self.notify("no more differences in this VMA", timeout=2)
             return
         view.scroll_to(y=line, animate=False)
-
-    def __init__(self, pid: int, doc: HexDocument, side_note: str = "") -> None:
-        super().__init__()
-        self.pid = pid
-        self.doc = doc
-        self.side_note = side_note
-        self.needle: bytes | None = None
-        self.search_hits = 0  # hits shown so far (tests wait on it)
 
     def compose(self):
         vma = self.doc.vma

@@ -3,11 +3,18 @@ the Checkpoint tab (stats, networks, mounts, sockets): headed sections of text l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..model import overview_sections
+from ..model.rows import overview_sections
+
+if TYPE_CHECKING:
+    from inspector.model.types import Process
+
+    from ..model.session import Session
 
 
 class SectionsPane(VerticalScroll):
@@ -32,14 +39,14 @@ class SectionsPane(VerticalScroll):
 
 
 class Overview(SectionsPane):
-    def show(self, proc, extra: list[tuple[str, list[str]]] | None = None, show_secrets: bool = False) -> None:
+    def show(self, proc: Process, extra: list[tuple[str, list[str]]] | None = None, show_secrets: bool = False) -> None:
         self.show_sections((extra or []) + overview_sections(proc, show_secrets))
 
 
 class CheckpointPane(SectionsPane):
     """What is the checkpoint's as a whole, not one process's: read when the tab is first shown."""
 
-    session = None  # tui.model.Session, once loaded
+    session: Session | None = None  # once loaded
 
     def on_show(self) -> None:
         if self.session is not None and not getattr(self, "plain", ""):

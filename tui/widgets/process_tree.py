@@ -5,8 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
-from ..model import tree_label
+from inspector.model.types import Process
+
+from ..model.rows import tree_label
 from .tables import DIFF_STYLE
 
 
@@ -21,16 +24,16 @@ class ProcessTree(Tree[int]):
         self.show_root = False
         self.guide_depth = 2
         self.filter_text = ""
-        self._rows: list = []
+        self._rows: list[tuple[int, Process, str | None]] = []
         self._findings: dict[int, int] = {}
 
-    def show(self, rows, findings: dict[int, int]) -> None:
+    def show(self, rows: list[tuple[int, Process, str | None]], findings: dict[int, int]) -> None:
         """rows: (depth, Process, diff status) in tree order; findings: pid -> count."""
         self._rows = rows
         self._findings = findings
         self._refill()
 
-    def label_of(self, proc, status) -> Text:
+    def label_of(self, proc: Process, status: str | None) -> Text:
         text = Text(tree_label(proc, self._findings.get(proc.pid, 0), status), style=DIFF_STYLE.get(status or "", ""))
         if self._findings.get(proc.pid):
             text.highlight_regex(r"!\d+$", "bold red")
@@ -47,13 +50,14 @@ class ProcessTree(Tree[int]):
                     needle in arg.lower() for arg in p.cmdline
                 ):
                     # the match and its ancestors, so the tree stays a tree
-                    q, seen = p, set()
+                    q: Process | None = p
+                    seen: set[int] = set()
                     while q is not None and q.pid not in seen:
                         seen.add(q.pid)
                         keep.add(q.pid)
                         q = by_pid.get(q.ppid)
         self.clear()
-        nodes = {}
+        nodes: dict[int, TreeNode[int]] = {}
         for _, p, status in self._rows:
             if keep is not None and p.pid not in keep:
                 continue

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Generic, TypeVar
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
-from ..model import DIFF_MARK, FD_COLUMNS, VMA_COLUMNS, fd_cells, finding_cells, shorten_middle, vma_cells
+from inspector.diff.result import ADDED, CHANGED, REMOVED
+from inspector.model.types import Fd, Vma
 
-DIFF_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+from ..model.rows import FD_COLUMNS, VMA_COLUMNS, diff_mark, fd_cells, finding_cells, shorten_middle, vma_cells
+
+if TYPE_CHECKING:
+    from inspector.checks.base import Finding
+
+ItemT = TypeVar("ItemT")
+Cell = str | Text
+
+DIFF_STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-class FilterableTable(DataTable):
+class FilterableTable(DataTable, Generic[ItemT]):
     """A row-cursor table that keeps its rows so ``/`` can narrow them and Escape restore them.
 
     In tables whose last column is a path (``FIT_LAST``), that column is cut
@@ -32,15 +44,15 @@ class FilterableTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.filter_text = ""
         self._labels: tuple[str, ...] = ()
-        self._rows: list[tuple[str, tuple, object]] = []  # (key, cells, item)
-        self.items: dict[str, object] = {}
+        self._rows: list[tuple[str, tuple[Cell, ...], ItemT]] = []  # (key, cells, item)
+        self.items: dict[str, ItemT] = {}
 
     def set_columns(self, *columns: str) -> None:
         self._labels = columns
         self.clear(columns=True)
         self.add_columns(*columns)
 
-    def set_rows(self, rows: list[tuple[str, tuple, object]]) -> None:
+    def set_rows(self, rows: list[tuple[str, tuple[Cell, ...], ItemT]]) -> None:
         # plain Text: a str cell would be read as Rich markup ("[heap]" would vanish)
         rows = [(key, tuple(Text(c) if isinstance(c, str) else c for c in cells), item) for key, cells, item in rows]
         self._rows = rows
@@ -97,11 +109,15 @@ class FilterableTable(DataTable):
 
     @property
     def shown_keys(self) -> list[str]:
-        return [row.key.value for row in self.ordered_rows]
+        return [key for row in self.ordered_rows if (key := row.key.value) is not None]  # every row has one
 
-    def current_item(self):
+    def current_item(self) -> ItemT | None:
         key = self._cursor_key()
         return None if key is None else self.items.get(key)
+
+    def item_of(self, row_key: RowKey) -> ItemT | None:
+        """The model object of a row an event names."""
+        return None if row_key.value is None else self.items.get(row_key.value)
 
     def cursor_to(self, key: str) -> bool:
         if key not in self.shown_keys and self.filter_text:
@@ -124,22 +140,23 @@ class FilterableTable(DataTable):
 
 
 def _mark(status: str | None) -> Text:
-    return Text(DIFF_MARK.get(status or "", ""), style=DIFF_STYLE.get(status or "", ""))
+    return Text(diff_mark(status), style=DIFF_STYLE.get(status or "", ""))
 
 
-class FdTable(FilterableTable):
+class FdTable(FilterableTable[Fd]):
     """Files tab: one row per fd (kind, target, flags, position)."""
 
     FIT_LAST = True
 
-    def show(self, rows, diff_mode: bool = False) -> None:
+    def show(self, rows: list[tuple[Fd, str | None]], diff_mode: bool = False) -> None:
         self.set_columns(*(["Δ"] if diff_mode else []), *FD_COLUMNS)
         out = []
         for fd, status in rows:
-            cells = fd_cells(fd)
+            plain = fd_cells(fd)
+            cells: tuple[Cell, ...] = plain
             if diff_mode:
                 style = DIFF_STYLE.get(status or "", "")
-                cells = (_mark(status), *(Text(c, style=style) for c in cells))
+                cells = (_mark(status), *(Text(c, style=style) for c in plain))
             out.append((f"{fd.fd}:{status or ''}", cells, fd))
         self.set_rows(out)
 
@@ -150,22 +167,23 @@ class FdTable(FilterableTable):
         return None
 
 
-class VmaTable(FilterableTable):
+class VmaTable(FilterableTable[Vma]):
     """Memory tab: one row per VMA; Enter opens the hex view of its pages."""
 
     FIT_LAST = True
 
-    def show(self, rows, diff_mode: bool = False) -> None:
+    def show(self, rows: list[tuple[Vma, str | None, int | None]], diff_mode: bool = False) -> None:
         self.set_columns(*(["Δ"] if diff_mode else []), *(["pages≠"] if diff_mode else []), *VMA_COLUMNS)
         out = []
         for vma, status, changed_pages in rows:
-            cells = vma_cells(vma)
+            plain = vma_cells(vma)
+            cells: tuple[Cell, ...] = plain
             if diff_mode:
                 style = DIFF_STYLE.get(status or "", "")
                 cells = (
                     _mark(status),
                     Text("" if not changed_pages else str(changed_pages), style="bold yellow"),
-                    *(Text(c, style=style) for c in cells),
+                    *(Text(c, style=style) for c in plain),
                 )
             out.append((f"{vma.start:x}:{status or ''}", cells, vma))
         self.set_rows(out)
@@ -177,12 +195,12 @@ class VmaTable(FilterableTable):
         return None
 
 
-class FindingsTable(FilterableTable):
+class FindingsTable(FilterableTable["Finding"]):
     """Findings tab: severity, code, where, message; Enter jumps to what a finding names."""
 
-    def show(self, findings) -> None:
+    def show(self, findings: list[Finding]) -> None:
         self.set_columns("sev", "code", "where", "message")
-        out = []
+        out: list[tuple[str, tuple[Cell, ...], Finding]] = []
         for i, f in enumerate(findings):
             sev, code, where, message = finding_cells(f)
             out.append((str(i), (Text(sev, style=SEVERITY_STYLE.get(sev, "")), code, where, message), f))

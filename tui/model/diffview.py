@@ -7,27 +7,21 @@ pairs each mark with the model object (from A, or from B for what B added).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from inspector.diff.result import ADDED, REMOVED, SAME, Change, DiffResult, ProcessDiff, summary_line
+from inspector.model.checkpoint import Checkpoint
 from inspector.model.types import Fd, Process, Vma
 
-SAME = "same"
+if TYPE_CHECKING:
+    from inspector.diff.context import DiffOptions
 
 
-def _diff_module():
-    from .model import optional_module
+def compute(a: Checkpoint, b: Checkpoint, options: DiffOptions | None = None) -> DiffView:
+    """Diff checkpoints ``a`` and ``b``, with the diff command's options (or its defaults)."""
+    from inspector.diff.driver import diff_checkpoints
 
-    return optional_module("inspector.diff")
-
-
-def unavailable_reason() -> str:
-    if _diff_module() is None:
-        return "diff mode is not available in this build (no inspector.diff)"
-    return ""
-
-
-def compute(a, b, options=None) -> DiffView:
-    """Diff checkpoints ``a`` and ``b`` (Checkpoint objects), with the diff command's options (or its defaults)."""
-    diff = _diff_module()
-    return DiffView(diff.diff_checkpoints(a.path, b.path, options), a, b)
+    return DiffView(diff_checkpoints(a.path, b.path, options), a, b)
 
 
 def _fd_number(key: str) -> int | None:
@@ -42,13 +36,15 @@ def _status(status: str | None) -> str | None:
 
 
 class DiffView:
-    def __init__(self, result, a, b) -> None:
+    """The diff of checkpoints ``a`` and ``b``, looked up by the pids of the TUI's tree."""
+
+    def __init__(self, result: DiffResult, a: Checkpoint, b: Checkpoint) -> None:
         self.result = result
         self.a, self.b = a, b
-        self.by_pid = {}  # A's pid -> its ProcessDiff; B's pid for processes only B has
-        self._added = set()
+        self.by_pid: dict[int, ProcessDiff] = {}  # A's pid -> its ProcessDiff; B's pid for processes only B has
+        self._added: set[int] = set()
         for pd in result.processes:
-            if pd.status == "added":
+            if pd.status == ADDED:
                 pid = pd.pid_b if pd.pid_b is not None else pd.pid
                 self._added.add(pid)
                 self.by_pid.setdefault(pid, pd)
@@ -59,8 +55,6 @@ class DiffView:
         return self._added
 
     def summary(self) -> str:
-        from inspector.diff.result import summary_line
-
         return "diff: " + summary_line(self.result)
 
     def process_status(self, pid: int) -> str | None:
@@ -72,7 +66,7 @@ class DiffView:
         pd = self.by_pid.get(pid)
         if pid in self._added:
             return None, self.b.process(pid)
-        if pd is not None and pd.status == "removed":
+        if pd is not None and pd.status == REMOVED:
             return self.a.process(pid), None
         pid_b = pd.pid_b if pd is not None and pd.pid_b is not None else pid
         return self.a.process(pid), self.b.process(pid_b)
@@ -80,12 +74,12 @@ class DiffView:
     def fd_rows(self, pid: int) -> list[tuple[Fd, str | None]]:
         pd = self.by_pid.get(pid)
         pa, pb = self.sides(pid)
-        if pa is None or pb is None or pd is None or pd.status in ("added", "removed"):
+        if pa is None or pb is None or pd is None or pd.status in (ADDED, REMOVED):
             only = pa or pb
-            mark = "removed" if pb is None else "added"
+            mark = REMOVED if pb is None else ADDED
             return [(fd, mark) for fd in (only.fds if only else [])]
         items = {_fd_number(i.key): i for i in pd.fds}
-        rows = []
+        rows: list[tuple[Fd, str | None]] = []
         in_a = {fd.fd for fd in pa.fds}
         for fd in pa.fds:
             item = items.get(fd.fd)
@@ -93,8 +87,8 @@ class DiffView:
         for fd in pb.fds:
             item = items.get(fd.fd)
             if fd.fd not in in_a:
-                rows.append((fd, "added" if item is None else _status(item.status) or "added"))
-        rows.sort(key=lambda r: (r[0].fd, r[1] == "added"))
+                rows.append((fd, ADDED if item is None else _status(item.status) or ADDED))
+        rows.sort(key=lambda r: (r[0].fd, r[1] == ADDED))
         return rows
 
     def vma_rows(self, pid: int) -> list[tuple[Vma, str | None, int | None]]:
@@ -103,11 +97,11 @@ class DiffView:
         vds = {v.start: v for v in pd.vmas} if pd is not None else {}
         if pa is None or pb is None:
             only = pa or pb
-            mark = "removed" if pb is None else "added"
+            mark = REMOVED if pb is None else ADDED
             return [
                 (v, mark, vds[v.start].pages_changed if v.start in vds else None) for v in (only.vmas if only else [])
             ]
-        rows = []
+        rows: list[tuple[Vma, str | None, int | None]] = []
         for v in pa.vmas:
             vd = vds.get(v.start)
             rows.append((v, _status(vd.status) if vd else None, vd.pages_changed if vd else None))
@@ -115,15 +109,15 @@ class DiffView:
         for v in pb.vmas:
             if v.start not in starts_a:
                 vd = vds.get(v.start)
-                rows.append((v, "added", vd.pages_changed if vd else None))
-        rows.sort(key=lambda r: (r[0].start, r[1] == "added"))
+                rows.append((v, ADDED, vd.pages_changed if vd else None))
+        rows.sort(key=lambda r: (r[0].start, r[1] == ADDED))
         return rows
 
     def overview_extra(self, pid: int) -> list[tuple[str, list[str]]]:
         pd = self.by_pid.get(pid)
         if pd is None:
             return []
-        if pd.status in ("added", "removed"):
+        if pd.status in (ADDED, REMOVED):
             return [("diff", [f"process {pd.status} ({'only in B' if pd.status == 'added' else 'only in A'})"])]
         lines = [_change_line(c) for c in pd.changes]
         for t in pd.threads:
@@ -142,7 +136,7 @@ class DiffView:
         return [("diff (A -> B)", lines or ["same"])]
 
 
-def _change_line(change) -> str:
+def _change_line(change: Change) -> str:
     if change.note is not None:
         return f"{change.field}: {change.note}"
     a, b = change.a, change.b
@@ -150,6 +144,6 @@ def _change_line(change) -> str:
     return f"{change.field}: {_short(a)} -> {_short(b)}"
 
 
-def _short(value, limit: int = 60) -> str:
+def _short(value: object, limit: int = 60) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
