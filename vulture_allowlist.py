@@ -27,13 +27,13 @@ MAP_ANON  # model/names.py: CRIU constants benchmarks/bench_show.py builds scale
 VMA_ANON_PRIVATE
 
 # instrumentation the tests read to prove a path was (not) taken; no production reader by design
-_.bytes_compared  # diff/pagediff.py: tests/test_diff_fastpath.py, test_diff_identity.py
+_.bytes_compared  # diff/pagediff.py: tests/diff/test_diff_fastpath.py, test_diff_identity.py
 _.bytes_skipped_same_file
-_.marked_lazy  # memsizes.py: tests/test_show_mem.py and docs/show-mem.md
-_.page_reads  # tui/model/hexdoc.py: tests/test_tui_model.py, test_tui_pilot.py, benchmarks/bench_tui.py
-_.doc_page  # repair/fixes/__init__.py Fix: tests/test_repair_fixes.py checks every fix has its page
-wait_prefetch  # scanner.py: tests/test_scanner.py waits on the prefetch thread before measuring
-scan_bytes  # secrets.py: the in-memory scan tests/test_secrets.py holds the mmapped one to
+_.marked_lazy  # memsizes.py: tests/cli/test_show_mem.py and docs/show-mem.md
+_.page_reads  # tui/model/hexdoc.py: tests/tui/test_tui_model.py, test_tui_pilot.py, benchmarks/bench_tui.py
+_.doc_page  # repair/fixes/__init__.py Fix: tests/repair/test_repair_fixes.py checks every fix has its page
+wait_prefetch  # scanner.py: tests/scan/test_scanner.py waits on the prefetch thread before measuring
+scan_bytes  # secrets.py: the in-memory scan tests/checks/test_secrets.py holds the mmapped one to
 _.column_text  # tui/widgets/tables.py: what the Pilot tests read off a table
 _.full_text
 _.visible_lines  # tui/widgets/hexview.py: what the Pilot tests read off the hex view

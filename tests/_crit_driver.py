@@ -3,7 +3,7 @@
 Calls ``pycriu.cli.main`` -- exactly what /usr/bin/crit runs -- once per file
 and mode with crit's own argv, and prints {"FILE|MODE": [exit, stdout, stderr]}
 as JSON. One process instead of ~600 crit start-ups keeps the suite fast;
-tests/test_decode_crit.py checks this equals the crit executable per kind.
+tests/codec/test_decode_crit.py checks this equals the crit executable per kind.
 Paths come one per line on stdin.
 """
 

@@ -35,9 +35,9 @@ import json
 import shutil
 from pathlib import Path
 
+from tests.checks.test_check_rules import edit
+from tests.codec.test_decode_crit_synth import msg, write_image
 from tests.conftest import corpus_dir
-from tests.test_check_rules import edit
-from tests.test_decode_crit_synth import msg, write_image
 
 CONTAINER_ID = "3f1c9e7a5b2d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6"
 USERDATA = f"/var/lib/containers/storage/overlay-containers/{CONTAINER_ID}/userdata"

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"criu-inspect: error: unknown rule {args.code} (criu-inspect rules lists them)\n")
         return 2
     page = rule_page(rule)
-    if page is None:  # every packaged rule has one (tests/test_check_engine.py)
+    if page is None:  # every packaged rule has one (tests/checks/test_check_engine.py)
         sys.stderr.write(f"criu-inspect: error: rule {rule.code} has no page\n")
         return 2
     sys.stdout.write(page)

@@ -105,7 +105,7 @@ def test_shared_anonymous_memory_is_in_the_core(lab):
 
     from inspector.model.checkpoint import Checkpoint
 
-    from ..test_coredump import read_core
+    from ..cli.test_coredump import read_core
     from .probes import last_tick
     from .programs import shm_ticker
 
