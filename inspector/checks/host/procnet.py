@@ -6,6 +6,8 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
+from ...model import names
+
 
 @dataclass(frozen=True)
 class HostSocket:
@@ -16,20 +18,6 @@ class HostSocket:
     state: str  # LISTEN, ESTABLISHED, ... (TCP); BOUND (UDP)
     inode: int
 
-
-_TCP_STATES = {
-    1: "ESTABLISHED",
-    2: "SYN_SENT",
-    3: "SYN_RECV",
-    4: "FIN_WAIT1",
-    5: "FIN_WAIT2",
-    6: "TIME_WAIT",
-    7: "CLOSE",
-    8: "CLOSE_WAIT",
-    9: "LAST_ACK",
-    10: "LISTEN",
-    11: "CLOSING",
-}
 
 _PROC_NET_FILES = (
     ("tcp", "TCP", "INET"),
@@ -57,7 +45,7 @@ def parse_proc_net(text: str, proto: str, family: str) -> list[HostSocket]:
             addr, port, st, inode = _proc_net_addr(hexaddr), int(hexport, 16), int(parts[3], 16), int(parts[9])
         except ValueError:
             continue
-        state = _TCP_STATES.get(st, str(st)) if proto == "TCP" else "BOUND"
+        state = names.describe(names.TCP_STATE, st) if proto == "TCP" else "BOUND"
         out.append(HostSocket(proto, family, addr, port, state, inode))
     return out
 
