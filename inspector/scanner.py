@@ -388,7 +388,9 @@ def _scan_chunk(literals: LiteralSet, back: int, ext: Extent, off: int, n: int) 
     """Occurrences that end in [off, off+n) of the extent; the chunk is read from ``back`` bytes earlier."""
     lead = min(back, off)
     lo = ext.offset + off - lead
-    with memoryview(ext.pages.view()) as whole, whole[lo : ext.offset + off + n] as data:
+    mapping = ext.pages.view()
+    assert mapping is not None  # an extent holds bytes, so its pages file is not empty
+    with memoryview(mapping) as whole, whole[lo : ext.offset + off + n] as data:
         hits = literals.scan(data, skip=lead)
     ext.pages.release(ext.offset + off, n)
     base = ext.addr + off - lead

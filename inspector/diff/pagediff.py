@@ -208,6 +208,7 @@ class PageDiffer:
         v = self._views.get(id(pf))
         if v is None:
             m = pf.view()
+            assert m is not None  # only pages files with runs to compare are viewed, and those are not empty
             try:
                 m.madvise(mmap.MADV_SEQUENTIAL)
             except (AttributeError, OSError):

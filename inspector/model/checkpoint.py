@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..codec.image import Image, expected_kind_for_name, open_image
 from ..errors import InspectError, shown_path
@@ -49,13 +49,16 @@ from .types import (
     Vma,
 )
 
+if TYPE_CHECKING:
+    from ..source import Source
+
 MAX_PARENT_DEPTH = 64
 MAX_PROBLEMS = 1000  # problems kept (and listed) per checkpoint; the rest are counted
 RECORD_NAME = "criu-inspect-repair.json"  # written by repair into its output; criu ignores it
 
 
 class Checkpoint:
-    def __init__(self, path: str | os.PathLike, *, _chain: tuple[str, ...] = (), _source=None):
+    def __init__(self, path: str | os.PathLike, *, _chain: tuple[str, ...] = (), _source: Source | None = None) -> None:
         if not _chain:
             # a container checkpoint, an archive, a Liberty server: the source layer finds the images
             from ..source import resolve
@@ -128,7 +131,7 @@ class Checkpoint:
         msgs = self.entries(name)
         return msgs[0] if msgs else None
 
-    def _soft(self, fn, *args, default=None):
+    def _soft(self, fn: Callable[..., Any], *args: Any, default: Any = None) -> Any:
         """Run a builder step; record an InspectError as a problem and go on."""
         try:
             return fn(*args)
@@ -198,7 +201,7 @@ class Checkpoint:
 
     # --- checkpoint-wide facts -------------------------------------------
     @functools.cached_property
-    def inventory(self):
+    def inventory(self) -> Any:  # InventoryEntry (inventory.proto), or None
         return self._soft(self.one, "inventory.img")
 
     @functools.cached_property
@@ -726,7 +729,7 @@ class Checkpoint:
         by_pid = {p.pid: p for p in self.processes}
         seen: set[int] = set()
 
-        def rec(p: Process, depth: int):
+        def rec(p: Process, depth: int) -> Iterator[tuple[int, Process]]:
             if p.pid in seen:
                 return
             seen.add(p.pid)
@@ -741,7 +744,7 @@ class Checkpoint:
             if p.pid not in seen:
                 yield from rec(p, 0)
 
-    def _build_process(self, entry) -> Process:
+    def _build_process(self, entry: Any) -> Process:  # PstreeEntry (pstree.proto)
         proc = Process(entry.pid, entry.ppid, entry.pgid, entry.sid, list(entry.threads) or [entry.pid])
         core = self._soft(self.one, f"core-{entry.pid}.img")
         if core is not None:
@@ -829,7 +832,7 @@ class Checkpoint:
             setattr(proc, attr, [p.decode("utf-8", "backslashreplace") for p in parts])
 
     # --- files ----------------------------------------------------------------
-    def file_entry(self, file_id: int):
+    def file_entry(self, file_id: int) -> Any:  # FileEntry (fdinfo.proto), or None
         return self.files_by_id.get(file_id)
 
     def file_path(self, file_id: int) -> str | None:
@@ -842,7 +845,7 @@ class Checkpoint:
             return f"memfd:{fe.memfd.inode_id}"
         return None
 
-    def _build_fd(self, fi) -> Fd:
+    def _build_fd(self, fi: Any) -> Fd:  # FdinfoEntry (fdinfo.proto)
         fd = Fd(fi.fd, _fd_type_name(fi.type), fi.id, fi.flags)
         fe = self.file_entry(fi.id)
         if fe is None:
@@ -884,24 +887,24 @@ class Checkpoint:
 
 
 # --- one builder per kind of file: fills an Fd from its files.img entry -------------
-def _fill_reg(cp: Checkpoint, fd: Fd, r) -> None:
+def _fill_reg(cp: Checkpoint, fd: Fd, r: Any) -> None:  # RegFileEntry (regfile.proto)
     fd.path, fd.open_flags, fd.pos = as_text(r.name), r.flags, r.pos
     fd.size = r.size if r.HasField("size") else None
     fd.mode = r.mode if r.HasField("mode") else None
     fd.deleted = r.id in cp.remaps
 
 
-def _fill_pipe(cp: Checkpoint, fd: Fd, p) -> None:
+def _fill_pipe(cp: Checkpoint, fd: Fd, p: Any) -> None:  # PipeEntry (pipe.proto)
     fd.pipe_id, fd.open_flags = p.pipe_id, p.flags
     fd.path = f"pipe:[{p.pipe_id}]"
 
 
-def _fill_fifo(cp: Checkpoint, fd: Fd, f) -> None:
+def _fill_fifo(cp: Checkpoint, fd: Fd, f: Any) -> None:  # FifoEntry (fifo.proto)
     fd.pipe_id = f.pipe_id
     fd.path = cp.file_path(f.regf_id)
 
 
-def _fill_unix_socket(cp: Checkpoint, fd: Fd, u) -> None:
+def _fill_unix_socket(cp: Checkpoint, fd: Fd, u: Any) -> None:  # UnixSkEntry (sk-unix.proto)
     name = u.name.decode("utf-8", "backslashreplace") if u.name else None
     if name and name.startswith("\0"):
         name = "@" + name[1:]
@@ -920,7 +923,7 @@ def _fill_unix_socket(cp: Checkpoint, fd: Fd, u) -> None:
     fd.path = f"socket:[{u.ino}]"
 
 
-def _fill_inet_socket(cp: Checkpoint, fd: Fd, s) -> None:
+def _fill_inet_socket(cp: Checkpoint, fd: Fd, s: Any) -> None:  # InetSkEntry (sk-inet.proto)
     src = names.ip_address(s.src_addr, s.family)
     dst = names.ip_address(s.dst_addr, s.family)
     fd.socket = Socket(
@@ -938,19 +941,19 @@ def _fill_inet_socket(cp: Checkpoint, fd: Fd, s) -> None:
     fd.path = f"socket:[{s.ino}]"
 
 
-def _fill_tty(cp: Checkpoint, fd: Fd, t) -> None:
+def _fill_tty(cp: Checkpoint, fd: Fd, t: Any) -> None:  # TtyFileEntry (tty.proto)
     fd.open_flags = t.flags
     fd.path = cp.file_path(t.regf_id) if t.HasField("regf_id") else None
     fd.tty = cp.tty_infos.get(t.tty_info_id)
 
 
-def _fill_memfd(cp: Checkpoint, fd: Fd, m) -> None:
+def _fill_memfd(cp: Checkpoint, fd: Fd, m: Any) -> None:  # MemfdFileEntry (memfd.proto)
     fd.memfd = True
     fd.open_flags, fd.pos = m.flags, m.pos
     fd.path = f"memfd:{m.inode_id}"
 
 
-def _fill_external(cp: Checkpoint, fd: Fd, e) -> None:
+def _fill_external(cp: Checkpoint, fd: Fd, e: Any) -> None:  # ExtFileEntry (ext-file.proto)
     fd.external = True
     fd.note = "external file"
 
@@ -968,19 +971,19 @@ _FD_BUILDERS: dict[str, Callable[[Checkpoint, Fd, Any], None]] = {
 }
 
 
-def _x86_64_thread_info(core) -> Any:
+def _x86_64_thread_info(core: Any) -> Any:  # CoreEntry (core.proto); returns its thread_info_x86
     """The registers a core-TID.img of an x86_64 dump saves (thread_info), or None for another architecture."""
     if core is None or names.CORE_MTYPE.get(core.mtype) != "X86_64" or not core.HasField("thread_info"):
         return None
     return core.thread_info
 
 
-def _vma(v) -> Vma:
+def _vma(v: Any) -> Vma:  # VmaEntry (vma.proto)
     """A VmaEntry (mm-N.img) as Vma; its path and page counts are the process builder's to fill."""
     return Vma(v.start, v.end, v.prot, v.flags, v.status, v.pgoff, v.shmid)
 
 
-def _tty_info(info) -> TtyInfo:
+def _tty_info(info: Any) -> TtyInfo:  # TtyInfoEntry (tty.proto)
     """A TtyInfoEntry (tty-info.img) as TtyInfo."""
     return TtyInfo(
         type=names.describe(names.TTY_TYPE, info.type),
@@ -997,7 +1000,7 @@ def _tty_info(info) -> TtyInfo:
     )
 
 
-def _reg_file(r) -> RegFile:
+def _reg_file(r: Any) -> RegFile:  # RegFileEntry (regfile.proto)
     """A RegFileEntry (files.img) as RegFile."""
     return RegFile(
         r.id,
@@ -1016,15 +1019,15 @@ class FileNames(list):
     """A directory's file names, sorted, with membership in O(1): ``name in cp.files`` is asked per
     image, and a hostile checkpoint may hold 100,000 junk files (quadratic time as a plain list)."""
 
-    def __init__(self, names):
+    def __init__(self, names: Iterable[str]) -> None:
         super().__init__(sorted(names))
         self._set = frozenset(self)
 
-    def __contains__(self, name) -> bool:
+    def __contains__(self, name: object) -> bool:
         return name in self._set
 
 
-def as_text(value) -> str:
+def as_text(value: str | bytes) -> str:
     """A protobuf string field as text. Linux paths and names are bytes: a value
     that is not UTF-8 comes back from protobuf as bytes, shown here with \\x escapes."""
     if isinstance(value, bytes):
@@ -1032,7 +1035,7 @@ def as_text(value) -> str:
     return value
 
 
-def _creds(c) -> Creds:
+def _creds(c: Any) -> Creds:  # CredsEntry (creds.proto)
     return Creds(
         c.uid,
         c.gid,

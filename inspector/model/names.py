@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 PAGE_SIZE = 4096
 
@@ -261,7 +261,7 @@ def open_flags_string(flags: int) -> str:
     return "|".join([base, *rest])
 
 
-def caps_from_words(words) -> int:
+def caps_from_words(words: Iterable[int]) -> int:
     """CRIU stores capability sets as u32 words, low word first."""
     value = 0
     for i, word in enumerate(words):
@@ -283,13 +283,13 @@ def full_cap_mask(last_cap: int = LAST_CAP) -> int:
     return (1 << (last_cap + 1)) - 1
 
 
-def ip_address(words, family: int) -> str:
+def ip_address(words: Iterable[int], family: int) -> str:
     import ipaddress
     import struct
 
-    words = list(words)
-    if not words:
+    values = list(words)
+    if not values:
         return ""
-    if family == 10 and len(words) == 4:
-        return str(ipaddress.IPv6Address(struct.pack("<4I", *words)))
-    return str(ipaddress.IPv4Address(struct.pack("<I", words[0])))
+    if family == 10 and len(values) == 4:
+        return str(ipaddress.IPv6Address(struct.pack("<4I", *values)))
+    return str(ipaddress.IPv4Address(struct.pack("<I", values[0])))

@@ -17,7 +17,7 @@ import operator
 import os
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, overload
 
 from ..codec.image import Image
 from ..errors import InspectError
@@ -250,7 +250,7 @@ class PageMap:
 _make_run = functools.partial(tuple.__new__, Run)
 
 
-def _sum_by_flags(counts, flags) -> tuple[int, int, int]:
+def _sum_by_flags(counts: array[int], flags: array[int]) -> tuple[int, int, int]:
     """Pages (present, lazy, in_parent) of parallel count/flag arrays, summed in C."""
     np = numpy_gate.numpy_loaded(len(counts))
     if np is not None:
@@ -272,7 +272,9 @@ def _sum_by_flags(counts, flags) -> tuple[int, int, int]:
     return present, lazy, parent
 
 
-def _clipped_sum(starts, counts, flags, indices, start: int, end: int) -> tuple[int, int, int]:
+def _clipped_sum(
+    starts: array[int], counts: array[int], flags: array[int], indices: Iterable[int], start: int, end: int
+) -> tuple[int, int, int]:
     """Pages of the runs at ``indices`` that fall within [start, end), run by run."""
     present = lazy = parent = 0
     for j in indices:
@@ -308,13 +310,19 @@ class RunList(Sequence[Run]):
 
     __slots__ = ("_pm",)
 
-    def __init__(self, pm: PageMap):
+    def __init__(self, pm: PageMap) -> None:
         self._pm = pm
 
     def __len__(self) -> int:
         return len(self._pm._starts)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> Run: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Run]: ...
+
+    def __getitem__(self, index: int | slice) -> Run | list[Run]:
         pm = self._pm
         if isinstance(index, slice):
             return list(map(_make_run, zip(pm._starts[index], pm._counts[index], pm._flags[index], pm._offsets[index])))
@@ -324,7 +332,7 @@ class RunList(Sequence[Run]):
         pm = self._pm
         return map(_make_run, zip(pm._starts, pm._counts, pm._flags, pm._offsets))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, (RunList, list, tuple)):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other))
         return NotImplemented

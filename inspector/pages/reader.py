@@ -101,7 +101,7 @@ class PagesFile:
             self._map = self._mmap()
         return self._map[offset : offset + length]
 
-    def view(self):
+    def view(self) -> mmap.mmap | None:
         """The whole file's mapping, an ``mmap.mmap`` (None for an empty file, which cannot be mapped)."""
         if self._map is None and self.size:
             self._map = self._mmap()

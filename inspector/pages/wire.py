@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from array import array
 from types import ModuleType
+from typing import Any
 
 from ..codec.image import U32, Entry, Image, frame_window, frame_window_numpy, pread_exact
 from ..errors import InspectError
@@ -20,6 +21,10 @@ from . import numpy_gate
 
 # Four parallel arrays, one item a run: start address, page count, flags, offset in the pages file (or -1).
 RunColumns = tuple["array[int]", "array[int]", "array[int]", "array[int]"]
+# numpy is optional (numpy_gate) and reached as a module object: its arrays go untyped
+NumpyArray = Any
+# A chunk's fields as the numpy decoder reads them: {tag: (values, present)}, one item an entry.
+ChunkFields = dict[int, tuple[NumpyArray, NumpyArray]]
 
 # Entries decoded per step: bounds the numpy decoder's scratch arrays (some 10 MiB).
 _CHUNK = 1 << 14
@@ -27,7 +32,7 @@ _CHUNK = 1 << 14
 _WINDOW = 16 << 20
 
 
-def effective_flags(msg) -> int:
+def effective_flags(msg: Any) -> int:  # PagemapEntry (pagemap.proto)
     """Flags of a pagemap entry, for images of any CRIU version.
 
     Old images say ``in_parent`` and no flags (meaning present); CRIU >= 4.2
@@ -40,7 +45,7 @@ def effective_flags(msg) -> int:
     return msg.flags
 
 
-def page_count(msg) -> int:
+def page_count(msg: Any) -> int:  # PagemapEntry (pagemap.proto)
     if msg.HasField("nr_pages"):
         return msg.nr_pages
     return msg.compat_nr_pages
@@ -321,7 +326,7 @@ def _decode_chunk_numpy(
     return out, file_offset + total
 
 
-def _uniform_fields(np: ModuleType, region, sizes, n: int):
+def _uniform_fields(np: ModuleType, region: NumpyArray, sizes: NumpyArray, n: int) -> ChunkFields | None:
     """{tag: (values, present)} when every entry of the chunk has the same size and the same layout
     (where each varint ends, which tag comes where), as a fragmented pagemap's mostly do: each
     field is then a few columns of one (entries x bytes) view, no per-varint arrays. Else None.
@@ -365,7 +370,9 @@ def _uniform_fields(np: ModuleType, region, sizes, n: int):
     return fields
 
 
-def _varint_fields(np: ModuleType, region, frames, sizes, n: int):
+def _varint_fields(
+    np: ModuleType, region: NumpyArray, frames: NumpyArray, sizes: NumpyArray, n: int
+) -> ChunkFields | None:
     """{tag: (values, present)} of a chunk of any layout of one-byte tags and varints, or None.
 
     A payload of varint fields with one-byte tags is a run of varints that
