@@ -35,7 +35,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.checks.test_check_rules import edit
+from tests.checks.rule_fixtures import edit
 from tests.codec.test_decode_crit_synth import msg, write_image
 from tests.conftest import corpus_dir
 

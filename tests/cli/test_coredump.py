@@ -442,7 +442,7 @@ def test_a_short_pages_file_is_an_error_and_leaves_no_file(writable_copy, tmp_pa
 def test_overlapping_pagemap_runs_are_an_error_not_a_shifted_core(writable_copy, tmp_path):
     """Two runs that overlap would write more bytes than the segment holds and shift every later segment:
     refused with one line naming the pagemap (a review found the core written, exit 0, with wrong bytes)."""
-    from tests.checks.test_check_rules import edit
+    from tests.checks.rule_fixtures import edit
 
     copy = writable_copy("plain")
     pid = Checkpoint(str(copy)).processes[0].pid
@@ -465,7 +465,7 @@ def test_overlapping_pagemap_runs_are_an_error_not_a_shifted_core(writable_copy,
 
 
 def test_an_id_beyond_pid_t_is_an_error_naming_pstree(writable_copy, tmp_path):
-    from tests.checks.test_check_rules import edit
+    from tests.checks.rule_fixtures import edit
 
     copy = writable_copy("plain")
     edit(copy, "pstree.img", lambda m: setattr(m, "sid", 4294967295))

@@ -147,7 +147,7 @@ def test_sockets_view_is_the_models_sockets():
 def _retyped_socket(writable_copy, make):
     """A copy of tcp whose inet socket (fd 3) is turned into another kind by ``make(file_entry)``."""
     from inspector.codec import schema
-    from tests.checks.test_check_rules import edit
+    from tests.checks.rule_fixtures import edit
 
     kind = make(None)
     copy = writable_copy("tcp", kind)
@@ -204,7 +204,7 @@ def test_ipv6_endpoints_are_bracketed(cli, writable_copy):
     import ipaddress
     import socket
 
-    from tests.checks.test_check_rules import edit
+    from tests.checks.rule_fixtures import edit
 
     copy = writable_copy("tcp")
 
@@ -471,7 +471,7 @@ def test_mounts_none_lines(cli):
 def test_mounts_match_the_models_mounts(writable_copy):
     """The mount rows carry what the model's own Mount list has (tables.py exports the same)."""
     from inspector.views.mounts import mounts_view
-    from tests.checks.test_check_external_mounts import _container_like
+    from tests.checks.rules.test_CRI028_external_mounts import _container_like
 
     d = _container_like(writable_copy)
     cp = Checkpoint(d)

@@ -70,7 +70,7 @@ def test_jvm_cmdline_and_environment_from_memory():
 def test_criu_version_range_from_the_fields_present(writable_copy):
     from inspector.model.checkpoint import Checkpoint
 
-    from ..checks.test_check_rules import edit
+    from ..checks.rule_fixtures import edit
 
     assert Checkpoint(corpus_dir("plain")).criu_version_hint == ">= 4.2"  # made by 4.2 (pagemap nr_pages)
     # the same images as a 3.16..4.0 would write them: no run id, no plugins, no cap_amb, counts in field 2

@@ -16,7 +16,7 @@ from inspector.checks.engine import run_checks
 from inspector.repair.plan import FixRequest, plan_repair
 from inspector.repair.workspace import FixRefused
 
-from ..checks.test_check_rules import edit
+from ..checks.rule_fixtures import edit
 from ..conftest import CORPUS_NAMES, corpus_dir
 
 TARGETS = {

@@ -1,25 +1,12 @@
-"""CRI026 (inotify/fanotify) and CRI027 (BPF maps) on real images changed by decode -> change -> encode.
+"""CRI026 (fsnotify): inotify and fanotify on real images changed by decode -> change -> encode.
 
-The corpus has neither, so each test takes plain-devnull (uid 0 ticker, fds 1 and 2 -> /dev/null, file id 5),
+The corpus has none, so each test takes plain-devnull (uid 0 ticker, fds 1 and 2 -> /dev/null, file id 5),
 decodes files.img, turns file id 5 into the object under test and encodes it again.
 """
 
 from __future__ import annotations
 
-from tests.checks.test_check_rules import ROOT, UNPRIV, edit, found, unpriv
-
-
-def _retype(d, kind: str, fill) -> None:
-    def change(fe):
-        if fe.id != 5:
-            return False
-        fown = type(fe.reg.fown)()
-        fown.CopyFrom(fe.reg.fown)
-        fe.ClearField("reg")
-        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name[kind].number
-        fill(fe, fown)
-
-    edit(d, "files.img", change)
+from tests.checks.rule_fixtures import ROOT, UNPRIV, found, retype_file5, unpriv
 
 
 def _inotify(path: str | None):
@@ -40,13 +27,13 @@ def test_cri026_inotify_watch_by_handle_needs_dac_read_search(writable_copy):
     """A watch recorded by file handle only is reopened with open_by_handle_at() (criu/fsnotify.c,
     get_mark_path() -> open_handle()); one with a path hint is reopened by path."""
     d = writable_copy("plain-devnull", "inotify-handle")
-    _retype(d, "INOTIFY", _inotify(None))
+    retype_file5(d, "INOTIFY", _inotify(None))
     got = found(d, UNPRIV, "CRI026", "error")
     assert got and got[0].pid == 14171 and got[0].fd == 1 and got[0].details["watches_by_handle"] == 1
     assert not found(d, unpriv(caps=frozenset({"DAC_READ_SEARCH"})), "CRI026")
     assert not found(d, ROOT, "CRI026")
     p = writable_copy("plain-devnull", "inotify-path")
-    _retype(p, "INOTIFY", _inotify("/tmp/criu-work/data"))
+    retype_file5(p, "INOTIFY", _inotify("/tmp/criu-work/data"))
     assert not found(p, UNPRIV, "CRI026")
 
 
@@ -58,37 +45,10 @@ def test_cri026_fanotify_needs_sys_admin(writable_copy):
         fe.ffy.id, fe.ffy.flags, fe.ffy.faflags, fe.ffy.evflags = 5, 0, 0, 0
         fe.ffy.fown.CopyFrom(fown)
 
-    _retype(d, "FANOTIFY", fill)
+    retype_file5(d, "FANOTIFY", fill)
     got = found(d, UNPRIV, "CRI026", "error")
     assert got and got[0].details["kind"] == "fanotify"
     assert got[0].criu_error == "Can't init fanotify mark (-1): Operation not permitted"
     assert not found(d, unpriv(caps=frozenset({"SYS_ADMIN"})), "CRI026")
     assert not found(d, ROOT, "CRI026")
     assert not found(writable_copy("plain-devnull", "untouched"), UNPRIV, "CRI026")
-
-
-def test_cri027_bpf_map_needs_cap_bpf(writable_copy):
-    """bpf(BPF_MAP_CREATE) at restore (criu/bpfmap.c, bpfmap_open(): "Can't create bpfmap %#08x")."""
-    d = writable_copy("plain-devnull")
-
-    def fill(fe, fown):
-        b = fe.bpf
-        b.id, b.flags, b.pos, b.map_type, b.key_size, b.value_size = 5, 2, 0, 1, 4, 8
-        b.map_id, b.max_entries, b.map_flags, b.memlock, b.frozen, b.map_name, b.ifindex = (
-            17,
-            64,
-            0,
-            4096,
-            False,
-            "counts",
-            0,
-        )
-        b.fown.CopyFrom(fown)
-
-    _retype(d, "BPFMAP", fill)
-    got = found(d, UNPRIV, "CRI027", "error")
-    assert got and got[0].pid == 14171 and got[0].details["map_name"] == "counts"
-    assert got[0].criu_error == "Can't create bpfmap 0x000005: Operation not permitted"
-    assert not found(d, unpriv(caps=frozenset({"BPF"})), "CRI027")
-    assert not found(d, ROOT, "CRI027")
-    assert not found(writable_copy("plain-devnull", "untouched"), UNPRIV, "CRI027")

@@ -9,7 +9,7 @@ from inspector.checks.engine import run_checks
 from inspector.checks.targets import cpu_flags_of
 from inspector.model.checkpoint import Checkpoint
 
-from ..conftest import corpus_dir
+from ...conftest import corpus_dir
 
 MODERN = "fpu sse sse2 xsave avx avx2 avx512f avx512bw pku"
 

@@ -10,7 +10,7 @@ by --external mnt[] (CRIU:AUTODETECTED).
 from __future__ import annotations
 
 from inspector.checks.base import Target
-from tests.checks.test_check_rules import ROOT, edit, found
+from tests.checks.rule_fixtures import ROOT, edit, found
 from tests.codec.test_decode_crit_synth import msg, write_image
 
 

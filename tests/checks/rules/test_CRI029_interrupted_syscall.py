@@ -8,7 +8,7 @@ from inspector.checks.base import Target
 from inspector.checks.engine import run_checks
 from inspector.model.checkpoint import Checkpoint
 
-from ..conftest import CORPUS, corpus_dir
+from ...conftest import CORPUS, corpus_dir
 
 ROOT = Target(kind="root")
 

@@ -9,7 +9,7 @@ from inspector.checks.base import Target
 from inspector.checks.engine import run_checks
 from inspector.model.checkpoint import Checkpoint
 
-from ..conftest import CORPUS_NAMES, corpus_dir
+from ...conftest import CORPUS_NAMES, corpus_dir
 
 STALE = ["core-15785.img", "fdinfo-3.img", "ids-15785.img", "pagemap-15785.img", "pages-2.img"]
 
