@@ -400,10 +400,7 @@ class Checkpoint:
 
     def thread_creds(self, tid: int) -> Creds | None:
         """The creds core-TID.img records for one thread (None: no image, or none recorded; raises if unreadable)."""
-        core = self.one(f"core-{tid}.img")
-        if core is None or not core.HasField("thread_core") or not core.thread_core.HasField("creds"):
-            return None
-        return _creds(core.thread_core.creds)
+        return _thread_creds(self.one(f"core-{tid}.img"))
 
     @functools.cached_property
     def file_locks(self) -> list[FileLock]:
@@ -752,8 +749,7 @@ class Checkpoint:
             proc.comm = as_text(tc.comm)
             proc.state = names.describe(names.TASK_STATE, tc.task_state)
             th = core.thread_core
-            if core.HasField("thread_core") and th.HasField("creds"):
-                proc.creds = _creds(th.creds)
+            proc.creds = _thread_creds(core)
             mode = th.seccomp_mode if th.HasField("seccomp_mode") else tc.old_seccomp_mode
             proc.seccomp_mode = names.describe(names.SECCOMP_MODE, mode)
             if th.HasField("cg_set"):
@@ -888,10 +884,9 @@ class Checkpoint:
 
 # --- one builder per kind of file: fills an Fd from its files.img entry -------------
 def _fill_reg(cp: Checkpoint, fd: Fd, r: Any) -> None:  # RegFileEntry (regfile.proto)
-    fd.path, fd.open_flags, fd.pos = as_text(r.name), r.flags, r.pos
-    fd.size = r.size if r.HasField("size") else None
-    fd.mode = r.mode if r.HasField("mode") else None
-    fd.deleted = r.id in cp.remaps
+    reg = _reg_file(r)
+    fd.path, fd.open_flags, fd.pos, fd.size, fd.mode = reg.name, reg.flags, reg.pos, reg.size, reg.mode
+    fd.deleted = reg.id in cp.remaps
 
 
 def _fill_pipe(cp: Checkpoint, fd: Fd, p: Any) -> None:  # PipeEntry (pipe.proto)
@@ -1033,6 +1028,13 @@ def as_text(value: str | bytes) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     return value
+
+
+def _thread_creds(core: Any) -> Creds | None:  # CoreEntry (core.proto)
+    """The creds a core-TID.img records in its thread_core, or None if it records none."""
+    if core is None or not core.HasField("thread_core") or not core.thread_core.HasField("creds"):
+        return None
+    return _creds(core.thread_core.creds)
 
 
 def _creds(c: Any) -> Creds:  # CredsEntry (creds.proto)
