@@ -67,6 +67,7 @@ def repo_page(rule: Rule) -> str | None:
 
 def write_repo_pages(directory: Path = REPO_PAGES) -> list[Path]:
     """Render every rule's page into ``directory``; returns the files that changed."""
+    from ..safeio import write_atomic
     from .engine import all_rules
 
     changed = []
@@ -76,7 +77,7 @@ def write_repo_pages(directory: Path = REPO_PAGES) -> list[Path]:
             continue
         path = directory / f"{rule.code}.md"
         if not path.is_file() or path.read_text(encoding="utf-8") != page:
-            path.write_text(page, encoding="utf-8")
+            write_atomic(str(path), lambda fh, page=page: fh.write(page.encode("utf-8")))
             changed.append(path)
     return changed
 
