@@ -3,7 +3,7 @@ decode -> change -> encode (each such test says so in its docstring)."""
 
 from __future__ import annotations
 
-from tests.checks.rule_fixtures import UNPRIV, edit, found, unpriv
+from tests.checks.rule_fixtures import UNPRIV, edit, found, retype_file5, unpriv
 from tests.conftest import corpus_dir
 
 
@@ -12,17 +12,11 @@ def test_cri017_pipe_end_outside_tree(writable_copy):
     fdinfo-2.img, changing the entry type and payload, and encoding them again."""
     d = writable_copy("plain-devnull")
 
-    def to_pipe(fe):
-        if fe.id != 5:
-            return False
-        fown = type(fe.reg.fown)()
-        fown.CopyFrom(fe.reg.fown)
-        fe.ClearField("reg")
-        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["PIPE"].number
+    def to_pipe(fe, fown):
         fe.pipe.id, fe.pipe.pipe_id, fe.pipe.flags = 5, 4242, 1
         fe.pipe.fown.CopyFrom(fown)
 
-    edit(d, "files.img", to_pipe)
+    retype_file5(d, "PIPE", to_pipe)
     edit(d, "fdinfo-2.img", lambda fi: setattr(fi, "type", 2) if fi.id == 5 else False)
     got = found(d, UNPRIV, "CRI017", "warning")
     assert got and got[0].details == {"pipe": "pipe:[4242]", "missing_end": "read"}
@@ -35,17 +29,11 @@ def test_cri017_external_file_needs_inherit_fd(writable_copy):
     --external writes) by decode -> change -> encode of files.img."""
     d = writable_copy("plain-devnull")
 
-    def to_ext(fe):
-        if fe.id != 5:
-            return False
-        fown = type(fe.reg.fown)()
-        fown.CopyFrom(fe.reg.fown)
-        fe.ClearField("reg")
-        fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["EXT"].number
+    def to_ext(fe, fown):
         fe.ext.id = 5
         fe.ext.fown.CopyFrom(fown)
 
-    edit(d, "files.img", to_ext)
+    retype_file5(d, "EXT", to_ext)
     got = found(d, UNPRIV, "CRI017", "error")
     assert sorted(f.fd for f in got) == [1, 2]
     handed = found(d, unpriv(inherit_fds=("fd[1]:pipe:[1]", "fd[2]:pipe:[1]")), "CRI017")

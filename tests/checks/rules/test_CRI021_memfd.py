@@ -3,20 +3,18 @@ decode -> change -> encode (each such test says so in its docstring)."""
 
 from __future__ import annotations
 
-from tests.checks.rule_fixtures import ROOT, UNPRIV, edit, found, unpriv
+from tests.checks.rule_fixtures import ROOT, UNPRIV, found, retype_file5, unpriv
 from tests.conftest import corpus_dir
 
 
-def _file5_to_memfd77(fe):
+def _file5_to_memfd77(d) -> None:
     """files.img edit: file id 5 (fds 1, 2 of plain-devnull) becomes a memfd of inode 77."""
-    if fe.id != 5:
-        return False
-    fown = type(fe.reg.fown)()
-    fown.CopyFrom(fe.reg.fown)
-    fe.ClearField("reg")
-    fe.type = fe.DESCRIPTOR.fields_by_name["type"].enum_type.values_by_name["MEMFD"].number
-    fe.memfd.id, fe.memfd.flags, fe.memfd.pos, fe.memfd.inode_id = 5, 2, 0, 77
-    fe.memfd.fown.CopyFrom(fown)
+
+    def fill(fe, fown):
+        fe.memfd.id, fe.memfd.flags, fe.memfd.pos, fe.memfd.inode_id = 5, 2, 0, 77
+        fe.memfd.fown.CopyFrom(fown)
+
+    retype_file5(d, "MEMFD", fill)
 
 
 def test_cri021_memfd(writable_copy):
@@ -24,7 +22,7 @@ def test_cri021_memfd(writable_copy):
     no memfd-inode image exists, so its contents are missing from the checkpoint."""
     d = writable_copy("plain-devnull")
 
-    edit(d, "files.img", _file5_to_memfd77)
+    _file5_to_memfd77(d)
     got = found(d, UNPRIV, "CRI021")
     assert got and got[0].severity == "error" and "memfd:77" in got[0].message
     assert not found(corpus_dir("plain-devnull"), UNPRIV, "CRI021")
@@ -37,7 +35,7 @@ def _memfd_copy(writable_copy, owner_uid: int):
 
     d = writable_copy("plain-devnull", f"memfd-uid{owner_uid}")
 
-    edit(d, "files.img", _file5_to_memfd77)
+    _file5_to_memfd77(d)
     inode = msg(
         "memfd_pb2",
         "memfd_inode_entry",
