@@ -21,6 +21,7 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds one command may take (a hang past it)")
     p.add_argument("--as-limit-mib", type=int, default=1024, help="address-space cap of each worker")
     p.add_argument("--findings", type=Path, default=Path("fuzz-findings"), help="where reproducers go")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object (for the test suite)")
     args = p.parse_args()
     import signal
 
@@ -39,6 +40,11 @@ def main() -> int:
     summary = campaign.run(
         indices, args.seed, args.workers, args.timeout, args.findings, args.as_limit_mib << 20, progress
     )
+    if args.json:
+        import json
+
+        print(json.dumps(summary.as_dict()))
+        return 1 if summary.signatures else 0
     print(summary.text())
     if summary.signatures:
         print(f"reproducers: {args.findings}/")

@@ -56,6 +56,18 @@ class Summary:
             self.signatures[run.signature] = self.signatures.get(run.signature, 0) + 1
         return new
 
+    def as_dict(self) -> dict:
+        """The figures, and the text that explains them, as JSON can carry them."""
+        return {
+            "seed": self.seed,
+            "cases": self.cases,
+            "runs": self.runs,
+            "classes": dict(self.classes),
+            "signatures": self.signatures,
+            "max_rss_kib": self.max_rss_kib,
+            "text": self.text(),
+        }
+
     def text(self) -> str:
         lines = [
             f"seed {self.seed}: {self.cases} cases, {self.runs} command runs in {self.seconds:.0f} s; "
